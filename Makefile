@@ -1,0 +1,70 @@
+# WhatsApp Twilio AI: every day-to-day command. `make install` first; everything else works after it.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+WTA := $(BIN)/wta
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+.DEFAULT_GOAL := help
+.PHONY: help install run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+install: $(STAMP) ## Create .venv and install the platform with its locked dependencies
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check "uv==0.13.8"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+run: install ## Run the whole platform locally (embedded NATS + PostgreSQL, local Twilio)
+	$(WTA) run
+
+run-gateway: install ## Run only the webhook gateway against WTA_NATS_URL
+	$(WTA) gateway
+
+run-worker: install ## Run only a runtime worker against WTA_NATS_URL / WTA_DATABASE_URL
+	$(WTA) worker
+
+run-scheduler: install ## Run only the scheduler against WTA_DATABASE_URL
+	$(WTA) scheduler
+
+stop: ## Stop a running `make run`
+	@if [ -x $(WTA) ]; then $(WTA) stop; else echo "nothing installed, nothing running"; fi
+
+migrate: install ## Apply database migrations to WTA_DATABASE_URL
+	$(WTA) migrate
+
+seed: install ## Validate examples/ and list the tenants, numbers and agents it defines
+	$(WTA) seed
+
+chat: install ## Talk to the local agent as a WhatsApp contact
+	$(WTA) chat
+
+check-env: install ## Show what is configured and reachable, with a hint for each failure
+	$(WTA) check-env
+
+test: install ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio and model servers)
+	$(BIN)/pytest
+
+format: install ## Format the code
+	$(BIN)/ruff format runtime operator tests hack
+	$(BIN)/ruff check --fix runtime operator tests hack
+
+lint: install ## Lint and type-check
+	$(BIN)/ruff format --check runtime operator tests hack
+	$(BIN)/ruff check runtime operator tests hack
+	$(BIN)/mypy
+
+bench: install ## Benchmarks; results go to docs/benchmarks.md
+	$(BIN)/python -m hack.bench
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra local --extra dev pyproject.toml -o requirements.lock
+
+clean: ## Remove the virtualenv and local data
+	rm -rf $(VENV) .wta

@@ -1,0 +1,3 @@
+from wta_runtime.cli import app
+
+app()

@@ -1,0 +1,140 @@
+"""The tenants this process serves, with their agents and resolved credentials."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr, ValidationError
+
+from wta_runtime.manifests import Manifest, ManifestError, ManifestSet, read_manifests
+from wta_runtime.specs import AIAgentSpec, SecretKeyRef, WhatsAppTenantSpec
+
+
+class UnknownTenantError(LookupError):
+    """No tenant serves the requested name or number."""
+
+
+@dataclass(frozen=True)
+class Agent:
+    """An AIAgent as the runtime uses it."""
+
+    name: str
+    spec: AIAgentSpec
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A WhatsAppTenant with its agents and the secrets its spec refers to."""
+
+    name: str
+    namespace: str
+    spec: WhatsAppTenantSpec
+    auth_token: SecretStr
+    model_api_key: SecretStr | None
+    agents: tuple[Agent, ...]
+
+    @property
+    def account_sid(self) -> str:
+        return self.spec.twilio.account_sid
+
+    @property
+    def numbers(self) -> tuple[str, ...]:
+        return tuple(n.number for n in self.spec.numbers)
+
+    def default_agent(self) -> Agent | None:
+        """The agent marked default, else the first one."""
+        for agent in self.agents:
+            if agent.spec.default:
+                return agent
+        return self.agents[0] if self.agents else None
+
+
+@dataclass
+class TenantCatalog:
+    """Lookup of tenants by name and by (Account SID, WhatsApp number)."""
+
+    tenants: dict[str, Tenant] = field(default_factory=dict)
+
+    def by_name(self, name: str) -> Tenant:
+        try:
+            return self.tenants[name]
+        except KeyError:
+            raise UnknownTenantError(f"no tenant named {name!r}") from None
+
+    def by_number(self, account_sid: str, number: str) -> Tenant:
+        """Resolve the tenant that owns `number` (with or without the `whatsapp:` prefix)."""
+        bare = number.removeprefix("whatsapp:")
+        for tenant in self.tenants.values():
+            if tenant.account_sid == account_sid and bare in tenant.numbers:
+                return tenant
+        raise UnknownTenantError(f"no tenant serves {bare} for this account")
+
+
+def _validate(model: type[WhatsAppTenantSpec] | type[AIAgentSpec], manifest: Manifest) -> object:
+    try:
+        return model.model_validate(manifest.body.get("spec") or {})
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"spec.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ManifestError(
+            f"{manifest.source}: {manifest.kind} {manifest.name!r} is invalid: {problems}"
+        ) from None
+
+
+class SecretResolver:
+    """Finds Secret values in mounted Secret folders first, then in Secret manifests."""
+
+    def __init__(self, manifests: ManifestSet, secrets_dir: Path | None) -> None:
+        self._manifests = manifests
+        self._secrets_dir = secrets_dir
+
+    def resolve(self, namespace: str, ref: SecretKeyRef, *, needed_by: str) -> SecretStr:
+        if self._secrets_dir is not None:
+            mounted = self._secrets_dir / ref.name / ref.key
+            if mounted.is_file():
+                return SecretStr(mounted.read_text(encoding="utf-8").strip())
+        data = self._manifests.secrets.get((namespace, ref.name))
+        if data is None or ref.key not in data:
+            raise ManifestError(
+                f"{needed_by}: Secret {namespace}/{ref.name} with key {ref.key!r} not found"
+            )
+        return SecretStr(data[ref.key])
+
+
+def build_catalog(manifests: ManifestSet, secrets_dir: Path | None = None) -> TenantCatalog:
+    """Validate every manifest and join agents to their tenants."""
+    secrets = SecretResolver(manifests, secrets_dir)
+    agents_by_tenant: dict[tuple[str, str], list[Agent]] = {}
+    for manifest in manifests.agents:
+        agent_spec = _validate(AIAgentSpec, manifest)
+        assert isinstance(agent_spec, AIAgentSpec)
+        key = (manifest.namespace, agent_spec.tenant_ref.name)
+        agents_by_tenant.setdefault(key, []).append(Agent(manifest.name, agent_spec))
+    catalog = TenantCatalog()
+    for manifest in manifests.tenants:
+        spec = _validate(WhatsAppTenantSpec, manifest)
+        assert isinstance(spec, WhatsAppTenantSpec)
+        if manifest.name in catalog.tenants:
+            raise ManifestError(f"{manifest.source}: tenant {manifest.name!r} is defined twice")
+        where = f"WhatsAppTenant {manifest.namespace}/{manifest.name}"
+        key_ref = spec.model.api_key_secret_ref
+        catalog.tenants[manifest.name] = Tenant(
+            name=manifest.name,
+            namespace=manifest.namespace,
+            spec=spec,
+            auth_token=secrets.resolve(
+                manifest.namespace, spec.twilio.auth_token_secret_ref, needed_by=where
+            ),
+            model_api_key=(
+                secrets.resolve(manifest.namespace, key_ref, needed_by=where) if key_ref else None
+            ),
+            agents=tuple(agents_by_tenant.get((manifest.namespace, manifest.name), [])),
+        )
+    return catalog
+
+
+def load_catalog(manifests_dir: Path, secrets_dir: Path | None = None) -> TenantCatalog:
+    """Read and validate the manifests of a folder."""
+    return build_catalog(read_manifests(manifests_dir), secrets_dir)

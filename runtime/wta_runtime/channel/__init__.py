@@ -1,0 +1,1 @@
+"""The WhatsApp channel: sending messages through the Twilio SDK."""

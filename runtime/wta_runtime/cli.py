@@ -1,0 +1,210 @@
+"""The `wta` command: every process of the platform and the local developer tools."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+import uvicorn
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from wta_runtime.settings import get_settings
+
+app = typer.Typer(
+    help="WhatsApp Twilio AI: Kubernetes-native WhatsApp agents.", no_args_is_help=True
+)
+console = Console(width=None if sys.stdout.isatty() else 140)
+
+
+def _setup() -> None:
+    from wta_runtime.logging_setup import configure_logging
+
+    configure_logging(get_settings().log_level)
+
+
+@app.command()
+def run() -> None:
+    """Run the whole platform locally on embedded NATS and PostgreSQL (Ctrl-C stops it)."""
+    from wta_runtime.local.platform import run_local_platform
+
+    _setup()
+    run_local_platform(get_settings())
+
+
+@app.command()
+def stop() -> None:
+    """Stop a running `wta run`."""
+    from wta_runtime.local.platform import stop_local_platform
+
+    if stop_local_platform(get_settings()):
+        console.print("asked the local platform to stop")
+    else:
+        console.print("no local platform is running")
+
+
+@app.command()
+def gateway(
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+) -> None:
+    """Run the webhook gateway (FastAPI on WTA_GATEWAY_HOST:WTA_GATEWAY_PORT)."""
+    settings = get_settings()
+    _setup()
+    uvicorn.run(
+        "wta_runtime.gateway.asgi:app_from_environment",
+        factory=True,
+        host=settings.gateway_host,
+        port=settings.gateway_port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+        access_log=False,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a runtime worker: consume the tenants' streams and answer messages."""
+    from wta_runtime.worker.main import run_worker
+
+    _setup()
+    asyncio.run(run_worker(get_settings()))
+
+
+@app.command()
+def scheduler() -> None:
+    """Run the scheduler: move conversations on their timers."""
+    from wta_runtime.scheduler.main import run_scheduler_process
+
+    _setup()
+    asyncio.run(run_scheduler_process(get_settings()))
+
+
+@app.command()
+def migrate(revision: str = "head") -> None:
+    """Apply the database migrations to WTA_DATABASE_URL."""
+    from wta_runtime.db.migrate import upgrade_database
+
+    upgrade_database(get_settings().database_url, revision)
+    console.print(f"database migrated to {revision}")
+
+
+@app.command()
+def seed() -> None:
+    """Validate the manifests in WTA_MANIFESTS_DIR and show what the platform will serve."""
+    from wta_runtime.catalog import load_catalog
+    from wta_runtime.manifests import ManifestError
+
+    settings = get_settings()
+    try:
+        catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
+    except ManifestError as exc:
+        console.print(f"[red]invalid manifest[/red]: {exc}")
+        raise typer.Exit(1) from None
+    table = Table("tenant", "account", "numbers", "agents")
+    for tenant in catalog.tenants.values():
+        agents = ", ".join(
+            f"{a.name}{' (default)' if a.spec.default else ''}" for a in tenant.agents
+        )
+        table.add_row(tenant.name, tenant.account_sid, ", ".join(tenant.numbers), agents)
+    console.print(table)
+
+
+@app.command("check-env")
+def check_env() -> None:
+    """Show what is configured and reachable: NATS, PostgreSQL, OpenAI and Twilio endpoints."""
+    from wta_runtime.check_env import run_checks
+
+    checks = asyncio.run(run_checks(get_settings()))
+    table = Table("check", "target", "status", "detail", "hint")
+    for check in checks:
+        status = "[green]ok[/green]" if check.ok else "[red]FAIL[/red]"
+        table.add_row(check.name, check.target, status, check.detail, check.hint)
+    console.print(table)
+    if not all(check.ok for check in checks):
+        raise typer.Exit(1)
+
+
+@app.command()
+def chat(
+    tenant: Annotated[str | None, typer.Option(help="tenant name (default: the first)")] = None,
+    contact: Annotated[str, typer.Option(help="your simulated WhatsApp number")] = "+15005550006",
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="send one message and exit")
+    ] = None,
+    gateway_url: Annotated[str | None, typer.Option(help="gateway base URL")] = None,
+    wait: Annotated[float, typer.Option(help="seconds to wait for replies")] = 20.0,
+) -> None:
+    """Talk to a tenant's agent as a WhatsApp contact, through the gateway and local Twilio."""
+    from wta_runtime.catalog import load_catalog
+    from wta_runtime.chat import ChatSession
+
+    settings = get_settings()
+    catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
+    chosen = catalog.by_name(tenant) if tenant else next(iter(catalog.tenants.values()))
+    twilio_base = settings.twilio_api_url
+    session = ChatSession(
+        tenant=chosen,
+        gateway_url=gateway_url or f"http://{settings.gateway_host}:{settings.gateway_port}",
+        twilio_api_base=twilio_base,
+        contact=contact,
+    )
+
+    def show(body: str) -> None:
+        console.print(
+            f"[bold green]{escape(chosen.spec.display_name)}>[/bold green] {escape(body)}"
+        )
+
+    with httpx.Client(timeout=10) as client:
+        try:
+            session.mark_seen(client)
+        except httpx.HTTPError as exc:
+            console.print(
+                f"[red]local platform not reachable ({exc}); start it with make run[/red]"
+            )
+            raise typer.Exit(1) from None
+        texts = [message] if message is not None else None
+        console.print(f"chatting with {chosen.spec.display_name} as {contact}; Ctrl-D to quit")
+        while True:
+            if texts is not None:
+                if not texts:
+                    break
+                text = texts.pop()
+            else:
+                try:
+                    text = console.input("[bold]you>[/bold] ")
+                except (EOFError, KeyboardInterrupt):
+                    break
+                if not text.strip():
+                    continue
+            response = session.send(client, text)
+            if response.status_code != 200:
+                console.print(
+                    f"[red]gateway answered {response.status_code}: {response.text}[/red]"
+                )
+                continue
+            if session.wait_for_replies(client, timeout=wait, on_reply=show) == 0:
+                console.print("[yellow]no reply yet (is the worker running?)[/yellow]")
+                if message is not None:
+                    raise typer.Exit(1)
+
+
+@app.command("local-twilio")
+def local_twilio(port: int = 8010) -> None:
+    """Run the local Twilio-compatible API for the manifests' accounts."""
+    from wta_runtime.catalog import load_catalog
+    from wta_runtime.local.twilio_api import create_twilio_app
+
+    settings = get_settings()
+    catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
+    accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
+    uvicorn.run(create_twilio_app(accounts), host="127.0.0.1", port=port, log_level="warning")
+
+
+def main() -> None:
+    app(prog_name=Path(sys.argv[0]).name)

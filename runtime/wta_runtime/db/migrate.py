@@ -1,0 +1,25 @@
+"""Applies the Alembic migrations shipped inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from wta_runtime.db.engine import async_url
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # Alembic's ini interpolation would read a '%' in a password as a variable.
+    config.set_main_option("sqlalchemy.url", async_url(database_url).replace("%", "%%"))
+    return config
+
+
+def upgrade_database(database_url: str, revision: str = "head") -> None:
+    """Bring the schema to `revision` (blocking; call from a thread inside an event loop)."""
+    command.upgrade(alembic_config(database_url), revision)

@@ -1,0 +1,1 @@
+"""The shared webhook gateway: checks Twilio webhooks and publishes them to JetStream."""

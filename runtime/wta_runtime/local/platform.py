@@ -1,0 +1,153 @@
+"""`wta run`: the whole platform on this machine, on embedded NATS and PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from wta_runtime.catalog import TenantCatalog, load_catalog
+from wta_runtime.db.migrate import upgrade_database
+from wta_runtime.local.embedded_postgres import create_database, postgres_process
+from wta_runtime.local.nats_server import nats_process
+from wta_runtime.local.processes import ManagedProcess
+from wta_runtime.settings import Settings
+
+LOCAL_DATABASE = "wta"
+
+
+@dataclass(frozen=True)
+class LocalEndpoints:
+    """Where the embedded services listen."""
+
+    nats_url: str
+    database_url: str
+    twilio_api_base: str
+
+
+def local_endpoints(settings: Settings) -> LocalEndpoints:
+    return LocalEndpoints(
+        nats_url=f"nats://127.0.0.1:{settings.local_nats_port}",
+        database_url=(
+            f"postgresql+asyncpg://{LOCAL_DATABASE}@127.0.0.1:"
+            f"{settings.local_postgres_port}/{LOCAL_DATABASE}"
+        ),
+        twilio_api_base=f"http://127.0.0.1:{settings.local_twilio_port}",
+    )
+
+
+def pid_file(settings: Settings) -> Path:
+    return settings.local_data_dir / "run.pid"
+
+
+def _wta(*args: str) -> list[str]:
+    return [sys.executable, "-m", "wta_runtime", *args]
+
+
+def start_infrastructure(settings: Settings) -> list[ManagedProcess]:
+    """Start NATS and PostgreSQL with data under the local data folder, then migrate."""
+    data = settings.local_data_dir
+    endpoints = local_endpoints(settings)
+    nats = nats_process(
+        data / "nats", port=settings.local_nats_port, log_path=data / "logs/nats.log"
+    )
+    postgres = postgres_process(
+        data / "postgres", port=settings.local_postgres_port, log_path=data / "logs/postgres.log"
+    )
+    started: list[ManagedProcess] = []
+    try:
+        for process in (nats, postgres):
+            process.start()
+            started.append(process)
+        create_database(settings.local_postgres_port, LOCAL_DATABASE, LOCAL_DATABASE)
+        upgrade_database(endpoints.database_url)
+    except BaseException:
+        stop_all(started)
+        raise
+    return started
+
+
+def application_processes(settings: Settings, endpoints: LocalEndpoints) -> list[ManagedProcess]:
+    """The local Twilio API, the gateway, a worker and the scheduler, wired to embedded parts."""
+    env = {
+        **os.environ,
+        "WTA_NATS_URL": endpoints.nats_url,
+        "WTA_DATABASE_URL": endpoints.database_url,
+        "WTA_TWILIO_API_BASE": endpoints.twilio_api_base,
+        "WTA_MANIFESTS_DIR": str(settings.manifests_dir.resolve()),
+    }
+    return [
+        ManagedProcess(
+            "twilio",
+            _wta("local-twilio", "--port", str(settings.local_twilio_port)),
+            port=settings.local_twilio_port,
+            env=env,
+        ),
+        ManagedProcess("gateway", _wta("gateway"), port=settings.gateway_port, env=env),
+        ManagedProcess("worker", _wta("worker"), port=settings.worker_metrics_port, env=env),
+        ManagedProcess(
+            "scheduler", _wta("scheduler"), port=settings.scheduler_metrics_port, env=env
+        ),
+    ]
+
+
+def stop_all(processes: list[ManagedProcess]) -> None:
+    for process in reversed(processes):
+        process.stop()
+
+
+def describe(catalog: TenantCatalog, settings: Settings, provider: str) -> str:
+    lines = ["", "WhatsApp Twilio AI is running locally:"]
+    lines.append(f"  gateway         http://{settings.gateway_host}:{settings.gateway_port}")
+    lines.append(f"  twilio (local)  http://127.0.0.1:{settings.local_twilio_port}")
+    lines.append(f"  agent provider  {provider}")
+    for tenant in catalog.tenants.values():
+        agents = ", ".join(a.name for a in tenant.agents) or "no agents"
+        lines.append(f"  tenant {tenant.name}: {', '.join(tenant.numbers)} ({agents})")
+    lines += ["", "Talk to it:  make chat      Stop: Ctrl-C or make stop", ""]
+    return "\n".join(lines)
+
+
+def run_local_platform(settings: Settings) -> None:
+    """Start everything, wait for Ctrl-C / SIGTERM (or a child dying), then stop everything."""
+    settings = settings.model_copy(update={"local_data_dir": settings.local_data_dir.resolve()})
+    catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
+    settings.local_data_dir.mkdir(parents=True, exist_ok=True)
+    pid_file(settings).write_text(str(os.getpid()))
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    processes: list[ManagedProcess] = []
+    try:
+        processes += start_infrastructure(settings)
+        for process in application_processes(settings, local_endpoints(settings)):
+            process.start(timeout=60)
+            processes.append(process)
+        key_set = settings.openai_api_key is not None
+        provider = "OpenAI-compatible model" if key_set else "OFFLINE (set WTA_OPENAI_API_KEY)"
+        print(describe(catalog, settings, provider), flush=True)
+        while not stop.wait(0.5):
+            dead = [p.name for p in processes if not p.running()]
+            if dead:
+                print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+                break
+    finally:
+        stop_all(processes)
+        pid_file(settings).unlink(missing_ok=True)
+        print("stopped", flush=True)
+
+
+def stop_local_platform(settings: Settings) -> bool:
+    """Ask a running `wta run` to stop; returns False when none is running."""
+    path = pid_file(settings)
+    if not path.exists():
+        return False
+    try:
+        os.kill(int(path.read_text().strip()), signal.SIGTERM)
+    except (ProcessLookupError, ValueError):
+        path.unlink(missing_ok=True)
+        return False
+    return True

@@ -1,0 +1,199 @@
+"""A local server speaking Twilio's Messages API: records sends and posts status callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Annotated, Any
+
+import httpx
+from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from twilio.request_validator import RequestValidator
+
+API = "/2010-04-01/Accounts/{account_sid}"
+
+
+@dataclass
+class RecordedMessage:
+    """One message a client asked this server to send."""
+
+    sid: str
+    account_sid: str
+    to: str
+    from_: str
+    body: str
+    status: str
+    date_created: datetime
+    media_urls: list[str] = field(default_factory=list)
+    status_callback: str | None = None
+    params: dict[str, str] = field(default_factory=dict)
+
+    def resource(self) -> dict[str, Any]:
+        """The message as Twilio's API returns it."""
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages/{self.sid}.json"
+        return {
+            "sid": self.sid,
+            "account_sid": self.account_sid,
+            "to": self.to,
+            "from": self.from_,
+            "body": self.body,
+            "status": self.status,
+            "num_media": str(len(self.media_urls)),
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "date_created": format_datetime(self.date_created),
+            "date_updated": format_datetime(self.date_created),
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
+            "messaging_service_sid": self.params.get("MessagingServiceSid"),
+            "uri": uri,
+            "subresource_uris": {"media": uri.replace(".json", "/Media.json")},
+        }
+
+
+def _error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {
+            "code": code,
+            "message": message,
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        },
+        status_code=status,
+    )
+
+
+def create_twilio_app(
+    accounts: dict[str, str], *, callback_statuses: tuple[str, ...] = ("sent", "delivered")
+) -> FastAPI:
+    """The app; `accounts` maps Account SID to auth token (Basic auth and callback signatures)."""
+    app = FastAPI(title="Local Twilio-compatible API")
+    app.state.messages = []
+    messages: list[RecordedMessage] = app.state.messages
+    tasks: set[asyncio.Task[None]] = set()
+
+    def authenticate(account_sid: str, authorization: str | None) -> None:
+        expected = accounts.get(account_sid)
+        if expected is None or not authorization or not authorization.startswith("Basic "):
+            raise HTTPException(401, "Authenticate")
+        user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
+        if user != account_sid or not secrets.compare_digest(password, expected):
+            raise HTTPException(401, "Authenticate")
+
+    async def send_callbacks(message: RecordedMessage) -> None:
+        assert message.status_callback
+        validator = RequestValidator(accounts[message.account_sid])
+        async with httpx.AsyncClient(timeout=5) as client:
+            for status in callback_statuses:
+                await asyncio.sleep(0.05)
+                message.status = status
+                params = {
+                    "MessageSid": message.sid,
+                    "SmsSid": message.sid,
+                    "AccountSid": message.account_sid,
+                    "From": message.from_,
+                    "To": message.to,
+                    "MessageStatus": status,
+                    "SmsStatus": status,
+                    "ApiVersion": "2010-04-01",
+                }
+                signature = validator.compute_signature(message.status_callback, params)
+                try:
+                    await client.post(
+                        message.status_callback,
+                        data=params,
+                        headers={"X-Twilio-Signature": signature},
+                    )
+                except httpx.HTTPError:
+                    return
+
+    @app.post(API + "/Messages.json", status_code=201)
+    async def create_message(
+        account_sid: str,
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> JSONResponse:
+        """Record a message like Twilio's Messages API does."""
+        authenticate(account_sid, authorization)
+        form = await request.form()
+        params = {k: str(v) for k, v in form.items()}
+        to = params.get("To", "")
+        sender = params.get("From") or params.get("MessagingServiceSid", "")
+        if not to:
+            return _error(400, 21604, "A 'To' phone number is required.")
+        if not sender:
+            return _error(400, 21603, "A 'From' phone number is required.")
+        if not params.get("Body") and not form.getlist("MediaUrl") and not params.get("ContentSid"):
+            return _error(400, 21619, "A text message body, media or content is required.")
+        if len(params.get("Body", "")) > 1600:
+            return _error(
+                400, 21617, "The concatenated message body exceeds the 1600 character limit."
+            )
+        message = RecordedMessage(
+            sid="SM" + secrets.token_hex(16),
+            account_sid=account_sid,
+            to=to,
+            from_=sender,
+            body=params.get("Body", ""),
+            status="queued",
+            date_created=datetime.now(UTC),
+            media_urls=[str(u) for u in form.getlist("MediaUrl")],
+            status_callback=params.get("StatusCallback"),
+            params=params,
+        )
+        messages.append(message)
+        resource = message.resource()
+        if message.status_callback:
+            task = asyncio.create_task(send_callbacks(message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+        return JSONResponse(resource, status_code=201)
+
+    @app.get(API + "/Messages.json")
+    async def list_messages(
+        account_sid: str,
+        authorization: Annotated[str | None, Header()] = None,
+        To: str | None = None,
+        From: str | None = None,
+        PageSize: int = 50,
+    ) -> dict[str, Any]:
+        """List recorded messages, newest first, filtered like Twilio's API."""
+        authenticate(account_sid, authorization)
+        found = [
+            m.resource()
+            for m in reversed(messages)
+            if m.account_sid == account_sid
+            and (To is None or m.to == To)
+            and (From is None or m.from_ == From)
+        ][:PageSize]
+        return {
+            "messages": found,
+            "page": 0,
+            "page_size": PageSize,
+            "first_page_uri": f"/2010-04-01/Accounts/{account_sid}/Messages.json",
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "uri": f"/2010-04-01/Accounts/{account_sid}/Messages.json",
+        }
+
+    @app.get(API + "/Messages/{message_sid}.json")
+    async def read_message(
+        account_sid: str, message_sid: str, authorization: Annotated[str | None, Header()] = None
+    ) -> dict[str, Any]:
+        """One recorded message."""
+        authenticate(account_sid, authorization)
+        for message in messages:
+            if message.sid == message_sid and message.account_sid == account_sid:
+                return message.resource()
+        raise HTTPException(404, "The requested resource was not found")
+
+    return app

@@ -1,0 +1,15 @@
+"""One log format for every process."""
+
+from __future__ import annotations
+
+import logging
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # The Twilio SDK logs request URLs and bodies at INFO: message text stays out of our logs.
+    logging.getLogger("twilio").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,43 @@
+"""Prometheus metrics of the gateway, worker and scheduler (no numbers or text in labels)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+WEBHOOK_REQUESTS = Counter(
+    "wta_webhook_requests_total",
+    "Twilio webhooks received, by tenant and outcome.",
+    ["tenant", "outcome"],
+)
+WEBHOOK_PUBLISH_SECONDS = Histogram(
+    "wta_webhook_publish_seconds",
+    "Time from webhook received to JetStream acknowledgement.",
+    ["tenant"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+TURNS = Counter(
+    "wta_turns_total",
+    "Inbound messages processed by the worker, by tenant, agent and outcome.",
+    ["tenant", "agent", "outcome"],
+)
+TURN_SECONDS = Histogram(
+    "wta_turn_seconds",
+    "Time from message received by the gateway to reply handed to Twilio.",
+    ["tenant"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+AGENT_SECONDS = Histogram(
+    "wta_agent_seconds",
+    "Time the agent provider took to produce a reply.",
+    ["tenant", "agent", "provider"],
+)
+OUTBOUND_MESSAGES = Counter(
+    "wta_outbound_messages_total",
+    "Messages handed to Twilio, by tenant and first status.",
+    ["tenant", "status"],
+)
+CONVERSATIONS_EXPIRED = Counter(
+    "wta_conversations_expired_total",
+    "Conversations the scheduler moved on its timers, by tenant and new state.",
+    ["tenant", "state"],
+)

@@ -1,0 +1,1 @@
+"""The scheduler: moves conversations on their timers without waiting for a user message."""

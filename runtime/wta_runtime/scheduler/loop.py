@@ -1,0 +1,57 @@
+"""Runs the timer sweeps for every served tenant at a fixed interval."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wta_runtime import metrics
+from wta_runtime.catalog import TenantCatalog
+from wta_runtime.scheduler.sweeps import expire_conversations, idle_conversations
+
+log = logging.getLogger("wta.scheduler")
+
+
+async def sweep_once(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    now: datetime,
+) -> dict[str, int]:
+    """One pass over all tenants; returns the number of conversations moved per new state."""
+    moved = {"idle_timeout": 0, "expired": 0}
+    for tenant in catalog.tenants.values():
+        async with sessions.begin() as session:
+            expired = await expire_conversations(session, tenant=tenant.name, now=now)
+            idled = await idle_conversations(
+                session, tenant=tenant.name, now=now, idle=tenant.spec.timers.idle
+            )
+        metrics.CONVERSATIONS_EXPIRED.labels(tenant.name, "expired").inc(expired)
+        metrics.CONVERSATIONS_EXPIRED.labels(tenant.name, "idle_timeout").inc(idled)
+        moved["expired"] += expired
+        moved["idle_timeout"] += idled
+    return moved
+
+
+async def run_scheduler(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    interval: float,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Sweep until `stop` is set; a failed pass is logged and tried again next interval."""
+    while not stop.is_set():
+        try:
+            moved = await sweep_once(catalog, sessions, clock())
+            if any(moved.values()):
+                log.info("moved conversations: %s", moved)
+        except Exception:
+            log.exception("scheduler pass failed; retrying next interval")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)

@@ -1,0 +1,79 @@
+"""Process settings, read from `WTA_*` environment variables and an optional `.env` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TWILIO_PUBLIC_API = "https://api.twilio.com"
+
+
+class Settings(BaseSettings):
+    """Everything a gateway, worker or scheduler process needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WTA_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    environment: Literal["local", "production"] = "local"
+    log_level: str = "INFO"
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    database_url: str = "postgresql+asyncpg://wta@127.0.0.1:54329/wta"
+
+    manifests_dir: Path = Field(
+        default=Path("examples"),
+        description="Folder of WhatsAppTenant/AIAgent/Secret manifests (YAML) to serve.",
+    )
+    secrets_dir: Path | None = Field(
+        default=None,
+        description="Mounted Secrets: <dir>/<secret-name>/<key> files override manifest Secrets.",
+    )
+    tenants: list[str] = Field(
+        default_factory=list, description="Tenants this worker serves; empty means all."
+    )
+
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 8000
+    public_base_url: str | None = Field(
+        default=None,
+        description="Public URL Twilio calls (https://wta.example.com); used to check signatures.",
+    )
+    trust_forwarded_headers: bool = True
+    max_webhook_bytes: int = 64 * 1024
+    publish_timeout_seconds: float = 5.0
+
+    twilio_api_base: str | None = Field(
+        default=None,
+        description="Twilio API base URL; unset means the local Twilio server in local mode.",
+    )
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+
+    worker_metrics_port: int = 9101
+    scheduler_metrics_port: int = 9102
+    scheduler_interval_seconds: float = 60.0
+
+    local_data_dir: Path = Path(".wta")
+    local_twilio_port: int = 8010
+    local_postgres_port: int = 54329
+    local_nats_port: int = 4222
+
+    @property
+    def twilio_api_url(self) -> str:
+        """Where Twilio API calls go: the configured base, the local server, or Twilio itself."""
+        if self.twilio_api_base:
+            return self.twilio_api_base.rstrip("/")
+        if self.environment == "local":
+            return f"http://127.0.0.1:{self.local_twilio_port}"
+        return TWILIO_PUBLIC_API
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the process-wide settings, read once."""
+    return Settings()

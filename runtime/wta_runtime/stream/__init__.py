@@ -1,0 +1,1 @@
+"""The JetStream side of the data path: names, payloads and stream set-up."""

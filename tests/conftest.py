@@ -1,0 +1,193 @@
+"""Session fixtures: real NATS and PostgreSQL from wheels, local Twilio and model servers."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from tests.utils.openai_server import ScriptedModel, create_openai_app
+from tests.utils.servers import serve_in_thread
+from wta_runtime.catalog import TenantCatalog, load_catalog
+from wta_runtime.db.engine import create_engine, session_factory
+from wta_runtime.db.migrate import upgrade_database
+from wta_runtime.local.embedded_postgres import create_database, postgres_process
+from wta_runtime.local.nats_server import nats_process
+from wta_runtime.local.processes import ManagedProcess, free_port
+from wta_runtime.local.twilio_api import RecordedMessage, create_twilio_app
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+OPENAI_TENANT = "openai-pizza"
+OPENAI_NUMBER = "+14155550199"
+
+
+@pytest.fixture(scope="session")
+def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("nats")
+    port = free_port()
+    server = nats_process(folder / "data", port=port, log_path=folder / "nats.log")
+    server.start()
+    yield f"nats://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("postgres")
+    port = free_port()
+    server = postgres_process(folder / "data", port=port, log_path=folder / "postgres.log")
+    server.start()
+    create_database(port, "wta", "wta")
+    url = f"postgresql+asyncpg://wta@127.0.0.1:{port}/wta"
+    upgrade_database(url)
+    yield url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    created = create_engine(database_url)
+    yield created
+    await created.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return session_factory(engine)
+
+
+@pytest.fixture(scope="session")
+def manifests_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The examples, plus a copy of their tenant on another number served by a real-model worker."""
+    folder = tmp_path_factory.mktemp("manifests")
+    for path in EXAMPLES.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text())
+    twin = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc["kind"] == "WhatsAppTenant":
+                doc["metadata"]["name"] = OPENAI_TENANT
+                doc["spec"]["numbers"] = [{"number": OPENAI_NUMBER}]
+            elif doc["kind"] == "AIAgent":
+                doc["spec"]["tenantRef"]["name"] = OPENAI_TENANT
+            else:
+                continue
+            twin.append(doc)
+    (folder / "zz-openai-twin.yaml").write_text(yaml.safe_dump_all(twin))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def catalog(manifests_dir: Path) -> TenantCatalog:
+    return load_catalog(manifests_dir)
+
+
+@dataclass
+class TwilioServer:
+    url: str
+    messages: list[RecordedMessage]
+
+    def sent_to(self, contact: str) -> list[RecordedMessage]:
+        return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
+
+
+@pytest.fixture(scope="session")
+def twilio(catalog: TenantCatalog) -> Iterator[TwilioServer]:
+    accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
+    app = create_twilio_app(accounts)
+    with serve_in_thread(app) as url:
+        yield TwilioServer(url, app.state.messages)
+
+
+@pytest.fixture(scope="session")
+def scripted_model() -> ScriptedModel:
+    return ScriptedModel()
+
+
+@pytest.fixture(scope="session")
+def openai_url(scripted_model: ScriptedModel) -> Iterator[str]:
+    with serve_in_thread(create_openai_app(scripted_model)) as url:
+        yield url + "/v1"
+
+
+@dataclass
+class Platform:
+    """The gateway and workers running as real processes, as in production."""
+
+    gateway_url: str
+    processes: list[ManagedProcess]
+
+
+def _wta(*args: str) -> list[str]:
+    return [sys.executable, "-m", "wta_runtime", *args]
+
+
+@pytest.fixture(scope="session")
+def platform(
+    tmp_path_factory: pytest.TempPathFactory,
+    nats_url: str,
+    database_url: str,
+    manifests_dir: Path,
+    twilio: TwilioServer,
+    openai_url: str,
+) -> Iterator[Platform]:
+    logs = tmp_path_factory.mktemp("logs")
+    base_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
+        "WTA_NATS_URL": nats_url,
+        "WTA_DATABASE_URL": database_url,
+        "WTA_TWILIO_API_BASE": twilio.url,
+        "WTA_MANIFESTS_DIR": str(manifests_dir),
+        "WTA_LOG_LEVEL": "INFO",
+    }
+    gateway_port = free_port()
+    offline_port, openai_port = free_port(), free_port()
+    processes = [
+        ManagedProcess(
+            "gateway",
+            _wta("gateway"),
+            port=gateway_port,
+            log_path=logs / "gateway.log",
+            env={**base_env, "WTA_GATEWAY_PORT": str(gateway_port)},
+        ),
+        ManagedProcess(
+            "worker-offline",
+            _wta("worker"),
+            port=offline_port,
+            log_path=logs / "worker.log",
+            env={
+                **base_env,
+                "WTA_TENANTS": '["acme-pizza"]',
+                "WTA_WORKER_METRICS_PORT": str(offline_port),
+            },
+        ),
+        ManagedProcess(
+            "worker-openai",
+            _wta("worker"),
+            port=openai_port,
+            log_path=logs / "worker-ai.log",
+            env={
+                **base_env,
+                "WTA_TENANTS": f'["{OPENAI_TENANT}"]',
+                "WTA_WORKER_METRICS_PORT": str(openai_port),
+                "WTA_OPENAI_API_KEY": "sk-test-local",
+                "WTA_OPENAI_BASE_URL": openai_url,
+            },
+        ),
+    ]
+    started: list[ManagedProcess] = []
+    try:
+        for process in processes:
+            process.start(timeout=60)
+            started.append(process)
+        yield Platform(f"http://127.0.0.1:{gateway_port}", started)
+    finally:
+        for process in reversed(started):
+            process.stop()
