@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,14 +85,29 @@ def _validate(model: type[WhatsAppTenantSpec] | type[AIAgentSpec], manifest: Man
         ) from None
 
 
-class SecretResolver:
-    """Finds Secret values in mounted Secret folders first, then in Secret manifests."""
+def secret_env_name(ref: SecretKeyRef) -> str:
+    """The environment variable a Deployment fills from this Secret key with `secretKeyRef`."""
+    raw = f"WTA_SECRET_{ref.name}_{ref.key}".upper()
+    return "".join(c if c.isalnum() else "_" for c in raw)
 
-    def __init__(self, manifests: ManifestSet, secrets_dir: Path | None) -> None:
+
+class SecretResolver:
+    """Finds Secret values in the environment, mounted Secret folders, then Secret manifests."""
+
+    def __init__(
+        self,
+        manifests: ManifestSet,
+        secrets_dir: Path | None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
         self._manifests = manifests
         self._secrets_dir = secrets_dir
+        self._environ = os.environ if environ is None else environ
 
     def resolve(self, namespace: str, ref: SecretKeyRef, *, needed_by: str) -> SecretStr:
+        from_env = self._environ.get(secret_env_name(ref))
+        if from_env:
+            return SecretStr(from_env)
         if self._secrets_dir is not None:
             mounted = self._secrets_dir / ref.name / ref.key
             if mounted.is_file():
