@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import nats
 from fastapi import FastAPI
+from nats.aio.client import Client as NATS
+from nats.errors import Error as NatsError
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.gateway.publisher import InboundPublisher
@@ -15,6 +18,19 @@ from wta_runtime.gateway.state import GatewayState
 from wta_runtime.settings import Settings
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ensure_tenant_stream
+
+log = logging.getLogger("wta.gateway")
+
+
+async def close_connection(connection: NATS) -> None:
+    """Drain when connected (in-flight publishes finish); just close while reconnecting."""
+    try:
+        if connection.is_connected:
+            await connection.drain()
+        else:
+            await connection.close()
+    except (NatsError, OSError):
+        log.warning("NATS connection closed uncleanly")
 
 
 def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> FastAPI:
@@ -38,7 +54,7 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Fast
         try:
             yield
         finally:
-            await connection.drain()
+            await close_connection(connection)
 
     app = FastAPI(title="WhatsApp Twilio AI gateway", lifespan=lifespan)
     app.include_router(health.router)

@@ -1,0 +1,90 @@
+"""The gateway's pure parts: public URL rebuilding and webhook form checks."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.requests import Request
+
+from wta_runtime.channel.twilio_http import RebasedTwilioHttpClient
+from wta_runtime.gateway.public_url import public_url
+from wta_runtime.gateway.webhook_form import WebhookFormError, require_message_params
+from wta_runtime.stream.inbound import InboundMessage
+
+
+def _request(headers: dict[str, str], path: str = "/api/v1/twilio/webhook") -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "scheme": "http",
+            "server": ("10.1.2.3", 8000),
+            "path": path,
+            "query_string": b"",
+            "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+        }
+    )
+
+
+def test_configured_base_url_wins() -> None:
+    request = _request({"host": "10.1.2.3:8000", "x-forwarded-host": "evil.example"})
+
+    url = public_url(request, base_url="https://wta.example.com/", trust_forwarded=True)
+
+    assert url == "https://wta.example.com/api/v1/twilio/webhook"
+
+
+def test_forwarded_headers_rebuild_the_public_url() -> None:
+    request = _request(
+        {
+            "host": "10.1.2.3:8000",
+            "x-forwarded-proto": "https",
+            "x-forwarded-host": "a.example",
+            "x-forwarded-prefix": "/wta",
+        }
+    )
+
+    url = public_url(request, base_url=None, trust_forwarded=True)
+
+    assert url == "https://a.example/wta/api/v1/twilio/webhook"
+
+
+def test_forwarded_headers_ignored_when_not_trusted() -> None:
+    request = _request({"host": "10.1.2.3:8000", "x-forwarded-proto": "https"})
+
+    assert public_url(request, base_url=None, trust_forwarded=False).startswith("http://10.1.2.3")
+
+
+def test_required_parameters_are_named_when_missing() -> None:
+    with pytest.raises(WebhookFormError, match="MessageSid, From") as raised:
+        require_message_params({"AccountSid": "AC1", "To": "whatsapp:+1"})
+    assert raised.value.status == 400
+
+
+def test_every_media_item_is_kept() -> None:
+    params = {
+        "MessageSid": "MM1",
+        "AccountSid": "AC1",
+        "From": "whatsapp:+1",
+        "To": "whatsapp:+2",
+        "NumMedia": "2",
+        "MediaUrl0": "https://m/0",
+        "MediaContentType0": "image/jpeg",
+        "MediaUrl1": "https://m/1",
+        "MediaContentType1": "audio/ogg",
+    }
+    from datetime import UTC, datetime
+
+    message = InboundMessage.from_twilio("t", params, datetime.now(UTC))
+
+    assert [m.url for m in message.media] == ["https://m/0", "https://m/1"]
+    assert message.media[1].content_type == "audio/ogg"
+
+
+async def test_twilio_sdk_calls_are_rebased_to_the_configured_api() -> None:
+    client = RebasedTwilioHttpClient("http://127.0.0.1:8010/")
+    try:
+        rebased = client.rebase("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages.json")
+    finally:
+        await client.close()
+
+    assert rebased == "http://127.0.0.1:8010/2010-04-01/Accounts/AC1/Messages.json"
