@@ -10,11 +10,10 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, St
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-ACTIVE_STATES = ("pending", "progress", "human_handoff")
-PAUSED_STATES = ("idle_timeout",)
-CLOSED_STATES = ("agent_closed", "support_closed", "user_closed", "expired", "failed")
-ALL_STATES = ACTIVE_STATES + PAUSED_STATES + CLOSED_STATES
-OPEN_STATES = ACTIVE_STATES + PAUSED_STATES
+from wta_runtime.conversation.lifecycle import OPEN, State
+
+ALL_STATES = tuple(state.value for state in State)
+OPEN_STATES = tuple(state.value for state in State if state in OPEN)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:

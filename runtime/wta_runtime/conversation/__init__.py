@@ -1,0 +1,1 @@
+"""Conversation rules that do not depend on storage: the lifecycle state machine."""
