@@ -19,7 +19,7 @@ from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.db.migrate import upgrade_database
 from wta_runtime.local.embedded_postgres import create_database, postgres_process
 from wta_runtime.local.nats_server import nats_process
-from wta_runtime.local.processes import ManagedProcess, free_port
+from wta_runtime.local.processes import ManagedProcess, free_port, stop_together
 from wta_runtime.local.twilio_api import RecordedMessage, create_twilio_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,5 +189,4 @@ def platform(
             started.append(process)
         yield Platform(f"http://127.0.0.1:{gateway_port}", started)
     finally:
-        for process in reversed(started):
-            process.stop()
+        stop_together(started)

@@ -104,8 +104,9 @@ def test_data_survives_a_restart(local_env: dict[str, str], tmp_path: Path) -> N
     try:
         psql = _psql(
             local_env,
-            f"SELECT count(*) FROM messages m JOIN conversations c "
-            f"ON c.id = m.conversation_id WHERE c.contact_number = '{contact}'",
+            "SELECT count(*) FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            "WHERE c.contact_number = :'contact'",
+            contact=contact,
         )
     finally:
         _wta(local_env, "stop")
@@ -114,27 +115,13 @@ def test_data_survives_a_restart(local_env: dict[str, str], tmp_path: Path) -> N
     assert psql == "2"
 
 
-def _psql(env: dict[str, str], sql: str) -> str:
+def _psql(env: dict[str, str], sql: str, **variables: str) -> str:
     from wta_runtime.local.embedded_postgres import postgres_bin_dir
 
-    result = subprocess.run(
-        [
-            str(postgres_bin_dir() / "psql"),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            env["WTA_LOCAL_POSTGRES_PORT"],
-            "-U",
-            "wta",
-            "-d",
-            "wta",
-            "-tAc",
-            sql,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    port = env["WTA_LOCAL_POSTGRES_PORT"]
+    argv = [str(postgres_bin_dir() / "psql"), "-h", "127.0.0.1", "-p", port, "-U", "wta", "-tA"]
+    argv += [f"--variable={name}={value}" for name, value in variables.items()]
+    result = subprocess.run(argv, input=sql, capture_output=True, text=True, check=True)
     return result.stdout.strip()
 
 

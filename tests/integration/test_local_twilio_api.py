@@ -54,7 +54,8 @@ async def test_sdk_send_is_recorded_and_status_callbacks_are_signed(
             await asyncio.sleep(0.05)
         await http.close()
 
-    assert message.sid.startswith("SM") and len(message.sid) == 34
+    assert message.sid.startswith("SM")
+    assert len(message.sid) == 34
     assert message.status == "queued"
     assert app.state.messages[0].body == "hello"
     assert [form["MessageStatus"] for _, form, _ in received] == ["sent", "delivered"]

@@ -66,7 +66,8 @@ async def test_redelivered_message_is_answered_once(
             select(Conversation).where(Conversation.contact_number == contact)
         )
     assert rows == 2
-    assert conversation is not None and conversation.status == "progress"
+    assert conversation is not None
+    assert conversation.status == "progress"
 
 
 async def test_reply_stored_before_a_crash_is_sent_once_with_its_stored_text(

@@ -1,4 +1,4 @@
-"""The scheduler moves conversations on their timers, on an injected clock, without user messages."""
+"""The scheduler moves conversations on their timers (injected clock), without user messages."""
 
 from __future__ import annotations
 
@@ -111,7 +111,9 @@ async def test_every_move_is_in_the_history_and_bumps_the_version(
         (None, "pending"),
         ("pending", "expired"),
     ]
-    assert row is not None and row.version == 2 and row.closed_at is not None
+    assert row is not None
+    assert row.version == 2
+    assert row.closed_at is not None
 
 
 async def test_two_schedulers_never_move_one_conversation_twice(

@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import nats
 from fastapi import FastAPI
-from nats.aio.client import Client as NATS
-from nats.errors import Error as NatsError
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.gateway.routes import health, webhook
 from wta_runtime.gateway.state import GatewayState
 from wta_runtime.settings import Settings
+from wta_runtime.stream.connection import close_connection, connect
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ensure_tenant_stream
-
-log = logging.getLogger("wta.gateway")
-
-
-async def close_connection(connection: NATS) -> None:
-    """Drain when connected (in-flight publishes finish); just close while reconnecting."""
-    try:
-        if connection.is_connected:
-            await connection.drain()
-        else:
-            await connection.close()
-    except (NatsError, OSError):
-        log.warning("NATS connection closed uncleanly")
 
 
 def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> FastAPI:
@@ -39,9 +23,7 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         tenants = catalog or load_catalog(settings.manifests_dir, settings.secrets_dir)
-        connection = await nats.connect(
-            settings.nats_url, name="wta-gateway", max_reconnect_attempts=-1
-        )
+        connection = await connect(settings.nats_url, name="wta-gateway")
         js = connection.jetstream()
         for name in tenants.tenants:
             await ensure_tenant_stream(js, TenantStream(name))

@@ -13,7 +13,7 @@ from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.db.migrate import upgrade_database
 from wta_runtime.local.embedded_postgres import create_database, postgres_process
 from wta_runtime.local.nats_server import nats_process
-from wta_runtime.local.processes import ManagedProcess
+from wta_runtime.local.processes import ManagedProcess, stop_together
 from wta_runtime.settings import Settings
 
 LOCAL_DATABASE = "wta"
@@ -60,8 +60,10 @@ def start_infrastructure(settings: Settings) -> list[ManagedProcess]:
     started: list[ManagedProcess] = []
     try:
         for process in (nats, postgres):
-            process.start()
+            process.spawn()
             started.append(process)
+        for process in started:
+            process.wait_ready()
         create_database(settings.local_postgres_port, LOCAL_DATABASE, LOCAL_DATABASE)
         upgrade_database(endpoints.database_url)
     except BaseException:
@@ -95,8 +97,10 @@ def application_processes(settings: Settings, endpoints: LocalEndpoints) -> list
 
 
 def stop_all(processes: list[ManagedProcess]) -> None:
-    for process in reversed(processes):
-        process.stop()
+    """Stop the applications together first, then the infrastructure they drain into."""
+    infrastructure = {"nats", "postgres"}
+    stop_together([p for p in processes if p.name not in infrastructure])
+    stop_together([p for p in processes if p.name in infrastructure])
 
 
 def describe(catalog: TenantCatalog, settings: Settings, provider: str) -> str:
@@ -123,9 +127,12 @@ def run_local_platform(settings: Settings) -> None:
     processes: list[ManagedProcess] = []
     try:
         processes += start_infrastructure(settings)
-        for process in application_processes(settings, local_endpoints(settings)):
-            process.start(timeout=60)
+        applications = application_processes(settings, local_endpoints(settings))
+        for process in applications:
+            process.spawn()
             processes.append(process)
+        for process in applications:
+            process.wait_ready(timeout=60)
         key_set = settings.openai_api_key is not None
         provider = "OpenAI-compatible model" if key_set else "OFFLINE (set WTA_OPENAI_API_KEY)"
         print(describe(catalog, settings, provider), flush=True)

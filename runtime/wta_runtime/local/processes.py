@@ -50,6 +50,11 @@ class ManagedProcess:
 
     def start(self, *, timeout: float = 30.0) -> None:
         """Start the process and wait until its port accepts connections."""
+        self.spawn()
+        self.wait_ready(timeout=timeout)
+
+    def spawn(self) -> None:
+        """Start the process without waiting for it."""
         stdout = None
         if self.log_path is not None:
             self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -70,6 +75,10 @@ class ManagedProcess:
             preexec_fn=drop_privileges if user is not None else None,
             start_new_session=True,
         )
+
+    def wait_ready(self, *, timeout: float = 30.0) -> None:
+        """Wait for the port to accept connections; raise with the log's tail if it died."""
+        assert self.process is not None, "spawn() first"
         deadline = time.monotonic() + timeout
         while self.port is not None and not port_open(self.port):
             if self.process.poll() is not None:
@@ -85,13 +94,30 @@ class ManagedProcess:
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
-    def stop(self, *, timeout: float = 10.0) -> None:
-        """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
-        if self.process is None or self.process.poll() is not None:
+    def terminate(self) -> None:
+        """Ask the process to stop (SIGTERM) without waiting."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self, *, timeout: float = 10.0) -> None:
+        """Wait for the process to exit; SIGKILL it after `timeout` seconds."""
+        if self.process is None:
             return
-        self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        """SIGTERM, then SIGKILL if the process has not exited within `timeout` seconds."""
+        self.terminate()
+        self.wait_stopped(timeout=timeout)
+
+
+def stop_together(processes: list[ManagedProcess], *, timeout: float = 10.0) -> None:
+    """Stop several processes at once: all get SIGTERM, then each is waited for."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait_stopped(timeout=timeout)

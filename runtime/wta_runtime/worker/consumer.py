@@ -6,7 +6,6 @@ import asyncio
 import logging
 
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from pydantic import ValidationError
 
@@ -54,7 +53,7 @@ class InboundConsumer:
         while not self._stopping.is_set():
             try:
                 batch = await subscription.fetch(FETCH_BATCH, timeout=1.0)
-            except NatsTimeoutError:
+            except TimeoutError:  # nats raises its own subclass or the builtin
                 continue
             for msg in batch:
                 await self.handle(names.tenant, msg)

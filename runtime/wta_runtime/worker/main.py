@@ -6,7 +6,6 @@ import asyncio
 import logging
 import signal
 
-import nats
 from prometheus_client import start_http_server
 
 from wta_runtime.agents.choose import provider_from_settings
@@ -14,6 +13,7 @@ from wta_runtime.catalog import load_catalog
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.settings import Settings
+from wta_runtime.stream.connection import close_connection, connect
 from wta_runtime.worker.consumer import InboundConsumer
 from wta_runtime.worker.turn_processor import TurnProcessor
 
@@ -27,7 +27,7 @@ async def run_worker(settings: Settings) -> None:
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
     engine = create_engine(settings.database_url)
-    connection = await nats.connect(settings.nats_url, name="wta-worker", max_reconnect_attempts=-1)
+    connection = await connect(settings.nats_url, name="wta-worker")
     sender = OutboundSender(settings.twilio_api_url)
     provider = provider_from_settings(settings)
     log.info("agent provider: %s; tenants: %s", provider.name, ", ".join(tenants) or "none")
@@ -42,6 +42,6 @@ async def run_worker(settings: Settings) -> None:
         await consumer.run()
     finally:
         await sender.close()
-        await connection.drain()
+        await close_connection(connection)
         await engine.dispose()
         log.info("worker stopped")

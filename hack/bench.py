@@ -1,0 +1,300 @@
+"""`make bench`: gateway vs bare uvicorn, and webhook-to-Twilio pipeline latency at a fixed rate.
+
+Everything runs on this machine: real NATS and PostgreSQL from their wheels, the gateway and a
+worker as real processes, the local Twilio API in-process, the load generator in its own process.
+Results are written to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import nats
+from tests.utils.servers import serve_in_thread
+
+from wta_runtime.catalog import Tenant, load_catalog
+from wta_runtime.chat import signed_webhook
+from wta_runtime.db.migrate import upgrade_database
+from wta_runtime.local.embedded_postgres import create_database, postgres_process
+from wta_runtime.local.nats_server import nats_process
+from wta_runtime.local.processes import ManagedProcess, free_port
+from wta_runtime.local.twilio_api import create_twilio_app
+from wta_runtime.stream.names import TenantStream
+
+ROOT = Path(__file__).resolve().parent.parent
+WEBHOOK = "/api/v1/twilio/webhook"
+GATEWAY_REQUESTS = int(os.environ.get("WTA_BENCH_REQUESTS", "4000"))
+CONCURRENCY = 32
+PIPELINE_RATE = 100.0
+PIPELINE_SECONDS = int(os.environ.get("WTA_BENCH_SECONDS", "30"))
+CONVERSATIONS = 50
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def signed_bodies(
+    tenant: Tenant, url: str, contacts: list[str], count: int
+) -> list[tuple[str, str]]:
+    bodies = []
+    for index in range(count):
+        params, signature = signed_webhook(
+            tenant,
+            url,
+            contact=contacts[index % len(contacts)],
+            body=f"menu {index}",
+            profile_name="Bench",
+            message_sid="SM" + secrets.token_hex(16),
+        )
+        bodies.append((urlencode(params), signature))
+    return bodies
+
+
+def run_load(job: dict[str, Any]) -> dict[str, Any]:
+    result = subprocess.run(
+        [sys.executable, "-m", "hack.load"],
+        input=json.dumps(job),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    loaded: dict[str, Any] = json.loads(result.stdout)
+    return loaded
+
+
+def closed_loop_summary(name: str, result: dict[str, Any]) -> dict[str, Any]:
+    latencies = [x * 1000 for x in result["latencies"]]
+    return {
+        "name": name,
+        "rps": len(latencies) / result["elapsed"],
+        "p50": percentile(latencies, 0.50),
+        "p99": percentile(latencies, 0.99),
+        "statuses": result["statuses"],
+    }
+
+
+def uvicorn_process(name: str, app: str, port: int, env: dict[str, str]) -> ManagedProcess:
+    argv = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
+    if app.endswith("app_from_environment"):
+        argv.append("--factory")
+    return ManagedProcess(name, argv, port=port, env=env, cwd=ROOT)
+
+
+async def purge(nats_url: str, tenant: str) -> None:
+    connection = await nats.connect(nats_url)
+    await connection.jetstream().purge_stream(TenantStream(tenant).stream)
+    await connection.close()
+
+
+def bench(tmp: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    nats_port, pg_port = free_port(), free_port()
+    infra = [
+        nats_process(tmp / "nats", port=nats_port, log_path=tmp / "nats.log"),
+        postgres_process(tmp / "pg", port=pg_port, log_path=tmp / "pg.log"),
+    ]
+    for process in infra:
+        process.start()
+    create_database(pg_port, "wta", "wta")
+    database_url = f"postgresql+asyncpg://wta@127.0.0.1:{pg_port}/wta"
+    upgrade_database(database_url)
+    nats_url = f"nats://127.0.0.1:{nats_port}"
+    catalog = load_catalog(ROOT / "examples")
+    tenant = next(iter(catalog.tenants.values()))
+    accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
+    twilio_app = create_twilio_app(accounts, callback_statuses=())
+    processes: list[ManagedProcess] = []
+    try:
+        with serve_in_thread(twilio_app) as twilio_url:
+            gateway_port, bare_port, metrics_port = free_port(), free_port(), free_port()
+            env = {
+                **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
+                "WTA_NATS_URL": nats_url,
+                "WTA_DATABASE_URL": database_url,
+                "WTA_MANIFESTS_DIR": str(ROOT / "examples"),
+                "WTA_TWILIO_API_BASE": twilio_url,
+                "WTA_LOG_LEVEL": "WARNING",
+                "WTA_WORKER_METRICS_PORT": str(metrics_port),
+                "PYTHONPATH": str(ROOT),
+            }
+            gateway = uvicorn_process(
+                "gateway", "wta_runtime.gateway.asgi:app_from_environment", gateway_port, env
+            )
+            bare = uvicorn_process("bare", "hack.bare_app:app", bare_port, env)
+            for process in (gateway, bare):
+                process.start(timeout=60)
+                processes.append(process)
+            contacts = [f"+1555{n:07d}" for n in range(CONVERSATIONS)]
+            rows = []
+            for name, port in (("bare uvicorn (200 only)", bare_port), ("gateway", gateway_port)):
+                url = f"http://127.0.0.1:{port}{WEBHOOK}"
+                bodies = signed_bodies(tenant, url, contacts, GATEWAY_REQUESTS + 300)
+                run_load(
+                    {
+                        "mode": "closed",
+                        "url": url,
+                        "bodies": bodies[:300],
+                        "concurrency": CONCURRENCY,
+                    }
+                )
+                result = run_load(
+                    {
+                        "mode": "closed",
+                        "url": url,
+                        "bodies": bodies[300:],
+                        "concurrency": CONCURRENCY,
+                    }
+                )
+                rows.append(closed_loop_summary(name, result))
+            asyncio.run(purge(nats_url, tenant.name))
+
+            worker = ManagedProcess(
+                "worker",
+                [sys.executable, "-m", "wta_runtime", "worker"],
+                port=metrics_port,
+                env=env,
+                cwd=ROOT,
+            )
+            worker.start(timeout=60)
+            processes.append(worker)
+            url = f"http://127.0.0.1:{gateway_port}{WEBHOOK}"
+            total = int(PIPELINE_RATE * PIPELINE_SECONDS)
+            bodies = signed_bodies(tenant, url, contacts, total)
+            before = len(twilio_app.state.messages)
+            result = run_load({"mode": "open", "url": url, "bodies": bodies, "rate": PIPELINE_RATE})
+            deadline = time.monotonic() + 120
+            while len(twilio_app.state.messages) - before < total and time.monotonic() < deadline:
+                time.sleep(0.2)
+            pipeline = pipeline_summary(result, twilio_app.state.messages[before:], contacts, total)
+    finally:
+        for process in reversed(processes + infra):
+            process.stop()
+    return rows, pipeline
+
+
+def pipeline_summary(
+    result: dict[str, Any], sent: list[Any], contacts: list[str], total: int
+) -> dict[str, Any]:
+    """Match the k-th reply to a contact with the k-th accepted message of that contact."""
+    accepted_by_contact: dict[str, list[float]] = {c: [] for c in contacts}
+    for index, accepted_at, _status in sorted(result["accepted"]):
+        accepted_by_contact[contacts[index % len(contacts)]].append(accepted_at)
+    replies_by_contact: dict[str, list[float]] = {c: [] for c in contacts}
+    for message in sent:
+        replies_by_contact[message.to.removeprefix("whatsapp:")].append(
+            message.date_created.timestamp()
+        )
+    latencies = []
+    for contact in contacts:
+        for accepted_at, replied_at in zip(
+            accepted_by_contact[contact], replies_by_contact[contact], strict=False
+        ):
+            latencies.append((replied_at - accepted_at) * 1000)
+    last_reply = max((m.date_created.timestamp() for m in sent), default=time.time())
+    first_accept = min(a for _, a, _ in result["accepted"])
+    return {
+        "turns": total,
+        "replied": len(sent),
+        "offered_rate": PIPELINE_RATE,
+        "achieved": len(sent) / max(0.001, last_reply - first_accept),
+        "p50": percentile(latencies, 0.50) if latencies else float("nan"),
+        "p95": percentile(latencies, 0.95) if latencies else float("nan"),
+        "p99": percentile(latencies, 0.99) if latencies else float("nan"),
+    }
+
+
+def machine() -> str:
+    memory = "?"
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kib / 1024 / 1024:.0f} GiB"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {memory} RAM, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any]) -> str:
+    bare, gateway = rows
+    ratio = gateway["rps"] / bare["rps"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {machine()}",
+        "- command: `make bench` (`python -m hack.bench`)",
+        "- everything on one machine: load generator (aiohttp, separate process), servers, NATS "
+        "and PostgreSQL share the same cores, so absolute numbers are lower bounds.",
+        "",
+        "## Gateway: signed webhook -> JetStream ack -> 200",
+        "",
+        f"{GATEWAY_REQUESTS} requests after 300 warm-up, {CONCURRENCY} connections, "
+        "1 uvicorn worker each.",
+        "",
+        "| server | requests/s | p50 ms | p99 ms | statuses |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['name']} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} "
+            f"| {row['statuses']} |"
+        )
+    lines += [
+        "",
+        f"Gateway / bare uvicorn throughput: **{ratio:.0%}** (goal for later tuning: >= 40%).",
+        "",
+        "## Pipeline: webhook accepted -> Twilio send call",
+        "",
+        f"{pipeline['turns']} turns at {pipeline['offered_rate']:.0f} turns/s over "
+        f"{CONVERSATIONS} conversations, offline (zero-latency) agent, 1 worker.",
+        "",
+        "| replied | achieved turns/s | p50 ms | p95 ms | p99 ms |",
+        "| --- | --- | --- | --- | --- |",
+        f"| {pipeline['replied']}/{pipeline['turns']} | {pipeline['achieved']:.0f} "
+        f"| {pipeline['p50']:.0f} | {pipeline['p95']:.0f} | {pipeline['p99']:.0f} |",
+        "",
+        "Goal for later tuning: p99 < 60 ms at 100 turns/s.",
+        "",
+    ]
+    report = "\n".join(lines)
+    (ROOT / "docs").mkdir(exist_ok=True)
+    (ROOT / "docs" / "benchmarks.md").write_text(report)
+    return report
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="wta-bench-") as tmp:
+        rows, pipeline = bench(Path(tmp))
+    print(write_report(rows, pipeline))
+
+
+if __name__ == "__main__":
+    main()
