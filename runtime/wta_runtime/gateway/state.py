@@ -21,7 +21,7 @@ class GatewayState:
     publisher: InboundPublisher
 
 
-def get_gateway_state(request: Request) -> GatewayState:
+async def get_gateway_state(request: Request) -> GatewayState:
     state: GatewayState = request.app.state.gateway
     return state
 
