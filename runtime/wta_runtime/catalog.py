@@ -47,7 +47,7 @@ class Tenant:
     def default_agent(self) -> Agent | None:
         """The agent marked default, else the first one."""
         for agent in self.agents:
-            if agent.spec.default:
+            if agent.spec.selection.default:
                 return agent
         return self.agents[0] if self.agents else None
 

@@ -109,7 +109,7 @@ def seed() -> None:
     table = Table("tenant", "account", "numbers", "agents")
     for tenant in catalog.tenants.values():
         agents = ", ".join(
-            f"{a.name}{' (default)' if a.spec.default else ''}" for a in tenant.agents
+            f"{a.name}{' (default)' if a.spec.selection.default else ''}" for a in tenant.agents
         )
         table.add_row(tenant.name, tenant.account_sid, ", ".join(tenant.numbers), agents)
     console.print(table)

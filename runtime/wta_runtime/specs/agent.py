@@ -1,50 +1,393 @@
-"""`AIAgent.spec`: what one AI agent of a tenant says and how."""
+"""`AIAgent.spec`: what one AI agent of a tenant says, knows and may do."""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
-from wta_runtime.specs.common import SpecModel
+from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+from wta_runtime.specs.common import (
+    DATA_KEY,
+    DNS_SUBDOMAIN,
+    LIST_SET,
+    SecretKeyRef,
+    SpecModel,
+    cel,
+    immutable,
+    list_map,
+    unique,
+    validations,
+)
+from wta_runtime.specs.tenant import HTTP_URL
+
+BUILTIN_TOOLS = ("handoff_to_human", "close_conversation", "lookup_knowledge")
+BuiltinTool = Literal["handoff_to_human", "close_conversation", "lookup_knowledge"]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+TENANT_REF_IMMUTABLE = (
+    "tenantRef cannot change: create the agent again under the other tenant instead"
+)
+HEADER_ONE_SOURCE = "each header needs exactly one of value or secretKeyRef"
+HOST_NOT_ALLOWED = "the url's host must be listed in allowedHosts"  # when the host is unknown
+TOOL_NAME_TAKEN = "http tool names must differ from the built-in tools' names"
+WINDOW_ORDER = "a business hours window must start before it ends (HH:MM, 24-hour clock)"
+HOURS_NEEDED = "outsideBusinessHours needs businessHours: say when people are available"
+RULE_NEEDS_PATTERN = "each selection rule needs keywords or a regex"
+
+HostName = Annotated[
+    str,
+    StringConstraints(
+        max_length=253, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ),
+]
+ClockTime = Annotated[str, StringConstraints(max_length=5)]
 
 
 class TenantRef(SpecModel):
     """The tenant an agent belongs to (same namespace)."""
 
-    name: str = Field(min_length=1, description="Name of the WhatsAppTenant.")
+    name: str = Field(
+        min_length=1,
+        max_length=253,
+        pattern=DNS_SUBDOMAIN,
+        description="Name of the WhatsAppTenant in this namespace. Cannot change later.",
+        json_schema_extra=immutable(TENANT_REF_IMMUTABLE),
+    )
 
 
 class ModelSettings(SpecModel):
     """The model that runs the agent."""
 
-    name: str = Field(default="gpt-4o-mini", description="Model name at the endpoint.")
+    base_url: str | None = Field(
+        default=None,
+        pattern=HTTP_URL,
+        max_length=2048,
+        description=(
+            "OpenAI-compatible provider base URL; unset uses the tenant's, then the platform's."
+        ),
+    )
+    name: str = Field(
+        default="gpt-4o-mini",
+        min_length=1,
+        max_length=200,
+        description="Model name at the endpoint.",
+    )
     temperature: float = Field(default=0.2, ge=0, le=2, description="Sampling temperature.")
-    max_tokens: int = Field(default=500, ge=1, le=32768, description="Reply length limit.")
-    timeout_seconds: float = Field(default=30, gt=0, le=300, description="Per-call timeout.")
+    max_tokens: int = Field(
+        default=500, ge=1, le=32768, description="Reply length limit in tokens."
+    )
+    timeout_seconds: float = Field(
+        default=30, gt=0, le=300, description="Seconds one model call may take."
+    )
+    api_key_secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="Secret key holding the provider's API key; unset uses the tenant's.",
+    )
 
 
 class KnowledgeEntry(SpecModel):
     """A question the agent can answer, with the answer it must give."""
 
-    question: str = Field(min_length=1, description="A question customers ask.")
-    answer: str = Field(min_length=1, description="The answer the agent gives.")
-    keywords: list[str] = Field(default_factory=list, description="Words that point to it.")
+    question: str = Field(min_length=1, max_length=1000, description="A question customers ask.")
+    answer: str = Field(min_length=1, max_length=4000, description="The answer the agent gives.")
+    keywords: list[str] = Field(
+        default_factory=list, description="Words that point to this entry when searching."
+    )
+
+
+class ConfigMapDocuments(SpecModel):
+    """Documents kept in a ConfigMap of the agent's namespace, one per key."""
+
+    name: str = Field(
+        min_length=1, max_length=253, pattern=DNS_SUBDOMAIN, description="Name of the ConfigMap."
+    )
+    keys: list[str] = Field(
+        default_factory=list,
+        description="Keys to read; empty reads every key of the ConfigMap.",
+        json_schema_extra=LIST_SET,
+    )
+
+    @field_validator("keys")
+    @classmethod
+    def _keys_valid(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not re.fullmatch(DATA_KEY, key):
+                raise ValueError(f"{key!r} is not a ConfigMap key")
+        return unique(keys, "key")
 
 
 class Knowledge(SpecModel):
     """What the agent knows."""
 
-    entries: list[KnowledgeEntry] = Field(default_factory=list, description="Q&A entries.")
+    entries: list[KnowledgeEntry] = Field(
+        default_factory=list, max_length=500, description="Questions and answers, inline."
+    )
+    config_map_refs: list[ConfigMapDocuments] = Field(
+        default_factory=list,
+        max_length=20,
+        description="ConfigMaps whose values are documents the agent may consult.",
+    )
+
+
+class HttpHeader(SpecModel):
+    """A header sent with every call of an HTTP tool."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel("has(self.value) != has(self.secretKeyRef)", HEADER_ONE_SOURCE)
+        )
+    )
+
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9-]+$", max_length=100, description="Header name, e.g. Authorization."
+    )
+    value: str | None = Field(default=None, max_length=4096, description="A plain value.")
+    secret_key_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key holding the value, for credentials."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HttpHeader:
+        if (self.value is None) == (self.secret_key_ref is None):
+            raise ValueError(HEADER_ONE_SOURCE)
+        return self
+
+
+class HttpTool(SpecModel):
+    """A function the model may call, carried out as one HTTP request."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.allowedHosts.exists(h, h == url(self.url).getHostname())",
+                HOST_NOT_ALLOWED,
+                field_path=".url",
+            )
+        )
+    )
+
+    name: str = Field(
+        pattern=r"^[a-zA-Z0-9_-]{1,64}$",
+        description="Function name the model sees (letters, digits, _ and -).",
+        json_schema_extra=validations(cel(f"!(self in {list(BUILTIN_TOOLS)!r})", TOOL_NAME_TAKEN)),
+    )
+    description: str = Field(
+        min_length=1, max_length=1024, description="What the tool does, told to the model."
+    )
+    url: str = Field(
+        pattern=HTTP_URL, max_length=1024, description="Endpoint called; its host must be allowed."
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field(
+        default="POST", description="HTTP method; the arguments go in the query for GET."
+    )
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}},
+        description="JSON Schema of the arguments the model must supply.",
+    )
+    headers: list[HttpHeader] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Headers sent with each call; credentials by Secret reference.",
+        json_schema_extra=list_map("name"),
+    )
+    timeout_seconds: float = Field(
+        default=10, gt=0, le=120, description="Seconds one call may take."
+    )
+    allowed_hosts: list[HostName] = Field(
+        min_length=1,
+        max_length=20,
+        description="Host names the tool may call; the url's host must be one of them.",
+        json_schema_extra=LIST_SET,
+    )
+
+    @model_validator(mode="after")
+    def _host_allowed(self) -> HttpTool:
+        host = urlsplit(self.url).hostname
+        if host not in self.allowed_hosts:
+            raise ValueError(f"{HOST_NOT_ALLOWED}, and {host} is not")
+        if self.name in BUILTIN_TOOLS:
+            raise ValueError(TOOL_NAME_TAKEN)
+        unique([h.name for h in self.headers], "header")
+        return self
+
+
+class Tools(SpecModel):
+    """What the agent may do besides answering."""
+
+    builtin: list[BuiltinTool] = Field(
+        default_factory=list,
+        description="Built-in tools: handoff_to_human, close_conversation, lookup_knowledge.",
+        json_schema_extra=LIST_SET,
+    )
+    http: list[HttpTool] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Declarative HTTP tools.",
+        json_schema_extra=list_map("name"),
+    )
+
+    @model_validator(mode="after")
+    def _unique(self) -> Tools:
+        unique(list(self.builtin), "tool")
+        unique([t.name for t in self.http], "tool")
+        return self
+
+
+class Memory(SpecModel):
+    """How much of the conversation the agent sees."""
+
+    window: int = Field(default=20, ge=1, le=200, description="Recent messages in context.")
+    semantic_recall: bool = Field(
+        default=False, description="Also recall older messages similar to the current one."
+    )
+    top_k: int = Field(default=5, ge=1, le=50, description="Older messages recalled, at most.")
+
+
+class BusinessWindow(SpecModel):
+    """Opening hours on some days of the week."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(cel("self.start < self.end", WINDOW_ORDER))
+    )
+
+    days: list[Weekday] = Field(
+        min_length=1, description="Days this window applies to.", json_schema_extra=LIST_SET
+    )
+    start: ClockTime = Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Opening time, HH:MM."
+    )
+    end: ClockTime = Field(
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$", description="Closing time, HH:MM."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BusinessWindow:
+        if self.start >= self.end:
+            raise ValueError(WINDOW_ORDER)
+        return self
+
+
+class BusinessHours(SpecModel):
+    """When people are available to take over conversations."""
+
+    time_zone: str = Field(
+        default="UTC",
+        pattern=r"^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$",
+        description="IANA time zone of the windows, e.g. Europe/Madrid.",
+    )
+    windows: list[BusinessWindow] = Field(
+        min_length=1, max_length=14, description="Opening windows."
+    )
+
+
+class HandoffPolicy(SpecModel):
+    """When the conversation goes to a person."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!self.outsideBusinessHours || has(self.businessHours)",
+                HOURS_NEEDED,
+                field_path=".businessHours",
+                reason="FieldValueRequired",
+            )
+        )
+    )
+
+    keywords: list[str] = Field(
+        default_factory=list, description="Words in a user message that hand off at once."
+    )
+    on_user_request: bool = Field(
+        default=True, description="Hand off when the user asks for a person."
+    )
+    after_failed_turns: int | None = Field(
+        default=None,
+        ge=1,
+        le=20,
+        description="Hand off after this many turns in a row without a useful answer.",
+    )
+    outside_business_hours: bool = Field(
+        default=False, description="Hand off messages that arrive outside businessHours."
+    )
+    business_hours: BusinessHours | None = Field(
+        default=None, description="Opening hours used by outsideBusinessHours."
+    )
+
+    @model_validator(mode="after")
+    def _hours_given(self) -> HandoffPolicy:
+        if self.outside_business_hours and self.business_hours is None:
+            raise ValueError(HOURS_NEEDED)
+        return self
+
+
+class SelectionRule(SpecModel):
+    """Messages that match this rule go to the agent."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "(has(self.keywords) && size(self.keywords) > 0) || has(self.regex)",
+                RULE_NEEDS_PATTERN,
+            )
+        )
+    )
+
+    keywords: list[str] = Field(
+        default_factory=list, description="Any of these words (case-insensitive) matches."
+    )
+    regex: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="A regular expression that matches.",
+    )
+
+    @model_validator(mode="after")
+    def _has_pattern(self) -> SelectionRule:
+        if not self.keywords and self.regex is None:
+            raise ValueError(RULE_NEEDS_PATTERN)
+        if self.regex is not None:
+            try:
+                re.compile(self.regex)
+            except re.error as exc:
+                raise ValueError(f"regex {self.regex!r} is invalid: {exc}") from None
+        return self
+
+
+class Selection(SpecModel):
+    """Which agent of the tenant answers a conversation."""
+
+    default: bool = Field(default=False, description="Answers when no rule of any agent matches.")
+    priority: int = Field(
+        default=0, ge=-1000, le=1000, description="Higher wins when several agents match."
+    )
+    rules: list[SelectionRule] = Field(
+        default_factory=list, max_length=50, description="Any matching rule selects the agent."
+    )
 
 
 class AIAgentSpec(SpecModel):
-    """Desired state of one AI agent."""
+    """Desired state of one AI agent of a tenant."""
 
-    tenant_ref: TenantRef
-    default: bool = Field(default=False, description="Answers when no other agent is chosen.")
-    model: ModelSettings = Field(default_factory=ModelSettings)
-    instructions: str = Field(min_length=1, description="System prompt of the agent.")
-    knowledge: Knowledge = Field(default_factory=Knowledge)
-    memory_window: int = Field(default=20, ge=1, le=200, description="Recent messages in context.")
+    tenant_ref: TenantRef = Field(description="The WhatsAppTenant this agent works for.")
+    model: ModelSettings = Field(default_factory=ModelSettings, description="The model it runs on.")
+    instructions: str = Field(
+        min_length=1, max_length=20000, description="System prompt of the agent."
+    )
+    knowledge: Knowledge = Field(default_factory=Knowledge, description="What it knows.")
+    tools: Tools = Field(default_factory=Tools, description="What it may do besides answering.")
+    memory: Memory = Field(default_factory=Memory, description="What it remembers.")
+    handoff: HandoffPolicy = Field(
+        default_factory=HandoffPolicy, description="When it hands the conversation to a person."
+    )
+    selection: Selection = Field(
+        default_factory=Selection, description="When it is the agent that answers."
+    )
     fallback_message: str | None = Field(
-        default=None, description="Overrides the tenant's fallback message for this agent."
+        default=None,
+        min_length=1,
+        max_length=1600,
+        description="Overrides the tenant's fallback message for this agent.",
     )

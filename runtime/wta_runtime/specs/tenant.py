@@ -3,18 +3,62 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from wta_runtime.specs.common import Duration, SecretKeyRef, SpecModel
+from wta_runtime.conversation.intents import DEFAULT_CLOSING_KEYWORDS
+from wta_runtime.specs.common import (
+    Duration,
+    Quantity,
+    SecretKeyRef,
+    SpecModel,
+    cel,
+    explained_pattern,
+    immutable,
+    list_map,
+    unique,
+    validations,
+)
 
 E164 = r"^\+[1-9]\d{6,14}$"
+HTTP_URL = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
+
+ACCOUNT_SID_IMMUTABLE = (
+    "twilio.accountSid cannot change: numbers, streams and conversations belong to the account; "
+    "create a new WhatsAppTenant for another Twilio account"
+)
+EXTERNAL_DATABASE_NEEDS_REF = (
+    "database.secretRef is required when database.mode is external: "
+    "name the Secret key that holds the tenant's database URL"
+)
+PLATFORM_DATABASE_TAKES_NO_REF = (
+    "database.secretRef is only used with mode external: remove it or set mode: external"
+)
+DATABASE_MODE_IMMUTABLE = (
+    "database.mode cannot change once the tenant exists: the conversations stay where they are; "
+    "move the data yourself and create a new WhatsAppTenant"
+)
+
+
+DURATION_HINT = explained_pattern("must be a duration in hours, minutes, seconds: 48h, 15m, 1h30m")
 
 
 class TwilioAccount(SpecModel):
     """The tenant's own Twilio account; the auth token never leaves its Secret."""
 
-    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$", description="Twilio Account SID.")
+    account_sid: str = Field(
+        pattern=r"^AC[0-9a-fA-F]{32}$",
+        max_length=34,
+        description="Twilio Account SID (AC followed by 32 hex digits). Cannot change later.",
+        json_schema_extra={
+            **immutable(ACCOUNT_SID_IMMUTABLE),
+            **explained_pattern(
+                "twilio.accountSid must be AC followed by 32 hex digits, "
+                "as shown in the Twilio console"
+            ),
+        },
+    )
     auth_token_secret_ref: SecretKeyRef = Field(
         description="Secret key holding the account's auth token (signs webhooks, sends messages)."
     )
@@ -23,9 +67,27 @@ class TwilioAccount(SpecModel):
 class WhatsAppNumber(SpecModel):
     """A WhatsApp sender number owned by the tenant."""
 
-    number: str = Field(pattern=E164, description="E.164 number, e.g. +14155550100.")
+    number: str = Field(
+        pattern=E164,
+        max_length=16,
+        description="E.164 number with country code, e.g. +14155550100 (no spaces or dashes).",
+        json_schema_extra=explained_pattern(
+            "must be an E.164 number: + country code and number, digits only, e.g. +14155550100"
+        ),
+    )
     messaging_service_sid: str | None = Field(
-        default=None, pattern=r"^MG[0-9a-fA-F]{32}$", description="Optional Messaging Service."
+        default=None,
+        pattern=r"^MG[0-9a-fA-F]{32}$",
+        max_length=34,
+        json_schema_extra=explained_pattern("must be MG followed by 32 hex digits"),
+        description="Messaging Service SID (MG...) to send from; unset sends from the number.",
+    )
+    webhook_mode: Literal["shared", "tenant"] = Field(
+        default="shared",
+        description=(
+            "Which gateway URL Twilio calls for this number: shared = /api/v1/twilio/webhook "
+            "(the tenant is found by number), tenant = /api/v1/twilio/webhook/<tenant name>."
+        ),
     )
 
 
@@ -35,31 +97,210 @@ class ModelCredentials(SpecModel):
     api_key_secret_ref: SecretKeyRef | None = Field(
         default=None, description="Secret key holding the API key; unset uses the platform's."
     )
-    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint base URL.")
+    base_url: str | None = Field(
+        default=None,
+        pattern=HTTP_URL,
+        max_length=2048,
+        description="OpenAI-compatible endpoint base URL, e.g. https://api.openai.com/v1.",
+    )
+
+
+class ResourceList(SpecModel):
+    """Amounts of CPU and memory, as Kubernetes quantities."""
+
+    cpu: Quantity | None = Field(default=None, description="CPU, e.g. 100m or 1.")
+    memory: Quantity | None = Field(default=None, description="Memory, e.g. 256Mi or 1Gi.")
+
+
+class ResourceRequirements(SpecModel):
+    """Requests and limits of each runtime worker container."""
+
+    requests: ResourceList = Field(
+        default_factory=lambda: ResourceList(cpu="100m", memory="128Mi"),
+        description="What the scheduler reserves for each worker.",
+    )
+    limits: ResourceList = Field(
+        default_factory=lambda: ResourceList(memory="512Mi"),
+        description="The most each worker may use; unset CPU means no CPU limit.",
+    )
+
+
+class RuntimeSettings(SpecModel):
+    """How the operator runs the tenant's runtime workers."""
+
+    replicas: int = Field(
+        default=1, ge=0, le=20, description="Worker pods; 0 stops processing but keeps the stream."
+    )
+    resources: ResourceRequirements = Field(
+        default_factory=ResourceRequirements, description="CPU and memory of each worker."
+    )
+    image: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="Container image of this tenant's workers; unset uses the platform's.",
+    )
 
 
 class TenantTimers(SpecModel):
     """How long a conversation may stay in each state before the scheduler moves it."""
 
-    pending: Duration = Field(default=timedelta(hours=48), description="Pending before expiry.")
+    pending: Duration = Field(
+        default=timedelta(hours=48),
+        description="A conversation waiting for a first answer expires after this, e.g. 48h.",
+        json_schema_extra=DURATION_HINT,
+    )
     progress: Duration = Field(
-        default=timedelta(hours=24), description="In progress before expiry."
+        default=timedelta(hours=24),
+        description="A conversation in progress expires after this without activity, e.g. 24h.",
+        json_schema_extra=DURATION_HINT,
     )
     idle: Duration = Field(
-        default=timedelta(minutes=15), description="Without a message before idle_timeout."
+        default=timedelta(minutes=15),
+        description="A conversation without a message for this long becomes idle, e.g. 15m.",
+        json_schema_extra=DURATION_HINT,
     )
+
+
+class OutboundRateLimit(SpecModel):
+    """How fast the runtime may send to Twilio."""
+
+    messages_per_second: int = Field(
+        default=10, ge=1, le=400, description="Outbound messages per second, per sender number."
+    )
+
+
+class OutOfWindowTemplate(SpecModel):
+    """The approved WhatsApp template sent when the 24 h customer-service window has closed."""
+
+    content_sid: str = Field(
+        pattern=r"^HX[0-9a-fA-F]{32}$",
+        max_length=34,
+        json_schema_extra=explained_pattern(
+            "must be a Content SID: HX followed by 32 hex digits (Twilio console, Content)"
+        ),
+        description="Twilio Content SID of the approved template (HX followed by 32 hex digits).",
+    )
+    variables: dict[str, str] = Field(
+        default_factory=dict,
+        description='Values of the template placeholders by number, e.g. {"1": "Acme Pizza"}.',
+    )
+
+
+class ConversationRules(SpecModel):
+    """How the runtime reads what a contact writes: bursts and closing words."""
+
+    burst_window: Duration = Field(
+        default=timedelta(seconds=2),
+        description=(
+            "Messages a contact sends within this time of each other get one reply that takes "
+            "them all into account, e.g. 2s; 0s answers each message on its own."
+        ),
+        json_schema_extra=DURATION_HINT,
+    )
+    closing_keywords: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_CLOSING_KEYWORDS.items()},
+        description=(
+            "Per language, words or phrases that close the conversation as user_closed when the "
+            "contact writes one as a whole word (a message with a question never closes)."
+        ),
+    )
+
+
+class DatabasePlacement(SpecModel):
+    """Where the tenant's conversations are stored."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "self.mode != 'external' || has(self.secretRef)",
+                EXTERNAL_DATABASE_NEEDS_REF,
+                field_path=".secretRef",
+                reason="FieldValueRequired",
+            ),
+            cel("self.mode != 'platform' || !has(self.secretRef)", PLATFORM_DATABASE_TAKES_NO_REF),
+            cel("self.mode == oldSelf.mode", DATABASE_MODE_IMMUTABLE, field_path=".mode"),
+        )
+    )
+
+    mode: Literal["platform", "external"] = Field(
+        default="platform",
+        description=(
+            "platform = a schema and a role of its own in the platform database (created by the "
+            "operator); external = the tenant's own database, whose URL is in secretRef."
+        ),
+    )
+    secret_ref: SecretKeyRef | None = Field(
+        default=None,
+        description="With mode external: Secret key holding the database URL (postgresql://...).",
+    )
+
+    @model_validator(mode="after")
+    def _secret_matches_mode(self) -> DatabasePlacement:
+        if self.mode == "external" and self.secret_ref is None:
+            raise ValueError(EXTERNAL_DATABASE_NEEDS_REF)
+        if self.mode == "platform" and self.secret_ref is not None:
+            raise ValueError(PLATFORM_DATABASE_TAKES_NO_REF)
+        return self
 
 
 class WhatsAppTenantSpec(SpecModel):
-    """Desired state of one tenant."""
+    """Desired state of one tenant: a Twilio account, its numbers and its conversation rules."""
 
-    display_name: str = Field(min_length=1, description="Business name shown to agents.")
-    twilio: TwilioAccount
-    numbers: list[WhatsAppNumber] = Field(min_length=1, description="WhatsApp sender numbers.")
-    model: ModelCredentials = Field(default_factory=ModelCredentials)
-    timers: TenantTimers = Field(default_factory=TenantTimers)
+    display_name: str = Field(
+        min_length=1, max_length=100, description="Business name shown to contacts and agents."
+    )
+    twilio: TwilioAccount = Field(description="The tenant's Twilio account.")
+    numbers: list[WhatsAppNumber] = Field(
+        min_length=1,
+        max_length=50,
+        description="WhatsApp sender numbers of the tenant; each number may appear only once.",
+        json_schema_extra=list_map("number"),
+    )
+    model: ModelCredentials = Field(
+        default_factory=ModelCredentials,
+        description="Model endpoint and API key used by the tenant's agents unless they set one.",
+    )
+    runtime: RuntimeSettings = Field(
+        default_factory=RuntimeSettings, description="Runtime worker pods of the tenant."
+    )
+    timers: TenantTimers = Field(
+        default_factory=TenantTimers, description="Conversation timers of the lifecycle."
+    )
+    rate_limit: OutboundRateLimit = Field(
+        default_factory=OutboundRateLimit, description="Outbound message rate towards Twilio."
+    )
+    template: OutOfWindowTemplate | None = Field(
+        default=None,
+        description="Template for messages outside the 24 h window; unset means none are sent.",
+    )
+    conversation: ConversationRules = Field(
+        default_factory=ConversationRules,
+        description="Bursts and closing words of the tenant's conversations.",
+    )
+    database: DatabasePlacement = Field(
+        default_factory=DatabasePlacement, description="Where conversations are stored."
+    )
     fallback_message: str = Field(
         default="Sorry, I cannot answer right now. Please try again in a few minutes.",
+        min_length=1,
+        max_length=1600,
         description="Sent when the agent cannot produce a reply.",
     )
-    suspend: bool = Field(default=False, description="Stop accepting and processing messages.")
+    suspend: bool = Field(
+        default=False,
+        description="Stop accepting and processing messages; Twilio's webhooks are refused.",
+    )
+    deletion_policy: Literal["Retain", "Delete"] = Field(
+        default="Retain",
+        description=(
+            "On deletion of the tenant, Retain keeps its stream and database scope; "
+            "Delete removes them."
+        ),
+    )
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers_unique(cls, numbers: list[WhatsAppNumber]) -> list[WhatsAppNumber]:
+        unique([n.number for n in numbers], "number")
+        return numbers

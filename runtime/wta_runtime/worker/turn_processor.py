@@ -116,7 +116,7 @@ class TurnProcessor:
             turn = None
             if agent is not None and reply is None:
                 window = await store.recent_messages(
-                    session, conversation.id, agent.spec.memory_window + 1
+                    session, conversation.id, agent.spec.memory.window + 1
                 )
                 history = tuple(
                     HistoryEntry("user" if m.direction == "inbound" else "assistant", m.body)
@@ -127,7 +127,7 @@ class TurnProcessor:
                     tenant=tenant,
                     agent=agent,
                     contact_name=conversation.contact_name,
-                    history=history[-agent.spec.memory_window :],
+                    history=history[-agent.spec.memory.window :],
                     user_text=stored.body,
                 )
         return PreparedTurn(conversation=conversation, reply=reply, turn=turn)

@@ -1,0 +1,41 @@
+"""What a contact's words mean for the lifecycle: closing words and handoff words, as whole words."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+
+# Used when a tenant configures none; per language, matched as whole words, accents aside.
+DEFAULT_CLOSING_KEYWORDS: dict[str, list[str]] = {
+    "pt": ["tchau", "obrigado", "obrigada", "valeu", "ate logo", "ate mais"],
+    "en": ["bye", "goodbye", "thanks", "thank you"],
+    "es": ["adios", "gracias", "hasta luego"],
+}
+
+
+def _fold(text: str) -> str:
+    """Lower case without accents, so 'Adiós' and 'adios' match the same keyword."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    words = sorted({_fold(k).strip() for k in keywords if k.strip()}, key=len, reverse=True)
+    if not words:
+        return None
+    alternatives = "|".join(r"\s+".join(map(re.escape, w.split())) for w in words)
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+def mentions_any(text: str, keywords: Iterable[str]) -> bool:
+    """Whether `text` contains one of `keywords` as a whole word or phrase (case and accents aside)."""
+    pattern = _pattern(keywords)
+    return pattern is not None and pattern.search(_fold(text)) is not None
+
+
+def is_closing_intent(text: str, keywords: Mapping[str, Iterable[str]]) -> bool:
+    """A closing word in any configured language; a message asking something never closes."""
+    if "?" in text:
+        return False
+    return mentions_any(text, (word for words in keywords.values() for word in words))

@@ -1,0 +1,165 @@
+"""Invalid manifests, each with what the API server tells the user (and what local mode says)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tests.crds.manifests import Manifest, changed, example, without
+
+
+@dataclass(frozen=True)
+class InvalidCase:
+    """A manifest that must be refused, and the words the refusal must contain."""
+
+    id: str
+    manifest: Manifest
+    api_message: str
+    # What the Pydantic model says for the same spec (local mode); None: no spec-level check.
+    local_message: str | None
+
+
+TENANT = example("WhatsAppTenant")
+AGENT = example("AIAgent")
+MENU_TOOL = {
+    "name": "menu",
+    "description": "Today's menu",
+    "url": "https://api.acme.example/menu",
+    "allowedHosts": ["api.acme.example"],
+}
+
+INVALID_ON_CREATE = [
+    InvalidCase(
+        "number-not-e164",
+        changed(TENANT, "spec.numbers", [{"number": "0800-PIZZA"}]),
+        'spec.numbers[0].number: Invalid value: "0800-PIZZA": must be an E.164 number',
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "auth-token-secret-ref-missing",
+        without(TENANT, "spec.twilio.authTokenSecretRef"),
+        "spec.twilio.authTokenSecretRef: Required value",
+        "Field required",
+    ),
+    InvalidCase(
+        "plain-text-auth-token",
+        changed(TENANT, "spec.twilio.authToken", "s3cr3t"),
+        'unknown field "spec.twilio.authToken"',
+        "Extra inputs are not permitted",
+    ),
+    InvalidCase(
+        "number-listed-twice",
+        changed(TENANT, "spec.numbers", [{"number": "+14155550100"}, {"number": "+14155550100"}]),
+        "spec.numbers[1]: Duplicate value",
+        "is listed twice",
+    ),
+    InvalidCase(
+        "external-database-without-secret",
+        changed(TENANT, "spec.database", {"mode": "external"}),
+        "spec.database.secretRef: Required value: database.secretRef is required when "
+        "database.mode is external",
+        "database.secretRef is required when database.mode is external",
+    ),
+    InvalidCase(
+        "platform-database-with-secret",
+        changed(TENANT, "spec.database", {"secretRef": {"name": "db", "key": "url"}}),
+        "database.secretRef is only used with mode external",
+        "database.secretRef is only used with mode external",
+    ),
+    InvalidCase(
+        "timer-not-a-duration",
+        changed(TENANT, "spec.timers.idle", "2 days"),
+        'spec.timers.idle: Invalid value: "2 days": must be a duration in hours, minutes, seconds',
+        "invalid duration '2 days'",
+    ),
+    InvalidCase(
+        "template-sid-not-a-content-sid",
+        changed(TENANT, "spec.template", {"contentSid": "MG" + "0" * 32}),
+        f'spec.template.contentSid: Invalid value: "MG{"0" * 32}": must be a Content SID',
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "cpu-not-a-quantity",
+        changed(TENANT, "spec.runtime", {"resources": {"requests": {"cpu": "lots"}}}),
+        'spec.runtime.resources.requests.cpu: Invalid value: "lots"',
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "tenant-name-with-dots",
+        changed(TENANT, "metadata.name", "acme.pizza"),
+        "WhatsAppTenant names are at most 40 lowercase letters, digits and '-' (no dots)",
+        None,
+    ),
+    InvalidCase(
+        "http-tool-host-not-allowed",
+        changed(AGENT, "spec.tools", {"http": [{**MENU_TOOL, "allowedHosts": ["other.example"]}]}),
+        "spec.tools.http[0].url: Invalid value: the url's host must be listed in allowedHosts",
+        "the url's host must be listed in allowedHosts, and api.acme.example is not",
+    ),
+    InvalidCase(
+        "http-tool-named-like-a-builtin",
+        changed(AGENT, "spec.tools", {"http": [{**MENU_TOOL, "name": "handoff_to_human"}]}),
+        "http tool names must differ from the built-in tools' names",
+        "http tool names must differ from the built-in tools' names",
+    ),
+    InvalidCase(
+        "header-with-value-and-secret",
+        changed(
+            AGENT,
+            "spec.tools",
+            {
+                "http": [
+                    {
+                        **MENU_TOOL,
+                        "headers": [
+                            {
+                                "name": "Authorization",
+                                "value": "Bearer x",
+                                "secretKeyRef": {"name": "menu-api", "key": "token"},
+                            }
+                        ],
+                    }
+                ]
+            },
+        ),
+        "spec.tools.http[0].headers[0]: Invalid value: each header needs exactly one "
+        "of value or secretKeyRef",
+        "each header needs exactly one of value or secretKeyRef",
+    ),
+    InvalidCase(
+        "unknown-builtin-tool",
+        changed(AGENT, "spec.tools", {"builtin": ["delete_everything"]}),
+        'spec.tools.builtin[0]: Unsupported value: "delete_everything"',
+        "Input should be 'handoff_to_human', 'close_conversation' or 'lookup_knowledge'",
+    ),
+    InvalidCase(
+        "selection-rule-without-pattern",
+        changed(AGENT, "spec.selection", {"rules": [{"keywords": []}]}),
+        "spec.selection.rules[0]: Invalid value: each selection rule needs keywords or a regex",
+        "each selection rule needs keywords or a regex",
+    ),
+    InvalidCase(
+        "outside-hours-handoff-without-hours",
+        changed(AGENT, "spec.handoff", {"outsideBusinessHours": True}),
+        "spec.handoff.businessHours: Required value: outsideBusinessHours needs businessHours",
+        "outsideBusinessHours needs businessHours",
+    ),
+    InvalidCase(
+        "business-window-ends-before-it-starts",
+        changed(
+            AGENT,
+            "spec.handoff",
+            {
+                "outsideBusinessHours": True,
+                "businessHours": {"windows": [{"days": ["mon"], "start": "18:00", "end": "09:00"}]},
+            },
+        ),
+        "a business hours window must start before it ends",
+        "a business hours window must start before it ends",
+    ),
+    InvalidCase(
+        "legacy-top-level-default",
+        changed(AGENT, "spec.default", True),
+        'unknown field "spec.default"',
+        "Extra inputs are not permitted",
+    ),
+]
