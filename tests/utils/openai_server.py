@@ -1,7 +1,9 @@
-"""A local server speaking the OpenAI chat completions API with scripted answers."""
+"""A local server speaking the OpenAI chat completions and embeddings APIs with scripted answers."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,15 +11,75 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from wta_runtime.agents.embeddings import hashed_vector
+
+
+@dataclass
+class ScriptedReply:
+    """One scripted completion: text and/or tool calls, after a delay, or an HTTP error."""
+
+    content: str | None = None
+    # (function name, raw JSON arguments): raw so a test can script malformed arguments.
+    tool_calls: list[tuple[str, str]] = field(default_factory=list)
+    delay_seconds: float = 0.0
+    status: int | None = None
+
+
+def call(name: str, **arguments: Any) -> tuple[str, str]:
+    """A well-formed scripted tool call."""
+    return name, json.dumps(arguments)
+
 
 @dataclass
 class ScriptedModel:
     """Answers with the next scripted reply (or a default) and keeps every request."""
 
-    replies: list[str] = field(default_factory=list)
+    replies: list[str | ScriptedReply] = field(default_factory=list)
     default_reply: str = "scripted reply"
     requests: list[dict[str, Any]] = field(default_factory=list)
     fail_with_status: int | None = None
+    delay_seconds: float = 0.0
+    embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def reset(self) -> None:
+        self.replies.clear()
+        self.requests.clear()
+        self.embedding_requests.clear()
+        self.fail_with_status = None
+        self.delay_seconds = 0.0
+
+
+def _error(status: int) -> JSONResponse:
+    return JSONResponse(
+        {"error": {"message": "scripted failure", "type": "server_error"}}, status_code=status
+    )
+
+
+def _completion(body: dict[str, Any], number: int, reply: ScriptedReply) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": reply.content}
+    if reply.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": f"call_{number}_{i}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
+            for i, (name, arguments) in enumerate(reply.tool_calls)
+        ]
+    return {
+        "id": f"chatcmpl-{number}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model", "gpt-4o-mini"),
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": "tool_calls" if reply.tool_calls else "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+    }
 
 
 def create_openai_app(model: ScriptedModel) -> FastAPI:
@@ -32,24 +94,29 @@ def create_openai_app(model: ScriptedModel) -> FastAPI:
         body = await request.json()
         model.requests.append(body)
         if model.fail_with_status is not None:
-            return JSONResponse(
-                {"error": {"message": "scripted failure", "type": "server_error"}},
-                status_code=model.fail_with_status,
-            )
-        text = model.replies.pop(0) if model.replies else model.default_reply
+            return _error(model.fail_with_status)
+        scripted = model.replies.pop(0) if model.replies else model.default_reply
+        reply = scripted if isinstance(scripted, ScriptedReply) else ScriptedReply(scripted)
+        delay = reply.delay_seconds + model.delay_seconds
+        if delay:
+            await asyncio.sleep(delay)
+        if reply.status is not None:
+            return _error(reply.status)
+        return _completion(body, len(model.requests), reply)
+
+    @app.post("/v1/embeddings")
+    async def create_embeddings(request: Request) -> dict[str, Any]:
+        body = await request.json()
+        model.embedding_requests.append(body)
+        texts = body["input"] if isinstance(body["input"], list) else [body["input"]]
         return {
-            "id": f"chatcmpl-{len(model.requests)}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body.get("model", "gpt-4o-mini"),
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
+            "object": "list",
+            "model": body.get("model", "text-embedding-3-small"),
+            "data": [
+                {"object": "embedding", "index": i, "embedding": hashed_vector(t, 64)}
+                for i, t in enumerate(texts)
             ],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+            "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
         }
 
     return app

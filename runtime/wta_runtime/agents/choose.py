@@ -1,11 +1,37 @@
-"""Chooses the agent provider from the settings: a real model when a key is set, else offline."""
+"""Builds the agent side of a worker from its settings: provider, embedder, runtime, reloader."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from openai import AsyncOpenAI
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wta_runtime.agents.agent_catalog import load_agent_catalog
+from wta_runtime.agents.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
+from wta_runtime.agents.hot_reload import CatalogReloader
+from wta_runtime.agents.model_calls import RetryBudget
 from wta_runtime.agents.offline import OfflineAgentProvider
 from wta_runtime.agents.openai_provider import OpenAIAgentProvider
+from wta_runtime.agents.runtime import AgentRuntime
 from wta_runtime.agents.turn import AgentProvider
 from wta_runtime.settings import Settings
+
+
+class AgentSettings(BaseSettings):
+    """`WTA_AGENT_*` settings of the agent runtime (the platform's own live in Settings)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WTA_AGENT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    embedding_model: str | None = None  # unset: the offline hashing embedder
+    configmaps_dir: Path | None = None  # mounted ConfigMaps with knowledge documents
+    reload_interval_seconds: float = 2.0
+    model_attempts: int = 3
+    retry_backoff_seconds: float = 0.25
+    max_tool_steps: int = 5
 
 
 def provider_from_settings(settings: Settings) -> AgentProvider:
@@ -14,3 +40,44 @@ def provider_from_settings(settings: Settings) -> AgentProvider:
             api_key=settings.openai_api_key, base_url=settings.openai_base_url
         )
     return OfflineAgentProvider()
+
+
+def embedder_from_settings(settings: Settings, agent_settings: AgentSettings) -> Embedder:
+    """A real embeddings endpoint when a key and a model are set; else the offline one."""
+    key = settings.openai_api_key
+    if agent_settings.embedding_model and key is not None and key.get_secret_value():
+        client = AsyncOpenAI(
+            api_key=key.get_secret_value(), base_url=settings.openai_base_url, max_retries=2
+        )
+        return OpenAIEmbedder(client, agent_settings.embedding_model)
+    return HashingEmbedder()
+
+
+def runtime_from_settings(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    agent_settings: AgentSettings | None = None,
+) -> tuple[AgentRuntime, CatalogReloader]:
+    """The agent runtime and the reloader that keeps its catalog current (already subscribed)."""
+    agent_settings = agent_settings or AgentSettings()
+    catalog = load_agent_catalog(
+        settings.manifests_dir, settings.secrets_dir, agent_settings.configmaps_dir
+    )
+    runtime = AgentRuntime(
+        catalog=catalog,
+        sessions=sessions,
+        embedder=embedder_from_settings(settings, agent_settings),
+        platform_api_key=settings.openai_api_key,
+        platform_base_url=settings.openai_base_url,
+        budget=RetryBudget(agent_settings.model_attempts, agent_settings.retry_backoff_seconds),
+        max_tool_steps=agent_settings.max_tool_steps,
+    )
+    reloader = CatalogReloader(
+        settings.manifests_dir,
+        secrets_dir=settings.secrets_dir,
+        configmaps_dir=agent_settings.configmaps_dir,
+        interval_seconds=agent_settings.reload_interval_seconds,
+        initial=catalog,
+    )
+    reloader.subscribe(runtime.swap)
+    return runtime, reloader

@@ -1,10 +1,18 @@
-"""A deterministic agent that answers from knowledge entries, for running without a model."""
+"""A deterministic agent that answers from knowledge entries, for running without a model.
+
+It also uses the agent's built-in tools on their keywords: a user asking for a person is handed
+off (handoff_to_human), a goodbye closes the conversation (close_conversation).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from wta_runtime.agents.turn import AgentReply, AgentTurn
+from wta_runtime.agents.builtin_tools import ACTION_TEXT
+from wta_runtime.agents.handoff_policy import ASKS_FOR_HUMAN
+from wta_runtime.agents.turn import AgentAction, AgentReply, AgentTurn
+from wta_runtime.conversation.intents import is_closing_intent, mentions_any
 from wta_runtime.specs import KnowledgeEntry
 
 OFFLINE_LABEL = "[offline agent]"
@@ -27,19 +35,51 @@ def best_entry(entries: list[KnowledgeEntry], text: str) -> KnowledgeEntry | Non
     return best[1] if best else None
 
 
+@dataclass(frozen=True)
+class OfflineAnswer:
+    """The offline agent's text (unlabelled), its actions, and whether it really answered."""
+
+    text: str
+    actions: tuple[AgentAction, ...] = ()
+    answered: bool = True
+
+
+def offline_answer(turn: AgentTurn) -> OfflineAnswer:
+    """Tools on their keywords first, then the best knowledge entry, else what it can answer."""
+    spec = turn.agent.spec
+    builtin = set(spec.tools.builtin)
+    text = turn.user_text
+    if "handoff_to_human" in builtin and mentions_any(
+        text, [*ASKS_FOR_HUMAN, *spec.handoff.keywords]
+    ):
+        action = AgentAction("handoff_to_human", "the user asked for a person")
+        return OfflineAnswer(ACTION_TEXT["handoff_to_human"], (action,))
+    closing = turn.tenant.spec.conversation.closing_keywords
+    if "close_conversation" in builtin and is_closing_intent(text, closing):
+        action = AgentAction("close_conversation", "the user said goodbye")
+        return OfflineAnswer(ACTION_TEXT["close_conversation"], (action,))
+    entries = list(spec.knowledge.entries)
+    entry = best_entry(entries, text)
+    if entry is not None:
+        return OfflineAnswer(entry.answer)
+    if entries:
+        topics = "; ".join(e.question for e in entries)
+        return OfflineAnswer(f"I can help with: {topics}", answered=False)
+    return OfflineAnswer(
+        f"Hello from {turn.tenant.spec.display_name}! How can I help?", answered=False
+    )
+
+
 class OfflineAgentProvider:
     """Answers with the best-matching knowledge entry; every reply is labelled as offline."""
 
     name = "offline"
 
     async def reply(self, turn: AgentTurn) -> AgentReply:
-        entries = list(turn.agent.spec.knowledge.entries)
-        entry = best_entry(entries, turn.user_text)
-        if entry is not None:
-            text = entry.answer
-        elif entries:
-            topics = "; ".join(e.question for e in entries)
-            text = f"I can help with: {topics}"
-        else:
-            text = f"Hello from {turn.tenant.spec.display_name}! How can I help?"
-        return AgentReply(text=f"{OFFLINE_LABEL} {text}", provider=self.name)
+        answer = offline_answer(turn)
+        return AgentReply(
+            text=f"{OFFLINE_LABEL} {answer.text}",
+            provider=self.name,
+            actions=answer.actions,
+            agent=turn.agent.name,
+        )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
 from wta_runtime.catalog import Agent, Tenant
+
+ActionKind = Literal["handoff_to_human", "close_conversation"]
+ToolStatus = Literal["ok", "error", "refused"]
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,20 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class ConversationContext:
+    """Who the turn is with and where it belongs; every field but `turn_key` is optional."""
+
+    # Idempotency key of the turn (the inbound MessageSid): memory rows are written once per key.
+    turn_key: str
+    conversation_id: uuid.UUID | None = None
+    contact_number: str | None = None
+    contact_name: str | None = None
+    language: str | None = None
+    # The agent that answered this conversation so far; None lets the runtime look it up.
+    sticky_agent: str | None = None
+
+
+@dataclass(frozen=True)
 class AgentTurn:
     """Everything the agent needs to answer the user's latest message."""
 
@@ -25,14 +43,59 @@ class AgentTurn:
     contact_name: str | None
     history: tuple[HistoryEntry, ...]
     user_text: str
+    context: ConversationContext | None = None
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    """A lifecycle move the agent asks the worker to make after sending the reply."""
+
+    kind: ActionKind
+    reason: str
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    """One tool call of a turn, as the model asked and as it ended."""
+
+    name: str
+    arguments: dict[str, Any]
+    result: str
+    status: ToolStatus
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens the model counted and model calls made for one turn (retries included)."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.model_calls + other.model_calls,
+        )
 
 
 @dataclass(frozen=True)
 class AgentReply:
-    """The agent's answer and which provider produced it."""
+    """The agent's answer, which provider produced it, and what else the turn decided."""
 
     text: str
     provider: str
+    actions: tuple[AgentAction, ...] = ()
+    tool_calls: tuple[ToolCallRecord, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    # The agent that answered (after selection) and how it was chosen.
+    agent: str | None = None
+    selected_by: str | None = None
+    latency_seconds: float = 0.0
+    # True when `text` is the fallback message because the model failed.
+    fallback: bool = False
 
 
 class AgentProvider(Protocol):

@@ -20,6 +20,6 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade_database(database_url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision` (blocking; call from a thread inside an event loop)."""
+def upgrade_database(database_url: str, revision: str = "heads") -> None:
+    """Bring the schema to `revision`, every branch head by default (blocking; run in a thread)."""
     command.upgrade(alembic_config(database_url), revision)

@@ -366,6 +366,15 @@ class Selection(SpecModel):
     rules: list[SelectionRule] = Field(
         default_factory=list, max_length=50, description="Any matching rule selects the agent."
     )
+    description: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description=(
+            "What this agent handles, told to the LLM router; when no rule matches a new "
+            "conversation, the router chooses among the tenant's agents that have one."
+        ),
+    )
 
 
 class AIAgentSpec(SpecModel):

@@ -1,0 +1,134 @@
+"""The tenants' agents ready to run: resolved credentials and header Secrets, knowledge indexes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from wta_runtime.agents.knowledge import (
+    KnowledgeIndex,
+    build_index,
+    config_maps_from_manifests,
+    config_maps_from_mounts,
+)
+from wta_runtime.catalog import Agent, SecretResolver, Tenant, TenantCatalog, build_catalog
+from wta_runtime.manifests import ManifestSet, read_manifests
+
+
+@dataclass(frozen=True)
+class AgentResources:
+    """What running one agent needs besides its spec; secrets are resolved once per load."""
+
+    agent: Agent
+    api_key: SecretStr | None
+    base_url: str | None
+    tool_headers: Mapping[str, Mapping[str, str]]
+    knowledge: KnowledgeIndex
+
+
+@dataclass(frozen=True)
+class AgentCatalog:
+    """One consistent version of every tenant and agent; replaced whole on reload, never edited."""
+
+    tenants: TenantCatalog
+    resources: Mapping[tuple[str, str], AgentResources]
+    fingerprint: str
+
+    def tenant(self, name: str) -> Tenant | None:
+        return self.tenants.tenants.get(name)
+
+    def agent(self, tenant: str, agent: str) -> AgentResources | None:
+        return self.resources.get((tenant, agent))
+
+
+def _files(folder: Path | None, pattern: str) -> Iterator[Path]:
+    if folder is None or not folder.is_dir():
+        return
+    for path in sorted(folder.glob(pattern)):
+        # Kubernetes keeps the real files in '..data'; the visible names are links to them.
+        if path.is_file() and not any(part.startswith("..") for part in path.parts):
+            yield path
+
+
+def fingerprint(
+    manifests_dir: Path, secrets_dir: Path | None = None, configmaps_dir: Path | None = None
+) -> str:
+    """A digest of every file the catalog is read from: it changes when any of them does."""
+    digest = hashlib.sha256()
+    sources = [
+        (manifests_dir, "*.yaml"),
+        (manifests_dir, "*.yml"),
+        (secrets_dir, "*/*"),
+        (configmaps_dir, "*/*"),
+    ]
+    for folder, pattern in sources:
+        for path in _files(folder, pattern):
+            digest.update(str(path).encode())
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _resources(
+    tenant: Tenant,
+    agent: Agent,
+    secrets: SecretResolver,
+    config_maps: Mapping[str, Mapping[str, str]],
+) -> AgentResources:
+    spec = agent.spec
+    where = f"AIAgent {tenant.namespace}/{agent.name}"
+    key_ref = spec.model.api_key_secret_ref
+    headers: dict[str, dict[str, str]] = {}
+    for tool in spec.tools.http:
+        headers[tool.name] = {}
+        for header in tool.headers:
+            value = header.value
+            if header.secret_key_ref is not None:
+                ref = header.secret_key_ref
+                value = secrets.resolve(tenant.namespace, ref, needed_by=where).get_secret_value()
+            headers[tool.name][header.name] = value or ""
+    return AgentResources(
+        agent=agent,
+        api_key=(
+            secrets.resolve(tenant.namespace, key_ref, needed_by=where)
+            if key_ref
+            else tenant.model_api_key
+        ),
+        base_url=spec.model.base_url or tenant.spec.model.base_url,
+        tool_headers=headers,
+        knowledge=build_index(spec.knowledge, config_maps),
+    )
+
+
+def load_agent_catalog(
+    manifests_dir: Path, secrets_dir: Path | None = None, configmaps_dir: Path | None = None
+) -> AgentCatalog:
+    """Read, validate and resolve everything; raises ManifestError and changes nothing on error."""
+    stamp = fingerprint(manifests_dir, secrets_dir, configmaps_dir)
+    manifests = read_manifests(manifests_dir)
+    tenants = build_catalog(manifests, secrets_dir)
+    secrets = SecretResolver(manifests, secrets_dir)
+    config_maps = {
+        **config_maps_from_manifests(manifests_dir),
+        **config_maps_from_mounts(configmaps_dir),
+    }
+    resources = {
+        (tenant.name, agent.name): _resources(tenant, agent, secrets, config_maps)
+        for tenant in tenants.tenants.values()
+        for agent in tenant.agents
+    }
+    return AgentCatalog(tenants=tenants, resources=resources, fingerprint=stamp)
+
+
+def catalog_of(tenants: TenantCatalog) -> AgentCatalog:
+    """An AgentCatalog of tenants already loaded (no header Secrets, no ConfigMap documents)."""
+    empty = SecretResolver(ManifestSet(), None)
+    resources = {
+        (tenant.name, agent.name): _resources(tenant, agent, empty, {})
+        for tenant in tenants.tenants.values()
+        for agent in tenant.agents
+    }
+    return AgentCatalog(tenants=tenants, resources=resources, fingerprint="")

@@ -1,0 +1,293 @@
+"""The agent runtime: one entry point the worker calls per turn.
+
+`respond` selects the agent, applies its handoff policy, recalls the contact's memory, runs the
+model with its tools (or the offline agent), falls back on model failure, then records memory,
+usage and the selection. It never raises for a model or tool problem: the worst case is the
+fallback message, flagged as such.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import openai
+from openai import AsyncOpenAI
+from pydantic import SecretStr
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wta_runtime.agents import usage as records
+from wta_runtime.agents.agent_catalog import AgentCatalog, AgentResources, catalog_of
+from wta_runtime.agents.builtin_tools import ACTION_TEXT
+from wta_runtime.agents.embeddings import Embedder, HashingEmbedder
+from wta_runtime.agents.handoff_policy import handoff_reason, too_many_failures
+from wta_runtime.agents.memory import ContactMemory, memory_items
+from wta_runtime.agents.model_calls import ModelClients, ModelFailure, RetryBudget
+from wta_runtime.agents.offline import OFFLINE_LABEL, offline_answer
+from wta_runtime.agents.prompt import PromptInputs, chat_messages
+from wta_runtime.agents.selection import Choice, select_agent
+from wta_runtime.agents.tool_loop import DEFAULT_MAX_STEPS, run_tool_loop
+from wta_runtime.agents.toolbox import Toolbox
+from wta_runtime.agents.turn import (
+    AgentAction,
+    AgentReply,
+    AgentTurn,
+    ConversationContext,
+    HistoryEntry,
+    ToolCallRecord,
+    Usage,
+)
+from wta_runtime.catalog import Tenant, TenantCatalog
+
+log = logging.getLogger("wta.agents")
+RECENT_TOOL_RESULTS = 5
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class _Answer:
+    text: str
+    provider: str
+    outcome: str  # answered | unanswered | fallback | handoff
+    actions: list[AgentAction] = field(default_factory=list)
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+
+class AgentRuntime:
+    """Answers turns with the current agent catalog; `swap` replaces the catalog atomically."""
+
+    name = "runtime"
+
+    def __init__(
+        self,
+        *,
+        catalog: AgentCatalog | TenantCatalog,
+        sessions: async_sessionmaker[AsyncSession] | None,
+        embedder: Embedder | None = None,
+        platform_api_key: SecretStr | None = None,
+        platform_base_url: str | None = None,
+        budget: RetryBudget | None = None,
+        max_tool_steps: int = DEFAULT_MAX_STEPS,
+        clock: Callable[[], datetime] = utcnow,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        self._catalog = catalog if isinstance(catalog, AgentCatalog) else catalog_of(catalog)
+        self._sessions = sessions
+        self._platform_key = platform_api_key
+        self._platform_base_url = platform_base_url
+        self._budget = budget or RetryBudget()
+        self._max_steps = max_tool_steps
+        self._clock = clock
+        self._http = http or httpx.AsyncClient()
+        self._clients = ModelClients()
+        embedder = embedder or HashingEmbedder()
+        self._memory = ContactMemory(sessions, embedder, clock) if sessions else None
+
+    @property
+    def catalog(self) -> AgentCatalog:
+        return self._catalog
+
+    def swap(self, catalog: AgentCatalog) -> None:
+        """Serve later turns with `catalog`; turns already running finish with the old one."""
+        self._catalog = catalog
+
+    async def reply(self, turn: AgentTurn) -> AgentReply:
+        """The AgentProvider interface: `respond` with the turn's context (or a fresh key)."""
+        context = turn.context or ConversationContext(
+            turn_key=f"turn:{uuid.uuid4()}", contact_name=turn.contact_name
+        )
+        return await self.respond(turn.tenant, context, turn.user_text, turn.history)
+
+    async def respond(
+        self,
+        tenant: Tenant | str,
+        context: ConversationContext,
+        user_text: str,
+        history: Sequence[HistoryEntry],
+    ) -> AgentReply:
+        """The reply to `user_text`, with the agent chosen, actions, tool calls and usage."""
+        started = time.perf_counter()
+        catalog = self._catalog  # one version for the whole turn
+        name = tenant if isinstance(tenant, str) else tenant.name
+        if catalog.tenant(name) is None and isinstance(tenant, Tenant):
+            catalog = catalog_of(TenantCatalog({name: tenant}))
+        current = catalog.tenant(name)
+        if current is None:
+            raise LookupError(f"no tenant named {name!r}")
+        state = await records.load_state(self._sessions, context, RECENT_TOOL_RESULTS)
+        choice, spent = await select_agent(
+            current,
+            catalog,
+            user_text,
+            history,
+            sticky=state.sticky_agent,
+            client_for=self._client,
+            budget=self._budget,
+        )
+        if choice is None:
+            text = current.spec.fallback_message
+            return AgentReply(text=text, provider="fallback", fallback=True)
+        resources = catalog.resources[(current.name, choice.agent.name)]
+        window = tuple(history)[-choice.agent.spec.memory.window :]
+        turn = AgentTurn(current, choice.agent, context.contact_name, window, user_text)
+        now = self._clock()
+        forced = handoff_reason(choice.agent.spec.handoff, user_text, now)
+        if forced is not None:
+            answer = self._handoff(resources, forced)
+        else:
+            answer = await self._answer(turn, resources, context, state, now)
+        if answer.outcome in ("fallback", "unanswered") and too_many_failures(
+            choice.agent.spec.handoff, state.failed_in_a_row + 1
+        ):
+            answer.actions.append(AgentAction("handoff_to_human", "too many failed turns"))
+        reply = AgentReply(
+            text=answer.text,
+            provider=answer.provider,
+            actions=tuple(answer.actions),
+            tool_calls=tuple(answer.tool_calls),
+            usage=spent + answer.usage,
+            agent=choice.agent.name,
+            selected_by=choice.method,
+            latency_seconds=time.perf_counter() - started,
+            fallback=answer.outcome == "fallback",
+        )
+        await self._record(current, choice, resources, context, user_text, answer, reply)
+        return reply
+
+    def _client(self, resources: AgentResources) -> AsyncOpenAI | None:
+        """The model client of an agent, or None when no key is set (the offline agent)."""
+        key = resources.api_key or self._platform_key
+        if key is None or not key.get_secret_value():
+            return None
+        return self._clients.get(key, resources.base_url or self._platform_base_url)
+
+    def _handoff(self, resources: AgentResources, reason: str) -> _Answer:
+        text = ACTION_TEXT["handoff_to_human"]
+        offline = self._client(resources) is None
+        return _Answer(
+            text=f"{OFFLINE_LABEL} {text}" if offline else text,
+            provider="offline" if offline else "policy",
+            outcome="handoff",
+            actions=[AgentAction("handoff_to_human", reason)],
+        )
+
+    async def _answer(
+        self,
+        turn: AgentTurn,
+        resources: AgentResources,
+        context: ConversationContext,
+        state: records.ConversationState,
+        now: datetime,
+    ) -> _Answer:
+        client = self._client(resources)
+        if client is None:
+            found = offline_answer(turn)
+            return _Answer(
+                text=f"{OFFLINE_LABEL} {found.text}",
+                provider="offline",
+                outcome="answered" if found.answered else "unanswered",
+                actions=list(found.actions),
+            )
+        spec = turn.agent.spec
+        inputs = PromptInputs(
+            tenant=turn.tenant,
+            resources=resources,
+            user_text=turn.user_text,
+            history=turn.history,
+            now=now,
+            contact_name=context.contact_name,
+            language=context.language,
+            recalled=await self._recall(turn, context),
+            earlier_tools=state.tool_results,
+        )
+        try:
+            result = await run_tool_loop(
+                client,
+                model=spec.model,
+                messages=chat_messages(inputs),
+                tools=Toolbox(resources, self._http),
+                budget=self._budget,
+                max_steps=self._max_steps,
+            )
+        except ModelFailure as failure:
+            log.warning(
+                "agent %s of tenant %s failed: %s", turn.agent.name, turn.tenant.name, failure
+            )
+            text = spec.fallback_message or turn.tenant.spec.fallback_message
+            return _Answer(text, "fallback", "fallback", usage=failure.usage)
+        return _Answer(
+            result.text, "openai", "answered", result.actions, result.tool_calls, result.usage
+        )
+
+    async def _recall(self, turn: AgentTurn, context: ConversationContext) -> list[str]:
+        memory = turn.agent.spec.memory
+        if self._memory is None or not memory.semantic_recall or not context.contact_number:
+            return []
+        try:
+            return await self._memory.recall(
+                tenant=turn.tenant.name,
+                contact=context.contact_number,
+                query=turn.user_text,
+                top_k=memory.top_k,
+                skip=[entry.text for entry in turn.history],
+            )
+        except (SQLAlchemyError, OSError, openai.OpenAIError, httpx.HTTPError):
+            log.warning("memory recall failed; answering without it", exc_info=True)
+            return []
+
+    async def _record(
+        self,
+        tenant: Tenant,
+        choice: Choice,
+        resources: AgentResources,
+        context: ConversationContext,
+        user_text: str,
+        answer: _Answer,
+        reply: AgentReply,
+    ) -> None:
+        record = records.TurnRecord(
+            tenant=tenant.name,
+            agent=choice.agent.name,
+            conversation_id=context.conversation_id,
+            turn_key=context.turn_key,
+            provider=answer.provider,
+            model=resources.agent.spec.model.name if answer.provider == "openai" else None,
+            usage=reply.usage,
+            seconds=reply.latency_seconds,
+            outcome=answer.outcome,
+            method=choice.method,
+            detail=choice.detail,
+            tool_calls=answer.tool_calls,
+            handoff=any(a.kind == "handoff_to_human" for a in answer.actions),
+        )
+        records.export_metrics(record)
+        if self._sessions is None:
+            return
+        items = memory_items(user_text, answer.text, answer.tool_calls, answer.outcome)
+        try:
+            await records.store_turn(self._sessions, record, self._clock())
+            if self._memory and context.contact_number and choice.agent.spec.memory.semantic_recall:
+                await self._memory.remember(
+                    tenant=tenant.name,
+                    contact=context.contact_number,
+                    conversation_id=context.conversation_id,
+                    turn_key=context.turn_key,
+                    items=items,
+                )
+        except (SQLAlchemyError, OSError, openai.OpenAIError, httpx.HTTPError):
+            # The reply matters more than its bookkeeping: log and let it go out.
+            log.warning("could not record the agent turn", exc_info=True)
+
+    async def close(self) -> None:
+        await self._clients.close()
+        await self._http.aclose()

@@ -1,0 +1,117 @@
+"""The bounded tool-calling loop: ask the model, run the tools it calls, repeat, then answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai import AsyncOpenAI
+from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+
+from wta_runtime.agents.builtin_tools import ACTION_TEXT
+from wta_runtime.agents.model_calls import MalformedReply, ModelFailure, RetryBudget, complete
+from wta_runtime.agents.toolbox import Toolbox
+from wta_runtime.agents.turn import AgentAction, ToolCallRecord, Usage
+from wta_runtime.specs import ModelSettings
+
+DEFAULT_MAX_STEPS = 5
+
+
+@dataclass
+class LoopResult:
+    """The final text of the turn and everything that happened on the way to it."""
+
+    text: str
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    actions: list[AgentAction] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+
+
+def _request(
+    model: ModelSettings, messages: list[ChatCompletionMessageParam], tools: Toolbox, final: bool
+) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "model": model.name,
+        "messages": messages,
+        "temperature": model.temperature,
+        "max_tokens": model.max_tokens,
+        "timeout": model.timeout_seconds,
+    }
+    definitions = tools.definitions()
+    if definitions:
+        request["tools"] = definitions
+        if final:
+            request["tool_choice"] = "none"
+    return request
+
+
+def _checker(tools: Toolbox, *, allow_empty: bool) -> Any:
+    def check(completion: ChatCompletion) -> None:
+        message = completion.choices[0].message
+        for call in message.tool_calls or []:
+            if call.type != "function":
+                raise MalformedReply(f"unsupported tool call type {call.type!r}")
+            tools.check_call(call.function.name, call.function.arguments)
+        if not (message.tool_calls or allow_empty or (message.content or "").strip()):
+            raise MalformedReply("the model returned neither text nor tool calls")
+
+    return check
+
+
+async def run_tool_loop(
+    client: AsyncOpenAI,
+    *,
+    model: ModelSettings,
+    messages: list[ChatCompletionMessageParam],
+    tools: Toolbox,
+    budget: RetryBudget,
+    max_steps: int = DEFAULT_MAX_STEPS,
+) -> LoopResult:
+    """At most `max_steps` rounds of tool calls, then an answer; raises ModelFailure."""
+    result = LoopResult(text="")
+    for step in range(max_steps + 1):
+        final = step == max_steps
+        # After a handoff or close, an empty answer is fine: the action has its own text.
+        check = _checker(tools, allow_empty=bool(result.actions))
+        try:
+            completion, used = await complete(
+                client, _request(model, messages, tools, final), budget=budget, check=check
+            )
+        except ModelFailure as failure:
+            failure.usage = result.usage + failure.usage
+            raise
+        result.usage = result.usage + used
+        message = completion.choices[0].message
+        calls = [c for c in message.tool_calls or [] if c.type == "function"]
+        if final or not calls:
+            text = (message.content or "").strip()
+            if not text and result.actions:
+                text = ACTION_TEXT[result.actions[-1].kind]
+            if not text:
+                raise ModelFailure("empty", "no text after the tool calls", result.usage)
+            result.text = text
+            return result
+        messages.append(
+            {
+                "role": "assistant",
+                "content": message.content,
+                "tool_calls": [
+                    {
+                        "id": c.id,
+                        "type": "function",
+                        "function": {"name": c.function.name, "arguments": c.function.arguments},
+                    }
+                    for c in calls
+                ],
+            }
+        )
+        for call in calls:
+            arguments = tools.check_call(call.function.name, call.function.arguments)
+            outcome = await tools.run(call.function.name, arguments)
+            result.tool_calls.append(outcome.record)
+            if outcome.action is not None:
+                result.actions.append(outcome.action)
+            messages.append(
+                {"role": "tool", "tool_call_id": call.id, "content": outcome.record.result}
+            )
+    raise ModelFailure("empty", "the loop ended without an answer", result.usage)

@@ -1,0 +1,87 @@
+"""The tools one agent may use, as the model sees them and as they run."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from openai.types.chat import ChatCompletionToolParam
+
+from wta_runtime.agents import builtin_tools, http_tools
+from wta_runtime.agents.agent_catalog import AgentResources
+from wta_runtime.agents.model_calls import MalformedReply
+from wta_runtime.agents.turn import AgentAction, ToolCallRecord, ToolStatus
+
+
+@dataclass(frozen=True)
+class ToolOutcome:
+    """A finished tool call and the lifecycle action it asks for, if any."""
+
+    record: ToolCallRecord
+    action: AgentAction | None = None
+
+
+def parse_arguments(raw: str | None) -> dict[str, Any]:
+    """The arguments of a tool call: a JSON object, or MalformedReply."""
+    try:
+        value = json.loads(raw or "{}")
+    except json.JSONDecodeError as exc:
+        raise MalformedReply(f"tool arguments are not JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise MalformedReply("tool arguments must be a JSON object")
+    return value
+
+
+class Toolbox:
+    """Built-in and HTTP tools of an agent; unknown names are the model's mistake."""
+
+    def __init__(self, resources: AgentResources, http: httpx.AsyncClient) -> None:
+        self._resources = resources
+        self._http = http
+        tools = resources.agent.spec.tools
+        self._builtin = set(tools.builtin)
+        self._http_tools = {t.name: t for t in tools.http}
+
+    def definitions(self) -> list[ChatCompletionToolParam]:
+        """The `tools` of a chat completions request (built-ins first, then HTTP tools)."""
+        builtin = [builtin_tools.DEFINITIONS[n] for n in sorted(self._builtin)]
+        return builtin + [http_tools.definition(t) for t in self._http_tools.values()]
+
+    def check_call(self, name: str, raw_arguments: str | None) -> dict[str, Any]:
+        """Validate a call before running anything: known tool, JSON object, required keys."""
+        if name not in self._builtin and name not in self._http_tools:
+            raise MalformedReply(f"the model called an unknown tool {name!r}")
+        arguments = parse_arguments(raw_arguments)
+        if name in self._http_tools:
+            required = self._http_tools[name].parameters.get("required") or []
+            missing = [k for k in required if k not in arguments]
+            if missing:
+                raise MalformedReply(f"tool {name!r} misses required arguments {missing}")
+        return arguments
+
+    async def run(self, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        """Carry out a checked call; failures become results the model can read."""
+        started = time.perf_counter()
+        action = builtin_tools.action_of(name, arguments)
+        status: ToolStatus
+        if action is not None:
+            text, status = f"done: {action.kind} ({action.reason})", "ok"
+        elif name == "lookup_knowledge":
+            query = str(arguments.get("query", ""))
+            text, status = builtin_tools.lookup(self._resources.knowledge, query), "ok"
+        else:
+            tool = self._http_tools[name]
+            headers = self._resources.tool_headers.get(name, {})
+            result = await http_tools.call(self._http, tool, arguments, headers)
+            text, status = result.text, result.status
+        record = ToolCallRecord(
+            name=name,
+            arguments=arguments,
+            result=text,
+            status=status,
+            seconds=time.perf_counter() - started,
+        )
+        return ToolOutcome(record, action)

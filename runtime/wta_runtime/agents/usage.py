@@ -1,0 +1,199 @@
+"""Usage of the agents: Prometheus metrics (tenant and agent labels only) and database records."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from prometheus_client import Counter, Histogram
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wta_runtime.agents.memory_tables import AgentSelection, ToolCall, TurnUsage
+from wta_runtime.agents.turn import ConversationContext, ToolCallRecord, Usage
+
+log = logging.getLogger("wta.agents")
+
+PROMPT_TOKENS = Counter(
+    "wta_agent_prompt_tokens_total", "Prompt tokens the model counted.", ["tenant", "agent"]
+)
+COMPLETION_TOKENS = Counter(
+    "wta_agent_completion_tokens_total",
+    "Completion tokens the model counted.",
+    ["tenant", "agent"],
+)
+MODEL_CALLS = Counter(
+    "wta_agent_model_calls_total", "Model calls, retries included.", ["tenant", "agent"]
+)
+FALLBACKS = Counter(
+    "wta_agent_fallbacks_total",
+    "Turns answered with the fallback message because the model failed.",
+    ["tenant", "agent"],
+)
+TOOL_CALLS = Counter("wta_agent_tool_calls_total", "Tool calls made.", ["tenant", "agent"])
+TOOL_FAILURES = Counter(
+    "wta_agent_tool_failures_total", "Tool calls that failed or were refused.", ["tenant", "agent"]
+)
+SELECTIONS = Counter(
+    "wta_agent_selections_total", "Turns each agent was selected for.", ["tenant", "agent"]
+)
+HANDOFFS = Counter(
+    "wta_agent_handoffs_total", "Turns that asked for a handoff to a person.", ["tenant", "agent"]
+)
+RESPOND_SECONDS = Histogram(
+    "wta_agent_respond_seconds",
+    "Time of one agent turn: selection, memory, model and tools.",
+    ["tenant", "agent"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """Everything recorded about one turn."""
+
+    tenant: str
+    agent: str
+    conversation_id: uuid.UUID | None
+    turn_key: str
+    provider: str
+    model: str | None
+    usage: Usage
+    seconds: float
+    outcome: str
+    method: str
+    detail: str | None
+    tool_calls: Sequence[ToolCallRecord]
+    handoff: bool
+
+
+def export_metrics(record: TurnRecord) -> None:
+    """Count the turn in Prometheus: no numbers, no texts, only tenant and agent."""
+    labels = (record.tenant, record.agent)
+    PROMPT_TOKENS.labels(*labels).inc(record.usage.prompt_tokens)
+    COMPLETION_TOKENS.labels(*labels).inc(record.usage.completion_tokens)
+    MODEL_CALLS.labels(*labels).inc(record.usage.model_calls)
+    SELECTIONS.labels(*labels).inc()
+    RESPOND_SECONDS.labels(*labels).observe(record.seconds)
+    if record.outcome == "fallback":
+        FALLBACKS.labels(*labels).inc()
+    if record.handoff:
+        HANDOFFS.labels(*labels).inc()
+    for call in record.tool_calls:
+        TOOL_CALLS.labels(*labels).inc()
+        if call.status != "ok":
+            TOOL_FAILURES.labels(*labels).inc()
+
+
+async def store_turn(
+    sessions: async_sessionmaker[AsyncSession], record: TurnRecord, now: datetime
+) -> None:
+    """Write the selection, the tool calls and the usage of the turn in one transaction."""
+    async with sessions.begin() as session:
+        session.add(
+            AgentSelection(
+                tenant=record.tenant,
+                conversation_id=record.conversation_id,
+                turn_key=record.turn_key,
+                agent=record.agent,
+                method=record.method,
+                detail=record.detail,
+                created_at=now,
+            )
+        )
+        for call in record.tool_calls:
+            session.add(
+                ToolCall(
+                    tenant=record.tenant,
+                    agent=record.agent,
+                    conversation_id=record.conversation_id,
+                    turn_key=record.turn_key,
+                    name=call.name,
+                    arguments=call.arguments,
+                    result=call.result,
+                    status=call.status,
+                    seconds=call.seconds,
+                    created_at=now,
+                )
+            )
+        session.add(
+            TurnUsage(
+                tenant=record.tenant,
+                agent=record.agent,
+                conversation_id=record.conversation_id,
+                turn_key=record.turn_key,
+                provider=record.provider,
+                model=record.model,
+                prompt_tokens=record.usage.prompt_tokens,
+                completion_tokens=record.usage.completion_tokens,
+                model_calls=record.usage.model_calls,
+                seconds=record.seconds,
+                outcome=record.outcome,
+                created_at=now,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What earlier turns of the conversation left for this one."""
+
+    sticky_agent: str | None = None
+    failed_in_a_row: int = 0
+    tool_results: tuple[str, ...] = ()
+
+
+async def conversation_state(
+    sessions: async_sessionmaker[AsyncSession], conversation_id: uuid.UUID, *, recent_tools: int
+) -> ConversationState:
+    """The last selected agent, the failed turns before this one, the latest tool results."""
+    async with sessions() as session:
+        sticky = await session.scalar(
+            select(AgentSelection.agent)
+            .where(AgentSelection.conversation_id == conversation_id)
+            .order_by(AgentSelection.id.desc())
+            .limit(1)
+        )
+        outcomes = await session.scalars(
+            select(TurnUsage.outcome)
+            .where(TurnUsage.conversation_id == conversation_id)
+            .order_by(TurnUsage.id.desc())
+            .limit(20)
+        )
+        failed = 0
+        for outcome in outcomes:
+            if outcome not in ("fallback", "unanswered"):
+                break
+            failed += 1
+        calls = await session.execute(
+            select(ToolCall.name, ToolCall.arguments, ToolCall.result)
+            .where(ToolCall.conversation_id == conversation_id)
+            .order_by(ToolCall.id.desc())
+            .limit(recent_tools)
+        )
+        results = tuple(f"{c.name}({c.arguments}) -> {c.result[:300]}" for c in calls)
+    return ConversationState(sticky, failed, tuple(reversed(results)))
+
+
+async def load_state(
+    sessions: async_sessionmaker[AsyncSession] | None,
+    context: ConversationContext,
+    recent_tools: int,
+) -> ConversationState:
+    """The conversation's state; the worker's sticky agent wins; an unreadable one is empty."""
+    if sessions is None or context.conversation_id is None:
+        return ConversationState(sticky_agent=context.sticky_agent)
+    try:
+        state = await conversation_state(
+            sessions, context.conversation_id, recent_tools=recent_tools
+        )
+    except SQLAlchemyError:
+        log.warning("could not read the conversation's agent state", exc_info=True)
+        state = ConversationState()
+    if context.sticky_agent:
+        return ConversationState(context.sticky_agent, state.failed_in_a_row, state.tool_results)
+    return state
