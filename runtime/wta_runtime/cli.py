@@ -86,7 +86,7 @@ def scheduler() -> None:
 
 
 @app.command()
-def migrate(revision: str = "head") -> None:
+def migrate(revision: str = "heads") -> None:
     """Apply the database migrations to WTA_DATABASE_URL."""
     from wta_runtime.db.migrate import upgrade_database
 

@@ -7,6 +7,7 @@ import pwd
 import re
 import stat
 import subprocess
+import time
 import warnings
 from pathlib import Path
 
@@ -123,20 +124,33 @@ def postgres_process(data_dir: Path, *, port: int, log_path: Path | None = None)
     return ManagedProcess("postgres", argv, port=port, log_path=log_path, preexec_user=_os_user())
 
 
+def wait_accepting(port: int, *, timeout: float = 30.0) -> None:
+    """Wait until the server accepts queries (its port opens while it is still starting up)."""
+    ready = [str(postgres_bin_dir() / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"]
+    deadline = time.monotonic() + timeout
+    while subprocess.run(ready, check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"PostgreSQL on port {port} not accepting queries")
+        time.sleep(0.1)
+
+
 def create_database(port: int, name: str, owner: str) -> None:
-    """Create the role and database if missing (idempotent)."""
+    """Create the role and database if missing, with pgvector installed (idempotent)."""
     for identifier in (name, owner):
         if not _IDENTIFIER.fullmatch(identifier):
             raise ValueError(f"{identifier!r} is not a plain SQL identifier")
+    wait_accepting(port)
     psql = str(postgres_bin_dir() / "psql")
     base = [psql, "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-v", "ON_ERROR_STOP=1"]
 
-    def query(sql: str) -> str:
+    def query(sql: str, database: str = "postgres") -> str:
         return subprocess.run(
-            [*base, "-tAc", sql], check=True, capture_output=True, text=True
+            [*base, "-d", database, "-tAc", sql], check=True, capture_output=True, text=True
         ).stdout.strip()
 
     if query(f"SELECT 1 FROM pg_roles WHERE rolname = '{owner}'") != "1":  # noqa: S608
         query(f"CREATE ROLE {owner} LOGIN")
     if query(f"SELECT 1 FROM pg_database WHERE datname = '{name}'") != "1":  # noqa: S608
         query(f"CREATE DATABASE {name} OWNER {owner}")
+    # Only a superuser may create the extension; the platform's role then just uses it.
+    query("CREATE EXTENSION IF NOT EXISTS vector", database=name)
