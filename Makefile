@@ -6,7 +6,7 @@ WTA := $(BIN)/wta
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install kube-tools run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
+.PHONY: help install kube-tools image kind-e2e chart-sync run-operator run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -67,6 +67,16 @@ lint: install ## Lint and type-check
 
 bench: install ## Benchmarks; results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench
+
+image: ## Build the container image (needs Docker)
+	docker build -t wta-runtime:dev .
+
+kind-e2e: ## The whole platform on a throwaway kind cluster, one message end to end (needs Docker and kind)
+	hack/kind-e2e.sh
+
+chart-sync: ## Copy crds/ and the operator's RBAC into the Helm chart (tests fail when they drift)
+	cp crds/*.yaml charts/wta/files/crds/
+	cp operator/wta_operator/rbac.yaml charts/wta/files/operator-rbac.yaml
 
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/uv pip compile --quiet --python-version 3.11 --extra local --extra dev pyproject.toml -o requirements.lock

@@ -195,7 +195,10 @@ def chat(
 
 
 @app.command("local-twilio")
-def local_twilio(port: int = 8010) -> None:
+def local_twilio(
+    port: int = 8010,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+) -> None:
     """Run the local Twilio-compatible API for the manifests' accounts."""
     from wta_runtime.catalog import load_catalog
     from wta_runtime.local.twilio_api import create_twilio_app
@@ -203,7 +206,7 @@ def local_twilio(port: int = 8010) -> None:
     settings = get_settings()
     catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
     accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
-    uvicorn.run(create_twilio_app(accounts), host="127.0.0.1", port=port, log_level="warning")
+    uvicorn.run(create_twilio_app(accounts), host=host, port=port, log_level="warning")
 
 
 def main() -> None:
