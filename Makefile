@@ -33,6 +33,9 @@ run-worker: install ## Run only a runtime worker against WTA_NATS_URL / WTA_DATA
 run-scheduler: install ## Run only the scheduler against WTA_DATABASE_URL
 	$(WTA) scheduler
 
+run-operator: install ## Run the kopf operator against the current kubeconfig
+	$(BIN)/python -m wta_operator
+
 stop: ## Stop a running `make run`
 	@if [ -x $(WTA) ]; then $(WTA) stop; else echo "nothing installed, nothing running"; fi
 
