@@ -7,6 +7,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -26,6 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 OPENAI_TENANT = "openai-pizza"
 OPENAI_NUMBER = "+14155550199"
+# Tenants of the conversation-engine tests: served by worker processes those tests start.
+RELAY_TENANT, RELAY_NUMBER = "relay-pizza", "+14155550177"
+CRASH_TENANT, CRASH_NUMBER = "crash-pizza", "+14155550188"
+ENGINE_TENANTS = {RELAY_TENANT: RELAY_NUMBER, CRASH_TENANT: CRASH_NUMBER}
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +86,26 @@ def manifests_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 continue
             twin.append(doc)
     (folder / "zz-openai-twin.yaml").write_text(yaml.safe_dump_all(twin))
+    for name, number in ENGINE_TENANTS.items():
+        (folder / f"zz-{name}.yaml").write_text(yaml.safe_dump_all(_engine_twin(name, number)))
     return folder
+
+
+def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
+    """The example tenant and agent again, under `name`, with a short burst window."""
+    docs = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc["kind"] == "WhatsAppTenant":
+                doc["metadata"]["name"] = name
+                doc["spec"]["numbers"] = [{"number": number}]
+                doc["spec"]["conversation"] = {"burstWindow": "1s"}
+            elif doc["kind"] == "AIAgent":
+                doc["spec"]["tenantRef"]["name"] = name
+            else:
+                continue
+            docs.append(doc)
+    return docs
 
 
 @pytest.fixture(scope="session")
@@ -190,3 +214,72 @@ def platform(
         yield Platform(f"http://127.0.0.1:{gateway_port}", started)
     finally:
         stop_together(started)
+
+
+def engine_worker_env(
+    platform: Platform, base_env: dict[str, str], tenant: str, port: int, media_dir: Path
+) -> dict[str, str]:
+    """A real-model worker for one engine tenant: short ack wait, fast retries, status callbacks."""
+    return {
+        **base_env,
+        "WTA_TENANTS": f'["{tenant}"]',
+        "WTA_WORKER_METRICS_PORT": str(port),
+        "WTA_PUBLIC_BASE_URL": platform.gateway_url,
+        "WTA_STREAM_ACK_WAIT_SECONDS": "3",
+        "WTA_WORKER_MAX_ATTEMPTS": "3",
+        "WTA_WORKER_RETRY_DELAYS": "[0.2, 0.5]",
+        "WTA_MEDIA_DIR": str(media_dir),
+    }
+
+
+@dataclass
+class EngineWorkers:
+    """Worker processes of the engine tenants; `spawn` starts more (e.g. after a SIGKILL)."""
+
+    platform: Platform
+    base_env: dict[str, str]
+    logs: Path
+    processes: list[ManagedProcess]
+
+    def spawn(self, tenant: str, name: str) -> ManagedProcess:
+        port = free_port()
+        process = ManagedProcess(
+            name,
+            _wta("worker"),
+            port=port,
+            log_path=self.logs / f"{name}.log",
+            env=engine_worker_env(self.platform, self.base_env, tenant, port, self.logs / "media"),
+        )
+        process.start(timeout=60)
+        self.processes.append(process)
+        return process
+
+
+@pytest.fixture(scope="session")
+def engine_workers(
+    tmp_path_factory: pytest.TempPathFactory,
+    platform: Platform,
+    nats_url: str,
+    database_url: str,
+    manifests_dir: Path,
+    twilio: TwilioServer,
+    openai_url: str,
+) -> Iterator[EngineWorkers]:
+    """Two worker processes sharing relay-pizza, as two replicas of one Deployment."""
+    base_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
+        "WTA_NATS_URL": nats_url,
+        "WTA_DATABASE_URL": database_url,
+        "WTA_TWILIO_API_BASE": twilio.url,
+        "WTA_MANIFESTS_DIR": str(manifests_dir),
+        "WTA_LOG_LEVEL": "INFO",
+        "WTA_OPENAI_API_KEY": "sk-test-local",
+        "WTA_OPENAI_BASE_URL": openai_url,
+    }
+    workers = EngineWorkers(platform, base_env, tmp_path_factory.mktemp("engine-logs"), [])
+    try:
+        workers.spawn(RELAY_TENANT, "relay-worker-1")
+        workers.spawn(RELAY_TENANT, "relay-worker-2")
+        yield workers
+    finally:
+        stop_together(workers.processes)

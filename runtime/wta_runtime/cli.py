@@ -14,11 +14,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from wta_runtime.gateway.api_key_commands import api_keys
 from wta_runtime.settings import get_settings
 
 app = typer.Typer(
     help="WhatsApp Twilio AI: Kubernetes-native WhatsApp agents.", no_args_is_help=True
 )
+app.add_typer(api_keys, name="api-key")
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,22 @@ def _secret_data(doc: dict[str, Any], source: Path) -> dict[str, str]:
     return data
 
 
+def folder_fingerprint(*folders: Path | None) -> str:
+    """A digest of every file below the folders (Secret volumes included): changes with any file."""
+    digest = hashlib.sha256()
+    for folder in folders:
+        if folder is None or not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            # Kubernetes volumes keep old versions in hidden `..2026_...` folders: skip them.
+            if any(part.startswith("..") for part in path.relative_to(folder).parts):
+                continue
+            if path.is_file():
+                digest.update(str(path).encode())
+                digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
 def read_manifests(folder: Path) -> ManifestSet:
     """Read the `*.yaml`/`*.yml` files of a folder (not recursive): our kinds and Secrets."""
     if not folder.is_dir():
@@ -76,7 +93,8 @@ def read_manifests(folder: Path) -> ManifestSet:
                 raise ManifestError(f"{path}: every object needs kind and metadata.name")
             api_version = str(doc.get("apiVersion", ""))
             if kind == "Secret" and api_version == "v1":
-                found.secrets[(namespace, name)] = _secret_data(doc, path)
+                # The same Secret may come from several files (one per tenant): merge its keys.
+                found.secrets.setdefault((namespace, name), {}).update(_secret_data(doc, path))
             elif api_version.startswith(f"{API_GROUP}/") and kind == "WhatsAppTenant":
                 found.tenants.append(Manifest(kind, name, namespace, doc, path))
             elif api_version.startswith(f"{API_GROUP}/") and kind == "AIAgent":

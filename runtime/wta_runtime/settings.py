@@ -9,6 +9,8 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wta_runtime.channel.media import DEFAULT_CONTENT_TYPES
+
 TWILIO_PUBLIC_API = "https://api.twilio.com"
 
 
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
         default_factory=list, description="Tenants this worker serves; empty means all."
     )
 
+    reload_interval_seconds: float = Field(
+        default=5.0,
+        description="Seconds between the gateway's checks of the manifest folder; 0 = never.",
+    )
+
     gateway_host: str = "127.0.0.1"
     gateway_port: int = 8000
     public_base_url: str | None = Field(
@@ -55,6 +62,38 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
 
     worker_metrics_port: int = 9101
+    worker_concurrency: int = Field(
+        default=16, ge=1, le=256, description="Messages one worker process works on at once."
+    )
+    worker_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=9,
+        description="Attempts at a message before it is dead-lettered and the fallback is sent.",
+    )
+    worker_retry_delays: list[float] = Field(
+        default_factory=lambda: [1.0, 2.0, 5.0, 10.0, 30.0],
+        description="Seconds to wait before retry 1, 2, ...; the last value repeats.",
+    )
+    stream_ack_wait_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds JetStream waits for a worker's heartbeat before redelivering.",
+    )
+    media_dir: Path = Field(
+        default=Path(".wta/media"),
+        description="Folder of downloaded media, one subfolder per tenant.",
+    )
+    media_max_bytes: int = Field(
+        default=16 * 1024 * 1024, ge=1, description="Largest inbound media file kept."
+    )
+    media_content_types: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_CONTENT_TYPES),
+        description="Content types of inbound media that are downloaded and kept.",
+    )
+    transcription_model: str = Field(
+        default="whisper-1", description="Model of the OpenAI-compatible transcription endpoint."
+    )
     scheduler_metrics_port: int = 9102
     scheduler_interval_seconds: float = 60.0
 

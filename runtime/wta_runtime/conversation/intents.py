@@ -1,4 +1,4 @@
-"""What a contact's words mean for the lifecycle: closing words and handoff words, as whole words."""
+"""What a contact's words mean for the lifecycle: closing and handoff words, as whole words."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
 
 
 def mentions_any(text: str, keywords: Iterable[str]) -> bool:
-    """Whether `text` contains one of `keywords` as a whole word or phrase (case and accents aside)."""
+    """Whether `text` has one of `keywords` as a whole word or phrase (case and accents aside)."""
     pattern = _pattern(keywords)
     return pattern is not None and pattern.search(_fold(text)) is not None
 

@@ -1,8 +1,9 @@
-"""Queries that record inbound messages, replies and lifecycle moves of conversations."""
+"""Queries that find or open conversations and record their inbound messages and replies."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,7 +12,23 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wta_runtime.db.tables import OPEN_STATES, Conversation, Message, StateChange
+from wta_runtime.conversation.lifecycle import State
+from wta_runtime.db.outbound import mark_sent, save_outbound
+from wta_runtime.db.tables import OPEN_STATES, Contact, Conversation, Message, StateChange
+from wta_runtime.db.transitions import touch, transition
+
+__all__ = [
+    "InboundRecord",
+    "find_message",
+    "mark_answered",
+    "mark_sent",
+    "move_to_progress",
+    "open_conversation",
+    "recent_messages",
+    "record_inbound",
+    "save_reply",
+    "unanswered_inbound",
+]
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,10 @@ async def open_conversation(
         .on_conflict_do_nothing()
     )
     conversation = await session.scalar(
-        select(Conversation).where(*where, Conversation.status.in_(OPEN_STATES)).with_for_update()
+        select(Conversation)
+        .where(*where, Conversation.status.in_(OPEN_STATES))
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     assert conversation is not None
     if conversation.id == new_id:
@@ -90,9 +110,14 @@ async def record_inbound(
     body: str,
     details: dict[str, Any],
     now: datetime,
+    received_at: datetime | None = None,
+    stream_seq: int | None = None,
 ) -> Message:
-    """Store an inbound message once, keyed by its `MessageSid`; return the stored row."""
-    await session.execute(
+    """Store an inbound message once, keyed by its `MessageSid`; return the stored row.
+
+    The first time, it also records the contact's last inbound time (WhatsApp's 24 h window).
+    """
+    inserted = await session.scalar(
         insert(Message)
         .values(
             id=uuid.uuid4(),
@@ -104,15 +129,35 @@ async def record_inbound(
             body=body,
             twilio_sid=message_sid,
             details=details,
-            created_at=now,
+            stream_seq=stream_seq,
+            created_at=received_at or now,
         )
         .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
+        .returning(Message.id)
     )
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id)
-        .values(last_inbound_at=now, updated_at=now)
-    )
+    if inserted is not None:
+        await session.execute(
+            update(Conversation)
+            .where(Conversation.id == conversation.id)
+            .values(last_inbound_at=now, updated_at=now)
+        )
+        contact = insert(Contact).values(
+            tenant=conversation.tenant,
+            business_number=conversation.business_number,
+            contact_number=conversation.contact_number,
+            profile_name=conversation.contact_name,
+            last_inbound_at=now,
+        )
+        await session.execute(
+            contact.on_conflict_do_update(
+                index_elements=["tenant", "business_number", "contact_number"],
+                set_={
+                    "last_inbound_at": contact.excluded.last_inbound_at,
+                    "profile_name": contact.excluded.profile_name,
+                },
+                where=Contact.last_inbound_at < contact.excluded.last_inbound_at,
+            )
+        )
     stored = await find_message(session, conversation.tenant, message_sid)
     assert stored is not None
     return stored
@@ -120,7 +165,9 @@ async def record_inbound(
 
 async def find_message(session: AsyncSession, tenant: str, key: str) -> Message | None:
     return await session.scalar(
-        select(Message).where(Message.tenant == tenant, Message.idempotency_key == key)
+        select(Message)
+        .where(Message.tenant == tenant, Message.idempotency_key == key)
+        .execution_options(populate_existing=True)
     )
 
 
@@ -131,10 +178,34 @@ async def recent_messages(
     rows = await session.scalars(
         select(Message)
         .where(Message.conversation_id == conversation_id)
-        .order_by(Message.created_at.desc(), Message.direction.desc())
+        .order_by(Message.created_at.desc(), Message.ordinal.desc())
         .limit(limit)
     )
     return list(reversed(rows.all()))
+
+
+async def unanswered_inbound(session: AsyncSession, conversation_id: uuid.UUID) -> list[Message]:
+    """Inbound messages nothing has answered or settled yet, in the order the contact sent them."""
+    rows = await session.scalars(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "inbound",
+            Message.answered_by.is_(None),
+        )
+        .order_by(Message.stream_seq.asc().nulls_last(), Message.created_at, Message.ordinal)
+        .execution_options(populate_existing=True)
+    )
+    return list(rows.all())
+
+
+async def mark_answered(session: AsyncSession, messages: Sequence[Message], by: str) -> None:
+    """Settle inbound messages: by a reply's key, or by a marker such as `with_human`."""
+    await session.execute(
+        update(Message)
+        .where(Message.id.in_([m.id for m in messages]), Message.answered_by.is_(None))
+        .values(answered_by=by)
+    )
 
 
 async def save_reply(
@@ -147,62 +218,32 @@ async def save_reply(
     provider: str,
     now: datetime,
 ) -> Message:
-    """Store a reply before it is sent, under a deterministic key; an existing one wins."""
-    await session.execute(
-        insert(Message)
-        .values(
-            id=uuid.uuid4(),
-            tenant=conversation.tenant,
-            conversation_id=conversation.id,
-            direction="outbound",
-            author="agent",
-            idempotency_key=key,
-            body=body,
-            agent=agent,
-            provider=provider,
-            delivery_status="pending",
-            details={},
-            created_at=now,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
+    """Store a one-part agent reply before it is sent, under a deterministic key."""
+    parts = await save_outbound(
+        session,
+        conversation=conversation,
+        key=key,
+        parts=[body],
+        author="agent",
+        agent=agent,
+        provider=provider,
+        now=now,
     )
-    stored = await find_message(session, conversation.tenant, key)
-    assert stored is not None
-    return stored
-
-
-async def mark_sent(
-    session: AsyncSession, *, message_id: uuid.UUID, twilio_sid: str, status: str, now: datetime
-) -> None:
-    await session.execute(
-        update(Message)
-        .where(Message.id == message_id)
-        .values(twilio_sid=twilio_sid, delivery_status=status, sent_at=now)
-    )
+    return parts[0]
 
 
 async def move_to_progress(
     session: AsyncSession, *, conversation: Conversation, now: datetime, timeout: timedelta
 ) -> None:
     """A reply moves a pending or idle conversation to progress; every reply extends its expiry."""
-    values: dict[str, Any] = {
-        "updated_at": now,
-        "expires_at": now + timeout,
-        "version": Conversation.version + 1,
-    }
-    if conversation.status in ("pending", "idle_timeout"):
-        values["status"] = "progress"
-        session.add(
-            StateChange(
-                conversation_id=conversation.id,
-                from_status=conversation.status,
-                to_status="progress",
-                reason="first_reply" if conversation.status == "pending" else "user_returned",
-                changed_at=now,
-            )
-        )
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation.id, Conversation.version == conversation.version)
-        .values(**values)
+    current = await session.scalar(
+        select(Conversation.status).where(Conversation.id == conversation.id)
     )
+    extend = {"expires_at": now + timeout}
+    if current in (State.PENDING, State.IDLE_TIMEOUT):
+        reason = "first_reply" if current == State.PENDING else "user_returned"
+        await transition(
+            session, conversation.id, State.PROGRESS, reason=reason, now=now, values=extend
+        )
+    elif current == State.PROGRESS:
+        await touch(session, conversation.id, now=now, values=extend)

@@ -1,4 +1,4 @@
-"""Tables of conversations, their messages and their state history."""
+"""Tables of conversations, their messages, state history, contacts, media, API keys and pacing."""
 
 from __future__ import annotations
 
@@ -6,7 +6,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -39,6 +50,12 @@ class Conversation(Base):
             unique=True,
             postgresql_where=text(_in("status", OPEN_STATES)),
         ),
+        Index(
+            "conversations_handoff_queue",
+            "tenant",
+            "handoff_at",
+            postgresql_where=text("status = 'human_handoff'"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
@@ -57,6 +74,11 @@ class Conversation(Base):
     last_inbound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    flagged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    flag_reason: Mapped[str | None] = mapped_column(String(256))
+    handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    handoff_reason: Mapped[str | None] = mapped_column(String(256))
+    assigned_to: Mapped[str | None] = mapped_column(String(256))
 
 
 class Message(Base):
@@ -67,25 +89,39 @@ class Message(Base):
         CheckConstraint("direction IN ('inbound', 'outbound')", name="messages_direction_valid"),
         Index("messages_idempotency", "tenant", "idempotency_key", unique=True),
         Index("messages_by_conversation", "conversation_id", "created_at"),
+        Index("messages_by_twilio_sid", "tenant", "twilio_sid"),
+        Index(
+            "messages_unanswered",
+            "conversation_id",
+            postgresql_where=text("direction = 'inbound' AND answered_by IS NULL"),
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    # Insertion order: breaks ties between messages stored in the same instant.
+    ordinal: Mapped[int] = mapped_column(BigInteger, Identity(always=True))
     tenant: Mapped[str] = mapped_column(String(63))
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         UUID(as_uuid=True), ForeignKey("conversations.id")
     )
     direction: Mapped[str] = mapped_column(String(16))
+    # inbound: user; outbound: agent (the bot), support (a person) or system (fallback, template).
     author: Mapped[str] = mapped_column(String(16))
     idempotency_key: Mapped[str] = mapped_column(String(128))
     body: Mapped[str] = mapped_column(Text, default="")
     twilio_sid: Mapped[str | None] = mapped_column(String(64))
     delivery_status: Mapped[str | None] = mapped_column(String(32))
     error_code: Mapped[str | None] = mapped_column(String(16))
+    failure_reason: Mapped[str | None] = mapped_column(String(256))
     agent: Mapped[str | None] = mapped_column(String(253))
     provider: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # Inbound: position in the tenant's stream, and what settled it (a reply's key or a marker).
+    stream_seq: Mapped[int | None] = mapped_column(BigInteger)
+    answered_by: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    status_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class StateChange(Base):
@@ -101,3 +137,62 @@ class StateChange(Base):
     to_status: Mapped[str] = mapped_column(String(32))
     reason: Mapped[str] = mapped_column(String(128))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Contact(Base):
+    """A contact of a tenant's number; `last_inbound_at` opens WhatsApp's 24 h window."""
+
+    __tablename__ = "contacts"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    business_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    contact_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    profile_name: Mapped[str | None] = mapped_column(String(256))
+    last_inbound_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MediaItem(Base):
+    """One attachment of an inbound message: where it was, what it is, where we keep it."""
+
+    __tablename__ = "media"
+    __table_args__ = (
+        Index("media_per_message", "message_id", "position", unique=True),
+        CheckConstraint("status IN ('stored', 'refused')", name="media_status_valid"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    message_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("messages.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    source_url: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(256))
+    content_type: Mapped[str | None] = mapped_column(String(128))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    storage_key: Mapped[str | None] = mapped_column(Text)
+    transcript: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiKey(Base):
+    """A tenant-scoped API key of the handoff and conversation API; only its hash is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class SenderPacing(Base):
+    """The next free send slot of a sender number, shared by every replica (outbound rate)."""
+
+    __tablename__ = "sender_pacing"
+
+    tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_slot_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

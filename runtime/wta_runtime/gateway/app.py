@@ -1,15 +1,22 @@
-"""Builds the gateway's FastAPI application and owns its NATS connection."""
+"""Builds the gateway's FastAPI application and owns its NATS, database and Twilio clients."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
+from wta_runtime.channel.delivery import OutboundDelivery
+from wta_runtime.channel.rate_limit import SenderPacer
+from wta_runtime.channel.sender import OutboundSender, status_callback_url
+from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.gateway.publisher import InboundPublisher
-from wta_runtime.gateway.routes import health, webhook
+from wta_runtime.gateway.route_reloader import RouteReloader
+from wta_runtime.gateway.routes import conversations, handoff, health, status, webhook
 from wta_runtime.gateway.state import GatewayState
 from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
@@ -26,19 +33,50 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Fast
         connection = await connect(settings.nats_url, name="wta-gateway")
         js = connection.jetstream()
         for name in tenants.tenants:
-            await ensure_tenant_stream(js, TenantStream(name))
+            # Streams only: the consumers belong to the workers and the operator.
+            await ensure_tenant_stream(js, TenantStream(name), consumers=False)
+        # The engine connects on first use: Twilio's routes work without a reachable database.
+        engine = create_engine(settings.database_url, pool_size=2)
+        sessions = session_factory(engine)
+        sender = OutboundSender(
+            settings.twilio_api_url,
+            status_callback_url=status_callback_url(settings.public_base_url),
+        )
         app.state.gateway = GatewayState(
             settings=settings,
             catalog=tenants,
             nats=connection,
             publisher=InboundPublisher(js, timeout=settings.publish_timeout_seconds),
+            sessions=sessions,
+            delivery=OutboundDelivery(
+                sessions=sessions,
+                sender=sender,
+                pacer=SenderPacer(sessions),
+                clock=lambda: datetime.now(UTC),
+            ),
         )
+        stop = asyncio.Event()
+        reloader = None
+        if catalog is None and settings.reload_interval_seconds > 0:
+            reloader = asyncio.create_task(
+                RouteReloader(
+                    app.state.gateway, interval_seconds=settings.reload_interval_seconds
+                ).run(stop)
+            )
         try:
             yield
         finally:
+            stop.set()
+            if reloader is not None:
+                await reloader
             await close_connection(connection)
+            await sender.close()
+            await engine.dispose()
 
     app = FastAPI(title="WhatsApp Twilio AI gateway", lifespan=lifespan)
     app.include_router(health.router)
     app.include_router(webhook.router)
+    app.include_router(status.router)
+    app.include_router(conversations.router)
+    app.include_router(handoff.router)
     return app

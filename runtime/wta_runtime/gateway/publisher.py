@@ -1,4 +1,4 @@
-"""Publishes accepted webhooks to the tenant's stream and waits for JetStream's acknowledgement."""
+"""Publishes accepted webhooks and status callbacks to the tenant's stream, waiting for the ack."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from nats.js.errors import Error as JetStreamError
 
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
+from wta_runtime.stream.status import StatusUpdate
 
 
 class PublishError(RuntimeError):
@@ -26,7 +27,7 @@ class InboundPublisher:
         names = TenantStream(message.tenant)
         try:
             ack = await self._js.publish(
-                names.inbound_subject,
+                names.thread_subject(message.from_number, message.to_number),
                 message.model_dump_json().encode(),
                 stream=names.stream,
                 timeout=self._timeout,
@@ -35,3 +36,17 @@ class InboundPublisher:
         except (NatsError, JetStreamError, TimeoutError) as exc:
             raise PublishError(f"JetStream did not acknowledge: {type(exc).__name__}") from exc
         return bool(ack.duplicate)
+
+    async def publish_status(self, update: StatusUpdate) -> None:
+        """Put a Twilio status callback on the tenant's stream for the worker to apply."""
+        names = TenantStream(update.tenant)
+        try:
+            await self._js.publish(
+                names.status_subject,
+                update.model_dump_json().encode(),
+                stream=names.stream,
+                timeout=self._timeout,
+                headers={"Nats-Msg-Id": update.dedup_id},
+            )
+        except (NatsError, JetStreamError, TimeoutError) as exc:
+            raise PublishError(f"JetStream did not acknowledge: {type(exc).__name__}") from exc

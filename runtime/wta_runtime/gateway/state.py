@@ -1,4 +1,4 @@
-"""What the gateway's routes share: settings, the tenant catalog and the JetStream publisher."""
+"""What the gateway's routes share: settings, tenants, publisher, database and Twilio sender."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from nats.aio.client import Client as NATS
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import TenantCatalog
+from wta_runtime.channel.delivery import OutboundDelivery
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.settings import Settings
 
@@ -19,6 +21,9 @@ class GatewayState:
     catalog: TenantCatalog
     nats: NATS
     publisher: InboundPublisher
+    # Only the handoff and conversation API use these; Twilio's routes never wait on the database.
+    sessions: async_sessionmaker[AsyncSession]
+    delivery: OutboundDelivery
 
 
 async def get_gateway_state(request: Request) -> GatewayState:

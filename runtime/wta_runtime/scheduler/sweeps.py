@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wta_runtime.conversation.lifecycle import State, check_move
+
 # SKIP LOCKED lets several scheduler replicas sweep at once without acting on one row twice.
 _MOVE = text(
     """
@@ -43,6 +45,8 @@ async def _move(
     extra: dict[str, object],
     batch: int,
 ) -> int:
+    for state in from_states:  # the sweeps make lifecycle moves like everyone else
+        check_move(State(state), State(to_state))
     statement = text(_MOVE.text.replace("{condition}", condition))
     result = await session.execute(
         statement,

@@ -1,4 +1,4 @@
-"""Creates or updates a tenant's inbound stream and the worker's durable consumer."""
+"""Creates or updates a tenant's streams and the worker's durable consumers."""
 
 from __future__ import annotations
 
@@ -12,15 +12,18 @@ from wta_runtime.stream.names import TenantStream
 
 # Twilio retries a webhook for minutes, not hours: a day of duplicate detection covers it amply.
 DUPLICATE_WINDOW = timedelta(hours=24)
+# The worker dead-letters a message itself at its last attempt; JetStream's cap is one more, so a
+# message that crashes the worker every time is still dead-lettered instead of silently dropped.
 MAX_DELIVERIES = 10
-ACK_WAIT_SECONDS = 60.0
+# Workers send `in_progress` heartbeats well within this, so a long model call is not redelivered.
+ACK_WAIT_SECONDS = 30.0
 
 
 def stream_config(names: TenantStream) -> StreamConfig:
-    """The desired configuration of a tenant's inbound stream."""
+    """The desired configuration of a tenant's stream (inbound messages and status callbacks)."""
     return StreamConfig(
         name=names.stream,
-        subjects=[names.inbound_subject],
+        subjects=[names.inbound_subject, names.inbound_wildcard, names.status_subject],
         retention=RetentionPolicy.LIMITS,
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW.total_seconds(),
@@ -28,24 +31,66 @@ def stream_config(names: TenantStream) -> StreamConfig:
     )
 
 
-def worker_consumer_config(names: TenantStream) -> ConsumerConfig:
-    """The desired configuration of the runtime's durable pull consumer."""
-    return ConsumerConfig(
-        durable_name=names.worker_durable,
-        ack_policy=AckPolicy.EXPLICIT,
-        ack_wait=ACK_WAIT_SECONDS,
-        max_deliver=MAX_DELIVERIES,
-        filter_subject=names.inbound_subject,
+def dead_letter_config(names: TenantStream) -> StreamConfig:
+    """Messages the worker gave up on, with the reason, kept for a month for people to look at."""
+    return StreamConfig(
+        name=names.dead_letter_stream,
+        subjects=[names.dead_letter_subject],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        duplicate_window=DUPLICATE_WINDOW.total_seconds(),
+        max_age=timedelta(days=30).total_seconds(),
     )
 
 
-async def ensure_tenant_stream(js: JetStreamContext, names: TenantStream) -> None:
-    """Create the tenant's stream and consumer, or bring them to the desired configuration."""
-    config = stream_config(names)
+def worker_consumer_config(
+    names: TenantStream, *, ack_wait: float = ACK_WAIT_SECONDS
+) -> ConsumerConfig:
+    """The desired configuration of the runtime's durable pull consumer of inbound messages."""
+    return ConsumerConfig(
+        durable_name=names.worker_durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ack_wait,
+        max_deliver=MAX_DELIVERIES,
+        filter_subjects=[names.inbound_subject, names.inbound_wildcard],
+    )
+
+
+def status_consumer_config(names: TenantStream) -> ConsumerConfig:
+    """The durable pull consumer of Twilio status callbacks."""
+    return ConsumerConfig(
+        durable_name=names.status_durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        ack_wait=ACK_WAIT_SECONDS,
+        max_deliver=MAX_DELIVERIES,
+        filter_subject=names.status_subject,
+    )
+
+
+async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
+    assert config.name is not None
     try:
-        await js.stream_info(names.stream)
+        await js.stream_info(config.name)
     except NotFoundError:
         await js.add_stream(config)
     else:
         await js.update_stream(config)
-    await js.add_consumer(names.stream, worker_consumer_config(names))
+
+
+async def ensure_tenant_stream(
+    js: JetStreamContext,
+    names: TenantStream,
+    *,
+    consumers: bool = True,
+    ack_wait: float = ACK_WAIT_SECONDS,
+) -> None:
+    """Create the tenant's streams (and consumers), or bring them to the desired configuration.
+
+    The gateway only publishes and passes `consumers=False`, so it never resets what the workers
+    and the operator configured for consuming.
+    """
+    await _ensure_stream(js, stream_config(names))
+    await _ensure_stream(js, dead_letter_config(names))
+    if consumers:
+        await js.add_consumer(names.stream, worker_consumer_config(names, ack_wait=ack_wait))
+        await js.add_consumer(names.stream, status_consumer_config(names))

@@ -6,18 +6,34 @@ import asyncio
 import logging
 import signal
 
+import httpx
 from prometheus_client import start_http_server
 
 from wta_runtime.agents.choose import provider_from_settings
 from wta_runtime.catalog import load_catalog
-from wta_runtime.channel.sender import OutboundSender
+from wta_runtime.channel.media import MediaDownloader, MediaPolicy
+from wta_runtime.channel.media_store import LocalMediaStore
+from wta_runtime.channel.sender import OutboundSender, status_callback_url
+from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
-from wta_runtime.worker.consumer import InboundConsumer
-from wta_runtime.worker.turn_processor import TurnProcessor
+from wta_runtime.worker.consumer import InboundConsumer, RetryPolicy
+from wta_runtime.worker.dead_letter import DeadLetters
+from wta_runtime.worker.media_intake import MediaIntake
+from wta_runtime.worker.status_updates import StatusApplier
+from wta_runtime.worker.turn_processor import TurnProcessor, utcnow
 
 log = logging.getLogger("wta.worker")
+
+
+def _transcriber(settings: Settings) -> OpenAITranscriber | None:
+    key = settings.openai_api_key
+    if key is None or not key.get_secret_value():
+        return None  # offline: voice messages reach the agent as "[audio attachment]"
+    return OpenAITranscriber(
+        api_key=key, base_url=settings.openai_base_url, model=settings.transcription_model
+    )
 
 
 async def run_worker(settings: Settings) -> None:
@@ -26,15 +42,41 @@ async def run_worker(settings: Settings) -> None:
     tenants = settings.tenants or sorted(catalog.tenants)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
-    engine = create_engine(settings.database_url)
+    # Every turn in flight holds one connection for its thread lock and briefly uses another.
+    engine = create_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
+    sessions = session_factory(engine)
     connection = await connect(settings.nats_url, name="wta-worker")
-    sender = OutboundSender(settings.twilio_api_url)
+    sender = OutboundSender(
+        settings.twilio_api_url, status_callback_url=status_callback_url(settings.public_base_url)
+    )
+    http = httpx.AsyncClient(timeout=30.0)
+    transcriber = _transcriber(settings)
+    media = MediaIntake(
+        sessions=sessions,
+        downloader=MediaDownloader(
+            http,
+            MediaPolicy(frozenset(settings.media_content_types), settings.media_max_bytes),
+        ),
+        store=LocalMediaStore(settings.media_dir),
+        transcriber=transcriber,
+        clock=utcnow,
+    )
     provider = provider_from_settings(settings)
     log.info("agent provider: %s; tenants: %s", provider.name, ", ".join(tenants) or "none")
     processor = TurnProcessor(
-        catalog=catalog, sessions=session_factory(engine), provider=provider, sender=sender
+        catalog=catalog, sessions=sessions, provider=provider, sender=sender, media=media
     )
-    consumer = InboundConsumer(connection.jetstream(), processor, tenants)
+    js = connection.jetstream()
+    consumer = InboundConsumer(
+        js,
+        processor,
+        tenants,
+        dead_letters=DeadLetters(js, processor, sender),
+        statuses=StatusApplier(sessions, utcnow),
+        policy=RetryPolicy(settings.worker_max_attempts, tuple(settings.worker_retry_delays)),
+        concurrency=settings.worker_concurrency,
+        ack_wait=settings.stream_ack_wait_seconds,
+    )
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, consumer.stop)
@@ -42,6 +84,9 @@ async def run_worker(settings: Settings) -> None:
         await consumer.run()
     finally:
         await sender.close()
+        await http.aclose()
+        if transcriber is not None:
+            await transcriber.close()
         await close_connection(connection)
         await engine.dispose()
         log.info("worker stopped")

@@ -1,28 +1,49 @@
-"""Handles one inbound message: store it, run the agent, store the reply, send it once."""
+"""Handles one inbound message: store it, answer its burst once, in order, send the reply once."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime import metrics
-from wta_runtime.agents.turn import AgentProvider, AgentReply, AgentTurn, HistoryEntry
+from wta_runtime.agents.model_calls import RETRYABLE, ModelFailure
+from wta_runtime.agents.turn import AgentProvider, AgentReply, AgentTurn
 from wta_runtime.catalog import Agent, Tenant, TenantCatalog
+from wta_runtime.channel.delivery import DeliveryReport, OutboundDelivery
+from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender
+from wta_runtime.channel.split import split_message
+from wta_runtime.conversation.bursts import seconds_until
+from wta_runtime.conversation.lifecycle import CLOSED, State
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.outbound import message_parts, save_outbound
 from wta_runtime.db.tables import Conversation, Message
+from wta_runtime.db.transitions import transition
 from wta_runtime.stream.inbound import InboundMessage
+from wta_runtime.worker.inbox import Inbox, thread_key
+from wta_runtime.worker.media_intake import MediaIntake
+from wta_runtime.worker.settling import (
+    MARKERS,
+    WITH_HUMAN,
+    Outcome,
+    fallback_text,
+    flag,
+    refuse_pending,
+    settle_without_agent,
+)
+from wta_runtime.worker.thread_lock import ThreadLocks
+from wta_runtime.worker.turn_context import build_turn
 
 log = logging.getLogger("wta.worker")
 
-Outcome = Literal["replied", "already_replied", "with_human", "no_agent", "tenant_suspended"]
+# The turn holding a thread ends within its model and Twilio timeouts; waiting is not a failure.
+THREAD_WAIT_SECONDS = 300.0
 
 
 def utcnow() -> datetime:
@@ -30,19 +51,18 @@ def utcnow() -> datetime:
 
 
 def reply_key(message_sid: str) -> str:
-    """The deterministic id of the reply to an inbound message, stored before the send."""
+    """The deterministic id of the reply to an inbound message (the newest of its burst)."""
     return f"reply:{message_sid}"
 
 
-@dataclass(frozen=True)
-class PreparedTurn:
-    conversation: Conversation
-    reply: Message | None
-    turn: AgentTurn | None
+class Backlog(Protocol):
+    """Earlier stream messages of the same thread, as (stream sequence, message)."""
+
+    async def pending(self) -> list[tuple[int, InboundMessage]]: ...
 
 
 class TurnProcessor:
-    """Runs the data path for one message; safe to run again for the same message."""
+    """Runs the data path for one message; safe to run again, and on any replica, at any time."""
 
     def __init__(
         self,
@@ -52,120 +72,192 @@ class TurnProcessor:
         provider: AgentProvider,
         sender: OutboundSender,
         clock: Callable[[], datetime] = utcnow,
+        media: MediaIntake | None = None,
+        pacer: SenderPacer | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.catalog = catalog
-        self._sessions = sessions
+        self.sessions = sessions
         self._provider = provider
-        self._sender = sender
-        self._clock = clock
+        self.clock = clock
+        self._media = media
+        self._sleep = sleep
+        self.inbox = Inbox(sessions, clock)
+        self.locks = ThreadLocks(sessions)
+        self.delivery = OutboundDelivery(
+            sessions=sessions, sender=sender, pacer=pacer or SenderPacer(sessions), clock=clock
+        )
 
-    async def handle(self, inbound: InboundMessage) -> Outcome:
+    async def handle(
+        self,
+        inbound: InboundMessage,
+        *,
+        stream_seq: int | None = None,
+        backlog: Backlog | None = None,
+    ) -> Outcome:
         tenant = self.catalog.by_name(inbound.tenant)
         if tenant.spec.suspend:
             return "tenant_suspended"
-        agent = tenant.default_agent()
-        prepared = await self._prepare(tenant, agent, inbound)
-        if prepared.conversation.status == "human_handoff":
-            return "with_human"
-        reply = prepared.reply
-        if reply is not None and reply.delivery_status not in ("pending", None):
+        stored = await self.inbox.store(tenant, inbound, stream_seq=stream_seq)
+        if await self._settled(tenant, stored):
             return "already_replied"
-        if reply is None:
-            if prepared.turn is None or agent is None:
-                return "no_agent"
-            answer = await self._run_agent(tenant, agent, prepared.turn)
-            async with self._sessions.begin() as session:
-                reply = await store.save_reply(
-                    session,
-                    conversation=prepared.conversation,
-                    key=reply_key(inbound.message_sid),
-                    body=answer.text,
-                    agent=agent.name,
-                    provider=answer.provider,
-                    now=self._clock(),
-                )
-        await self._send(tenant, inbound, prepared.conversation, reply)
+        await self._wait_for_quiet(tenant, stored)
+        key = thread_key(tenant.name, inbound.from_number, inbound.to_number)
+        async with self.locks.hold(key, timeout=THREAD_WAIT_SECONDS):
+            for seq, earlier in await backlog.pending() if backlog else []:
+                await self.inbox.store(tenant, earlier, stream_seq=seq)
+            outcome = await self._turn(tenant, inbound.message_sid)
         metrics.TURN_SECONDS.labels(tenant.name).observe(
-            max(0.0, (self._clock() - inbound.received_at).total_seconds())
+            max(0.0, (self.clock() - inbound.received_at).total_seconds())
         )
-        return "replied"
+        return outcome
 
-    async def _prepare(
-        self, tenant: Tenant, agent: Agent | None, inbound: InboundMessage
-    ) -> PreparedTurn:
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            conversation = await store.open_conversation(
-                session,
-                tenant=tenant.name,
-                contact=inbound.from_number.removeprefix("whatsapp:"),
-                business=inbound.to_number.removeprefix("whatsapp:"),
-                contact_name=inbound.profile_name,
-                now=now,
-                pending_timeout=tenant.spec.timers.pending,
+    async def _settled(self, tenant: Tenant, message: Message) -> bool:
+        """Answered and every part of the answer left (or never will): nothing to do."""
+        if message.answered_by is None:
+            return False
+        if message.answered_by in MARKERS:
+            return True
+        async with self.sessions() as session:
+            parts = await message_parts(session, tenant.name, message.answered_by)
+        return all(p.delivery_status != "pending" for p in parts)
+
+    async def _wait_for_quiet(self, tenant: Tenant, message: Message) -> None:
+        """Let a burst finish: the contact's quick follow-ups are answered in the same reply."""
+        while (moment := await self.inbox.settled_at(tenant, message.conversation_id)) is not None:
+            wait = seconds_until(moment, self.clock())
+            if wait <= 0:
+                return
+            await self._sleep(wait)
+
+    async def _turn(self, tenant: Tenant, message_sid: str) -> Outcome:
+        """Under the thread lock: settle every unanswered message of the conversation at once."""
+        agent = tenant.default_agent()
+        batch: list[Message] = []
+        async with self.sessions.begin() as session:
+            message = await store.find_message(session, tenant.name, message_sid)
+            assert message is not None
+            if message.answered_by in MARKERS:
+                return MARKERS[message.answered_by]
+            conversation = await session.get(
+                Conversation, message.conversation_id, populate_existing=True
             )
-            stored = await store.record_inbound(
+            assert conversation is not None
+            if message.answered_by is not None:
+                key = message.answered_by
+                if conversation.status == State.HUMAN_HANDOFF:
+                    # A person took over after this reply was stored: the bot stays silent.
+                    await refuse_pending(session, tenant.name, key, WITH_HUMAN, self.clock())
+                    return "with_human"
+            else:
+                if conversation.status in CLOSED:
+                    conversation = await self.inbox.carry_over(session, tenant, conversation)
+                batch = await store.unanswered_inbound(session, conversation.id)
+                settled = await settle_without_agent(
+                    session, tenant, agent, conversation, batch, now=self.clock()
+                )
+                if settled is not None:
+                    return settled
+                key = reply_key(batch[-1].idempotency_key)
+                if await message_parts(session, tenant.name, key):
+                    await store.mark_answered(session, batch, key)  # stored before a crash
+                    batch = []
+        answer = None
+        if batch:
+            assert agent is not None
+            answer = await self._answer(tenant, agent, conversation, batch, key)
+        async with self.sessions() as session:
+            parts = await message_parts(session, tenant.name, key)
+        report = await self.delivery.deliver(tenant, conversation, parts)
+        await self._after_delivery(tenant, conversation, report, answer)
+        if report.refused and not report.sent:
+            return "refused"
+        return "replied" if report.sent else "already_replied"
+
+    async def _answer(
+        self,
+        tenant: Tenant,
+        agent: Agent,
+        conversation: Conversation,
+        batch: list[Message],
+        key: str,
+    ) -> AgentReply:
+        """Run the agent on the burst and store its reply, split for WhatsApp, before any send."""
+        attachments = await self._media.attachments(tenant, batch) if self._media else {}
+        async with self.sessions() as session:
+            turn = await build_turn(
+                session,
+                tenant=tenant,
+                agent=agent,
+                conversation=conversation,
+                batch=batch,
+                attachments=attachments,
+            )
+        answer = await self._run_agent(tenant, agent, turn)
+        async with self.sessions.begin() as session:
+            await save_outbound(
                 session,
                 conversation=conversation,
-                message_sid=inbound.message_sid,
-                body=inbound.body,
-                details={"profile_name": inbound.profile_name, "num_media": len(inbound.media)},
-                now=now,
+                key=key,
+                parts=split_message(answer.text),
+                author="system" if answer.fallback else "agent",
+                agent=answer.agent or agent.name,
+                provider=answer.provider,
+                now=self.clock(),
+                details={"answers": [m.idempotency_key for m in batch]},
             )
-            reply = await store.find_message(session, tenant.name, reply_key(inbound.message_sid))
-            turn = None
-            if agent is not None and reply is None:
-                window = await store.recent_messages(
-                    session, conversation.id, agent.spec.memory.window + 1
-                )
-                history = tuple(
-                    HistoryEntry("user" if m.direction == "inbound" else "assistant", m.body)
-                    for m in window
-                    if m.id != stored.id and m.created_at <= stored.created_at
-                )
-                turn = AgentTurn(
-                    tenant=tenant,
-                    agent=agent,
-                    contact_name=conversation.contact_name,
-                    history=history[-agent.spec.memory.window :],
-                    user_text=stored.body,
-                )
-        return PreparedTurn(conversation=conversation, reply=reply, turn=turn)
+            await store.mark_answered(session, batch, key)
+            if answer.fallback:
+                await flag(session, conversation, "agent_failed", self.clock())
+        return answer
 
     async def _run_agent(self, tenant: Tenant, agent: Agent, turn: AgentTurn) -> AgentReply:
         started = time.perf_counter()
         try:
             answer = await self._provider.reply(turn)
+        except ModelFailure as failure:
+            if failure.reason in RETRYABLE:
+                raise  # transient: the consumer retries with backoff, then dead-letters
+            return self._fallback(tenant, agent)
         except Exception:
-            # Whatever the model did, the user gets the friendly fallback, never an error.
-            log.exception("agent %s of tenant %s failed; sending fallback", agent.name, tenant.name)
-            metrics.TURNS.labels(tenant.name, agent.name, "agent_failed").inc()
-            text = agent.spec.fallback_message or tenant.spec.fallback_message
-            return AgentReply(text=text, provider="fallback")
+            return self._fallback(tenant, agent)
         metrics.AGENT_SECONDS.labels(tenant.name, agent.name, answer.provider).observe(
             time.perf_counter() - started
         )
         return answer
 
-    async def _send(
-        self, tenant: Tenant, inbound: InboundMessage, conversation: Conversation, reply: Message
+    def _fallback(self, tenant: Tenant, agent: Agent) -> AgentReply:
+        # Whatever the model did, the user gets the friendly fallback, never an error.
+        log.exception("agent %s of tenant %s failed; sending fallback", agent.name, tenant.name)
+        metrics.TURNS.labels(tenant.name, agent.name, "agent_failed").inc()
+        return AgentReply(text=fallback_text(tenant, agent), provider="fallback", fallback=True)
+
+    async def _after_delivery(
+        self,
+        tenant: Tenant,
+        conversation: Conversation,
+        report: DeliveryReport,
+        answer: AgentReply | None,
     ) -> None:
-        sent = await self._sender.send_text(
-            tenant,
-            from_number=inbound.to_number,
-            to_number=inbound.from_number,
-            body=reply.body,
-        )
-        metrics.OUTBOUND_MESSAGES.labels(tenant.name, sent.status).inc()
-        now = self._clock()
-        async with self._sessions.begin() as session:
-            await store.mark_sent(
-                session, message_id=reply.id, twilio_sid=sent.sid, status=sent.status, now=now
+        """A sent reply moves the conversation to progress; the agent may also close or hand off."""
+        if not report.sent:
+            return
+        now = self.clock()
+        async with self.sessions.begin() as session:
+            await store.move_to_progress(
+                session, conversation=conversation, now=now, timeout=tenant.spec.timers.progress
             )
-            current = await session.scalar(
-                select(Conversation).where(Conversation.id == conversation.id).with_for_update()
-            )
-            if current is not None and current.status in ("pending", "progress", "idle_timeout"):
-                await store.move_to_progress(
-                    session, conversation=current, now=now, timeout=tenant.spec.timers.progress
-                )
+            for action in answer.actions if answer is not None else ():
+                if action.kind == "close_conversation":
+                    await transition(
+                        session, conversation.id, State.AGENT_CLOSED, reason="agent", now=now
+                    )
+                elif action.kind == "handoff_to_human":
+                    await transition(
+                        session,
+                        conversation.id,
+                        State.HUMAN_HANDOFF,
+                        reason="agent_handoff",
+                        now=now,
+                        values={"handoff_at": now, "handoff_reason": action.reason[:256]},
+                    )

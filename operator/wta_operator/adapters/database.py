@@ -1,0 +1,87 @@
+"""Tenant scopes (role + schema) in the platform database, through an admin connection."""
+
+from __future__ import annotations
+
+import asyncpg
+from pydantic import SecretStr
+
+from wta_operator.builders.database import (
+    CREATE_ROLE,
+    CREATE_SCHEMA,
+    DROP_ROLE,
+    DROP_SCHEMA,
+    ROLE_EXISTS,
+    SET_PASSWORD,
+    SET_SEARCH_PATH,
+    DatabaseScope,
+    plain_postgres_url,
+)
+
+
+class DatabaseUnavailableError(Exception):
+    """The platform database could not be reached or refused a statement."""
+
+
+class DatabaseAdmin:
+    """Creates and drops tenants' roles and schemas; one short connection per operation."""
+
+    def __init__(self, admin_url: SecretStr, *, timeout: float) -> None:
+        self._url = admin_url
+        self._timeout = timeout
+
+    @property
+    def url(self) -> SecretStr:
+        return self._url
+
+    async def _connect(self) -> asyncpg.Connection:
+        try:
+            return await asyncpg.connect(
+                plain_postgres_url(self._url.get_secret_value()), timeout=self._timeout
+            )
+        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+            raise DatabaseUnavailableError(
+                f"platform database is unreachable ({type(exc).__name__})"
+            ) from None
+
+    async def _run(self, conn: asyncpg.Connection, builder: str, *args: str) -> None:
+        statement = await conn.fetchval(builder, *args)
+        await conn.execute(statement)
+
+    async def ensure_scope(self, scope: DatabaseScope, password: SecretStr, *, new: bool) -> bool:
+        """Create the role and schema if missing; set the password when it was just generated.
+
+        Returns True when the role was created.
+        """
+        conn = await self._connect()
+        try:
+            async with conn.transaction():
+                exists = await conn.fetchval(ROLE_EXISTS, scope.role)
+                secret = password.get_secret_value()
+                if not exists:
+                    await self._run(conn, CREATE_ROLE, scope.role, secret)
+                elif new:
+                    await self._run(conn, SET_PASSWORD, scope.role, secret)
+                await self._run(conn, CREATE_SCHEMA, scope.schema, scope.role)
+                await self._run(conn, SET_SEARCH_PATH, scope.role, scope.schema)
+            return not exists
+        except (asyncpg.PostgresError, OSError) as exc:
+            # Only the error class: asyncpg messages may quote the statement, password included.
+            raise DatabaseUnavailableError(
+                f"could not prepare role/schema {scope.role}: {type(exc).__name__}"
+            ) from None
+        finally:
+            await conn.close()
+
+    async def drop_scope(self, scope: DatabaseScope) -> None:
+        """Drop the tenant's schema with all its tables, then its role."""
+        conn = await self._connect()
+        try:
+            async with conn.transaction():
+                await self._run(conn, DROP_SCHEMA, scope.schema)
+                await self._run(conn, DROP_ROLE, scope.role)
+        except (asyncpg.PostgresError, OSError) as exc:
+            raise DatabaseUnavailableError(
+                f"could not drop role/schema {scope.role}: {type(exc).__name__}"
+            ) from None
+        finally:
+            await conn.close()

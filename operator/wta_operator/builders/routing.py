@@ -1,0 +1,59 @@
+"""The gateway's routing entry of a tenant: a YAML file in the shared routes Secret."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from wta_operator.builders.manifests import dump_yaml, spec_document, tenant_manifest
+from wta_operator.naming import MANAGED_BY
+from wta_operator.views import TenantView
+
+
+def gateway_spec(tenant: TenantView) -> dict[str, Any]:
+    """The tenant's spec as the gateway sees it: without the model credentials it never uses.
+
+    The gateway's catalog resolves every Secret the spec names; it gets only the auth token.
+    """
+    spec = spec_document(tenant.spec)
+    model = dict(spec.get("model") or {})
+    model.pop("apiKeySecretRef", None)
+    spec["model"] = model
+    return spec
+
+
+def build_route_document(tenant: TenantView, auth_token: str) -> str:
+    """What `wta_runtime.catalog.load_catalog` reads for this tenant from the mounted Secret.
+
+    A v1 Secret holding only the auth token, under the name and key the tenant's spec refers to,
+    then the WhatsAppTenant itself.
+    """
+    ref = tenant.spec.twilio.auth_token_secret_ref
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": ref.name, "namespace": tenant.namespace},
+        "type": "Opaque",
+        "data": {ref.key: base64.b64encode(auth_token.encode()).decode()},
+    }
+    return dump_yaml(secret, tenant_manifest(tenant, spec=gateway_spec(tenant)))
+
+
+def build_routes_secret(namespace: str, name: str) -> dict[str, Any]:
+    """The routes Secret before any tenant is routed (tenants add and remove their own keys)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "labels": {
+                "app.kubernetes.io/name": "wta-gateway",
+                "app.kubernetes.io/component": "routes",
+                "app.kubernetes.io/part-of": "wta",
+                "app.kubernetes.io/managed-by": MANAGED_BY,
+            },
+        },
+        "type": "Opaque",
+        "data": {},
+    }

@@ -1,0 +1,175 @@
+"""The tenant's runtime workers: ServiceAccount and Deployment running `wta_runtime worker`."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wta_operator.naming import CHECKSUM_ANNOTATION, child_labels, selector_labels
+from wta_operator.views import TenantView
+from wta_runtime.catalog import secret_env_name
+from wta_runtime.specs import SecretKeyRef
+
+MANIFESTS_DIR = "/etc/wta/manifests"
+CONTAINER = "worker"
+
+
+@dataclass(frozen=True)
+class DatabaseUrlSource:
+    """WTA_DATABASE_URL: a Secret key (with credentials) or a plain value (without)."""
+
+    secret: SecretKeyRef | None = None
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class RuntimeInputs:
+    """What the Deployment needs besides the tenant: platform settings and derived values."""
+
+    image: str
+    pull_policy: str
+    nats_url: str
+    metrics_port: int
+    checksum: str
+    secret_refs: Sequence[SecretKeyRef]
+    database_url: DatabaseUrlSource | None
+    twilio_api_base: str | None = None
+    # False when the tenant may not run (suspended, or its name is taken by an older tenant).
+    may_run: bool = True
+
+
+def build_service_account(tenant: TenantView) -> dict[str, Any]:
+    """The runtime's own identity; it needs no Kubernetes API access, so no token is mounted."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {
+            "name": tenant.names.service_account,
+            "namespace": tenant.namespace,
+            "labels": child_labels(tenant.name),
+        },
+        "automountServiceAccountToken": False,
+    }
+
+
+def secret_env(refs: Sequence[SecretKeyRef]) -> list[dict[str, Any]]:
+    """One env var per Secret key, named as `wta_runtime.catalog` looks them up."""
+    by_name = {secret_env_name(ref): ref for ref in refs}
+    return [
+        {"name": name, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+        for name, ref in sorted(by_name.items())
+    ]
+
+
+def runtime_env(tenant: TenantView, inputs: RuntimeInputs) -> list[dict[str, Any]]:
+    """The worker's environment: what it serves, where NATS and PostgreSQL are, its Secrets."""
+    env: list[dict[str, Any]] = [
+        {"name": "WTA_ENVIRONMENT", "value": "production"},
+        {"name": "WTA_TENANTS", "value": json.dumps([tenant.name])},
+        {"name": "WTA_MANIFESTS_DIR", "value": MANIFESTS_DIR},
+        {"name": "WTA_NATS_URL", "value": inputs.nats_url},
+        {"name": "WTA_WORKER_METRICS_PORT", "value": str(inputs.metrics_port)},
+    ]
+    if inputs.twilio_api_base:
+        env.append({"name": "WTA_TWILIO_API_BASE", "value": inputs.twilio_api_base})
+    source = inputs.database_url
+    if source is not None and source.secret is not None:
+        ref = {"name": source.secret.name, "key": source.secret.key}
+        env.append({"name": "WTA_DATABASE_URL", "valueFrom": {"secretKeyRef": ref}})
+    elif source is not None and source.value is not None:
+        env.append({"name": "WTA_DATABASE_URL", "value": source.value})
+    return env + secret_env(inputs.secret_refs)
+
+
+def _resources(tenant: TenantView) -> dict[str, dict[str, str]]:
+    wanted = tenant.spec.runtime.resources
+    out: dict[str, dict[str, str]] = {}
+    for part in ("requests", "limits"):
+        amounts = getattr(wanted, part).model_dump(exclude_none=True)
+        if amounts:
+            out[part] = {k: str(v) for k, v in amounts.items()}
+    return out
+
+
+def replicas(tenant: TenantView, inputs: RuntimeInputs) -> int:
+    """Desired workers: the spec's count, or none while suspended or not allowed to run."""
+    if tenant.spec.suspend or not inputs.may_run:
+        return 0
+    return tenant.spec.runtime.replicas
+
+
+def _container(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
+    probe = {"httpGet": {"path": "/metrics", "port": "metrics"}, "periodSeconds": 10}
+    return {
+        "name": CONTAINER,
+        "image": tenant.spec.runtime.image or inputs.image,
+        "imagePullPolicy": inputs.pull_policy,
+        "args": ["worker"],
+        "command": ["python", "-m", "wta_runtime"],
+        "env": runtime_env(tenant, inputs),
+        "ports": [{"name": "metrics", "containerPort": inputs.metrics_port, "protocol": "TCP"}],
+        "resources": _resources(tenant),
+        "readinessProbe": {**probe, "initialDelaySeconds": 2},
+        "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "volumeMounts": [
+            {"name": "manifests", "mountPath": MANIFESTS_DIR, "readOnly": True},
+            {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's /tmp
+        ],
+    }
+
+
+def build_runtime_deployment(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
+    """The worker Deployment; its checksum annotation rolls the pods when config changes."""
+    pod_labels = child_labels(tenant.name)
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": tenant.names.deployment,
+            "namespace": tenant.namespace,
+            "labels": child_labels(tenant.name),
+        },
+        "spec": {
+            "replicas": replicas(tenant, inputs),
+            "selector": {"matchLabels": selector_labels(tenant.name)},
+            # Durable pull consumers share work, so a surge pod is safe and keeps capacity.
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "template": {
+                "metadata": {
+                    "labels": pod_labels,
+                    "annotations": {
+                        CHECKSUM_ANNOTATION: inputs.checksum,
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": str(inputs.metrics_port),
+                    },
+                },
+                "spec": {
+                    "serviceAccountName": tenant.names.service_account,
+                    "automountServiceAccountToken": False,
+                    "enableServiceLinks": False,
+                    "terminationGracePeriodSeconds": 60,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 10001,
+                        "runAsGroup": 10001,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [_container(tenant, inputs)],
+                    "volumes": [
+                        {"name": "manifests", "configMap": {"name": tenant.names.config_map}},
+                        {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                    ],
+                },
+            },
+        },
+    }

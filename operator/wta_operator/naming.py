@@ -1,0 +1,99 @@
+"""Names and labels of everything the operator creates for a tenant."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+MANAGED_BY = "wta-operator"
+FIELD_MANAGER = "wta-operator"
+TENANT_LABEL = "wta.io/tenant"
+FINALIZER = "wta.io/operator"
+CHECKSUM_ANNOTATION = "checksum/config"
+
+# The longest suffix we add is "-manifests"; the metrics Service name must stay a DNS-1035
+# label (63 characters, starting with a letter), so tenant names are held to this pattern.
+TENANT_NAME = re.compile(r"^[a-z]([-a-z0-9]{0,51}[a-z0-9])?$")
+MAX_TENANT_NAME = 53
+PG_IDENTIFIER_MAX = 63
+
+
+class InvalidNameError(ValueError):
+    """A tenant name the operator cannot turn into valid child names."""
+
+
+@dataclass(frozen=True)
+class ChildNames:
+    """Names of a tenant's objects in its namespace."""
+
+    tenant: str
+
+    @property
+    def service_account(self) -> str:
+        return f"{self.tenant}-runtime"
+
+    @property
+    def config_map(self) -> str:
+        return f"{self.tenant}-manifests"
+
+    @property
+    def deployment(self) -> str:
+        return f"{self.tenant}-runtime"
+
+    @property
+    def metrics_service(self) -> str:
+        return f"{self.tenant}-metrics"
+
+    @property
+    def disruption_budget(self) -> str:
+        return f"{self.tenant}-runtime"
+
+    @property
+    def network_policy(self) -> str:
+        return f"{self.tenant}-runtime"
+
+    @property
+    def database_secret(self) -> str:
+        return f"{self.tenant}-database"
+
+
+def check_tenant_name(name: str) -> ChildNames:
+    """The child names of a tenant, or InvalidNameError saying why the name cannot be used."""
+    if not TENANT_NAME.match(name):
+        raise InvalidNameError(
+            f"tenant name {name!r} must be at most {MAX_TENANT_NAME} lowercase letters, digits "
+            "or '-', start with a letter and end with a letter or digit"
+        )
+    return ChildNames(name)
+
+
+def selector_labels(tenant: str) -> dict[str, str]:
+    """Labels that select a tenant's runtime pods (immutable once a Deployment exists)."""
+    return {"app.kubernetes.io/name": "wta-runtime", "app.kubernetes.io/instance": tenant}
+
+
+def child_labels(tenant: str, component: str = "runtime") -> dict[str, str]:
+    """Labels on every object the operator creates for a tenant."""
+    return {
+        **selector_labels(tenant),
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "wta",
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        TENANT_LABEL: tenant,
+    }
+
+
+def route_key(namespace: str, tenant: str) -> str:
+    """The tenant's key in the gateway routes Secret (a file name when mounted)."""
+    return f"{namespace}.{tenant}.yaml"
+
+
+def pg_identifier(*parts: str) -> str:
+    """A lowercase PostgreSQL identifier from name parts, shortened with a hash when too long."""
+    raw = "_".join(("wta", *parts)).lower()
+    clean = re.sub(r"[^a-z0-9_]", "_", raw)
+    if len(clean) <= PG_IDENTIFIER_MAX:
+        return clean
+    digest = hashlib.sha256(raw.encode()).hexdigest()[:8]
+    return f"{clean[: PG_IDENTIFIER_MAX - 9]}_{digest}"

@@ -1,0 +1,137 @@
+"""The Runtime part: the tenant's objects in its namespace, applied with owner references."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from wta_operator.adapters.kube import KubeError
+from wta_operator.builders.database import URL_KEY
+from wta_operator.builders.manifests import (
+    build_manifests_config_map,
+    config_checksum,
+    manifests_data,
+)
+from wta_operator.builders.network import (
+    build_disruption_budget,
+    build_metrics_service,
+    build_network_policy,
+)
+from wta_operator.builders.runtime import (
+    DatabaseUrlSource,
+    RuntimeInputs,
+    build_runtime_deployment,
+    build_service_account,
+)
+from wta_operator.conditions import Condition, false, true
+from wta_operator.plane import ControlPlane
+from wta_operator.reconcile.secrets import SecretCheck, check_secrets
+from wta_operator.settings import OperatorConfig
+from wta_operator.views import AgentView, TenantView, all_secret_refs
+from wta_runtime.specs import SecretKeyRef
+
+RUNTIME = "Runtime"
+
+
+@dataclass(frozen=True)
+class RuntimeOutcome:
+    condition: Condition
+    secrets: SecretCheck
+
+
+def database_url_source(tenant: TenantView, config: OperatorConfig) -> DatabaseUrlSource | None:
+    """Where the runtime's WTA_DATABASE_URL comes from, by the tenant's database placement."""
+    placement = tenant.spec.database
+    if placement.mode == "external" and placement.secret_ref is not None:
+        return DatabaseUrlSource(secret=placement.secret_ref)
+    if config.admin_database_url is not None:
+        return DatabaseUrlSource(
+            secret=SecretKeyRef(name=tenant.names.database_secret, key=URL_KEY)
+        )
+    if config.runtime_database_url:
+        return DatabaseUrlSource(value=config.runtime_database_url)
+    return None
+
+
+def desired_children(
+    tenant: TenantView, agents: Sequence[AgentView], inputs: RuntimeInputs, metrics_port: int
+) -> list[dict[str, Any]]:
+    """Every object of the tenant's namespace, before adoption, in the order they are applied."""
+    return [
+        build_service_account(tenant),
+        build_manifests_config_map(tenant, agents),
+        build_runtime_deployment(tenant, inputs),
+        build_metrics_service(tenant, metrics_port),
+        build_disruption_budget(tenant),
+        build_network_policy(tenant, metrics_port),
+    ]
+
+
+def runtime_inputs(
+    tenant: TenantView,
+    agents: Sequence[AgentView],
+    config: OperatorConfig,
+    secrets: SecretCheck,
+    *,
+    may_run: bool,
+) -> RuntimeInputs:
+    """Platform settings and derived values for the Deployment, checksum included."""
+    return RuntimeInputs(
+        image=config.runtime_image,
+        pull_policy=config.runtime_image_pull_policy,
+        nats_url=config.nats_url_for_runtime,
+        metrics_port=config.metrics_port,
+        checksum=config_checksum(manifests_data(tenant, agents), secrets.versions),
+        secret_refs=all_secret_refs(tenant, list(agents)),
+        database_url=database_url_source(tenant, config),
+        twilio_api_base=config.runtime_twilio_api_base,
+        may_run=may_run,
+    )
+
+
+def _ready_workers(deployment: dict[str, Any]) -> str:
+    ready = (deployment.get("status") or {}).get("readyReplicas", 0)
+    wanted = (deployment.get("spec") or {}).get("replicas", 0)
+    return f"{ready}/{wanted} workers ready"
+
+
+async def apply_runtime(
+    plane: ControlPlane,
+    owner: kopf.Body,
+    tenant: TenantView,
+    agents: Sequence[AgentView],
+    *,
+    may_run: bool,
+    conflict: str = "",
+) -> RuntimeOutcome:
+    """Apply the namespace's objects; report Secrets the pods need but cannot find."""
+    source = database_url_source(tenant, plane.config)
+    checked = all_secret_refs(tenant, list(agents))
+    if source is not None and source.secret is not None:
+        checked.append(source.secret)
+    try:
+        secrets = await check_secrets(plane.kube, tenant.namespace, checked)
+    except KubeError as exc:
+        unknown = SecretCheck({}, {(r.name, r.key): str(exc) for r in checked}, {})
+        return RuntimeOutcome(false(RUNTIME, "ApplyFailed", str(exc), retry=True), unknown)
+    inputs = runtime_inputs(tenant, agents, plane.config, secrets, may_run=may_run)
+    children = desired_children(tenant, agents, inputs, plane.config.metrics_port)
+    kopf.adopt(children, owner=owner)
+    try:
+        applied = [await plane.kube.apply(child) for child in children]
+    except KubeError as exc:
+        return RuntimeOutcome(false(RUNTIME, "ApplyFailed", str(exc), retry=True), secrets)
+    deployment = next(obj for obj in applied if obj.get("kind") == "Deployment")
+    problems = secrets.problems()
+    if problems:
+        message = "; ".join(problems) + ": the workers cannot start until it exists"
+        return RuntimeOutcome(false(RUNTIME, "SecretNotFound", message, retry=True), secrets)
+    if not may_run:
+        return RuntimeOutcome(false(RUNTIME, "NameConflict", f"0 workers: {conflict}"), secrets)
+    if tenant.spec.suspend:
+        return RuntimeOutcome(false(RUNTIME, "Suspended", "spec.suspend: 0 workers"), secrets)
+    message = f"Deployment {tenant.names.deployment} applied: {_ready_workers(deployment)}"
+    return RuntimeOutcome(true(RUNTIME, "Applied", message), secrets)

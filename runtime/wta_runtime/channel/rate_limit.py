@@ -1,0 +1,47 @@
+"""Outbound pacing per sender number, shared by every replica through one row in PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+# Each send reserves the sender's next free slot atomically; slots are 1/rate apart, on the
+# database's clock, so replicas on hosts with different clocks still agree.
+_RESERVE = text(
+    """
+    INSERT INTO sender_pacing AS p (tenant, sender, next_slot_at)
+    VALUES (:tenant, :sender, clock_timestamp() + :interval)
+    ON CONFLICT (tenant, sender) DO UPDATE
+        SET next_slot_at = GREATEST(p.next_slot_at, clock_timestamp()) + :interval
+    RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp()))
+    """
+)
+
+
+class SenderPacer:
+    """Lets at most `per_second` messages leave one sender number per second, across replicas."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._sessions = sessions
+        self._sleep = sleep
+
+    async def wait_turn(self, *, tenant: str, sender: str, per_second: int) -> float:
+        """Wait for this sender's next slot; return how long that was, in seconds."""
+        interval = timedelta(seconds=1 / per_second)
+        async with self._sessions.begin() as session:
+            wait = await session.scalar(
+                _RESERVE, {"tenant": tenant, "sender": sender, "interval": interval}
+            )
+        seconds = max(0.0, float(wait or 0))
+        if seconds:
+            await self._sleep(seconds)
+        return seconds

@@ -1,0 +1,35 @@
+"""Tenant-scoped API keys for the handoff and conversation API (`Authorization: Bearer ...`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from wta_runtime.catalog import Tenant, UnknownTenantError
+from wta_runtime.db.api_keys import tenant_of_key
+from wta_runtime.gateway.state import GatewayDep
+
+UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
+
+
+async def authorized_tenant(tenant: str, request: Request, state: GatewayDep) -> Tenant:
+    """The tenant of the path, if the request carries one of that tenant's API keys."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise HTTPException(
+            401, "an API key is required: Authorization: Bearer <key>", UNAUTHENTICATED
+        )
+    async with state.sessions() as session:
+        owner = await tenant_of_key(session, key.strip())
+    if owner is None:
+        raise HTTPException(401, "unknown or revoked API key", UNAUTHENTICATED)
+    if owner != tenant:
+        raise HTTPException(403, "this API key belongs to another tenant")
+    try:
+        return state.catalog.by_name(tenant)
+    except UnknownTenantError:
+        raise HTTPException(404, f"no tenant named {tenant!r}") from None
+
+
+TenantDep = Annotated[Tenant, Depends(authorized_tenant)]

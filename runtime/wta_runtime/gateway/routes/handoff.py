@@ -1,0 +1,154 @@
+"""`/api/v1/tenants/{tenant}/...`: hand a conversation to a person, reply as them, hand it back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException
+
+from wta_runtime.catalog import Tenant
+from wta_runtime.channel.sender import SendError
+from wta_runtime.channel.split import split_message
+from wta_runtime.conversation.lifecycle import IllegalMoveError, State
+from wta_runtime.db.conversation_queries import handoff_queue
+from wta_runtime.db.outbound import save_outbound
+from wta_runtime.db.tables import Conversation
+from wta_runtime.db.transitions import touch, transition
+from wta_runtime.gateway.api_auth import TenantDep
+from wta_runtime.gateway.routes.conversations import found
+from wta_runtime.gateway.schemas import (
+    AssignRequest,
+    ConversationPublic,
+    HandoffRequest,
+    HumanReplyCreate,
+    HumanReplyPublic,
+    MessagePublic,
+)
+from wta_runtime.gateway.state import GatewayDep, GatewayState
+
+router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["handoff"])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _move(
+    state: GatewayState,
+    tenant: Tenant,
+    conversation_id: uuid.UUID,
+    target: State,
+    reason: str,
+    values: dict[str, Any] | None = None,
+) -> Conversation:
+    async with state.sessions.begin() as session:
+        await found(session, tenant.name, conversation_id)
+        try:
+            await transition(
+                session, conversation_id, target, reason=reason, now=_now(), values=values
+            )
+        except IllegalMoveError as exc:
+            raise HTTPException(409, str(exc)) from None
+        return await found(session, tenant.name, conversation_id)
+
+
+async def _with_a_person(
+    state: GatewayState, tenant: Tenant, conversation_id: uuid.UUID
+) -> Conversation:
+    async with state.sessions() as session:
+        conversation = await found(session, tenant.name, conversation_id)
+    if conversation.status != State.HUMAN_HANDOFF:
+        raise HTTPException(409, f"the conversation is {conversation.status}, not with a person")
+    return conversation
+
+
+@router.get("/handoffs", response_model=list[ConversationPublic])
+async def read_handoff_queue(*, tenant: TenantDep, state: GatewayDep) -> list[Conversation]:
+    """Conversations with a person: unassigned first, then longest waiting first."""
+    async with state.sessions() as session:
+        return await handoff_queue(session, tenant.name)
+
+
+@router.post("/conversations/{conversation_id}/handoff", response_model=ConversationPublic)
+async def request_handoff(
+    *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID, body: HandoffRequest
+) -> Conversation:
+    """Take the conversation away from the bot; it waits in the queue for a person."""
+    now = _now()
+    values = {
+        "handoff_at": now,
+        "handoff_reason": body.reason,
+        "assigned_to": None,
+        "expires_at": now + tenant.spec.timers.progress,
+    }
+    return await _move(state, tenant, conversation_id, State.HUMAN_HANDOFF, "handoff_api", values)
+
+
+@router.post("/conversations/{conversation_id}/assign", response_model=ConversationPublic)
+async def assign_conversation(
+    *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID, body: AssignRequest
+) -> Conversation:
+    """Give a conversation that is with a person to one staff member."""
+    await _with_a_person(state, tenant, conversation_id)
+    async with state.sessions.begin() as session:
+        await touch(session, conversation_id, now=_now(), values={"assigned_to": body.staff})
+        return await found(session, tenant.name, conversation_id)
+
+
+@router.post(
+    "/conversations/{conversation_id}/replies", response_model=HumanReplyPublic, status_code=201
+)
+async def send_human_reply(
+    *,
+    tenant: TenantDep,
+    state: GatewayDep,
+    conversation_id: uuid.UUID,
+    body: HumanReplyCreate,
+    idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
+) -> HumanReplyPublic:
+    """Send a person's message to WhatsApp now (stored first; a retry with the same key is safe)."""
+    conversation = await _with_a_person(state, tenant, conversation_id)
+    key = f"support:{conversation_id}:{idempotency_key or uuid.uuid4()}"
+    async with state.sessions.begin() as session:
+        parts = await save_outbound(
+            session,
+            conversation=conversation,
+            key=key,
+            parts=split_message(body.text),
+            author="support",
+            agent=None,
+            provider="human",
+            now=_now(),
+            details={"staff": body.staff, "media_urls": body.media_urls},
+        )
+    try:
+        report = await state.delivery.deliver(tenant, conversation, parts)
+    except SendError as exc:
+        status = 503 if exc.retryable else 502
+        raise HTTPException(status, f"not sent: {exc}") from None
+    return HumanReplyPublic(
+        messages=[MessagePublic.model_validate(p) for p in parts],
+        sent=report.sent,
+        refused_reason=report.refused_reason,
+        template=report.template,
+    )
+
+
+@router.post("/conversations/{conversation_id}/release", response_model=ConversationPublic)
+async def release_to_bot(
+    *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID
+) -> Conversation:
+    """Hand the conversation back to the bot, which is told a person handled it."""
+    await _with_a_person(state, tenant, conversation_id)
+    values = {"assigned_to": None, "expires_at": _now() + tenant.spec.timers.progress}
+    return await _move(state, tenant, conversation_id, State.PROGRESS, "released_to_bot", values)
+
+
+@router.post("/conversations/{conversation_id}/close", response_model=ConversationPublic)
+async def close_conversation(
+    *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID
+) -> Conversation:
+    """Close the conversation as support_closed; the contact's next message opens a new one."""
+    return await _move(state, tenant, conversation_id, State.SUPPORT_CLOSED, "closed_by_support")

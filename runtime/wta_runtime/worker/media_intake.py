@@ -1,0 +1,121 @@
+"""Fetches, stores and (for voice) transcribes the media of inbound messages, once each."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wta_runtime.catalog import Tenant
+from wta_runtime.channel.media import MediaDownloader, MediaRefusedError
+from wta_runtime.channel.media_store import LocalMediaStore
+from wta_runtime.channel.transcription import Transcriber
+from wta_runtime.conversation.turn_text import Attachment
+from wta_runtime.db.tables import MediaItem, Message
+
+log = logging.getLogger("wta.worker")
+
+
+class MediaIntake:
+    """Media rows are keyed by (message, position): a retried turn never downloads twice."""
+
+    def __init__(
+        self,
+        *,
+        sessions: async_sessionmaker[AsyncSession],
+        downloader: MediaDownloader,
+        store: LocalMediaStore,
+        transcriber: Transcriber | None,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._sessions = sessions
+        self._downloader = downloader
+        self._store = store
+        self._transcriber = transcriber
+        self._clock = clock
+
+    async def attachments(
+        self, tenant: Tenant, messages: Sequence[Message]
+    ) -> dict[uuid.UUID, list[Attachment]]:
+        """Per message, what the agent learns about each of its attachments."""
+        found: dict[uuid.UUID, list[Attachment]] = {}
+        for message in messages:
+            for position, item in enumerate(message.details.get("media") or []):
+                row = await self._item(tenant, message, position, str(item.get("url", "")))
+                found.setdefault(message.id, []).append(
+                    Attachment(
+                        content_type=row.content_type or item.get("content_type"),
+                        transcript=row.transcript,
+                        refused_reason=row.reason if row.status == "refused" else None,
+                    )
+                )
+        return found
+
+    async def _item(self, tenant: Tenant, message: Message, position: int, url: str) -> MediaItem:
+        async with self._sessions() as session:
+            row = await self._find(session, message.id, position)
+        if row is None:
+            row = await self._fetch(tenant, message, position, url)
+        if (
+            row.status == "stored"
+            and row.transcript is None
+            and self._transcriber is not None
+            and (row.content_type or "").startswith("audio/")
+            and row.storage_key
+        ):
+            audio = self._store.read(tenant.name, row.storage_key)
+            text = await self._transcriber.transcribe(tenant, audio, row.content_type or "")
+            async with self._sessions.begin() as session:
+                await session.execute(
+                    update(MediaItem).where(MediaItem.id == row.id).values(transcript=text)
+                )
+            row.transcript = text
+        return row
+
+    async def _fetch(self, tenant: Tenant, message: Message, position: int, url: str) -> MediaItem:
+        values: dict[str, object] = {
+            "id": uuid.uuid4(),
+            "tenant": tenant.name,
+            "message_id": message.id,
+            "position": position,
+            "source_url": url,
+            "created_at": self._clock(),
+        }
+        try:
+            media = await self._downloader.download(tenant, url)
+        except MediaRefusedError as refused:
+            log.warning("media %d of a message of %s refused: %s", position, tenant.name, refused)
+            values |= {"status": "refused", "reason": refused.reason}
+        else:
+            stored = self._store.save(tenant.name, media.content)
+            values |= {
+                "status": "stored",
+                "content_type": media.content_type,
+                "size_bytes": len(media.content),
+                "sha256": stored.sha256,
+                "storage_key": stored.key,
+            }
+        async with self._sessions.begin() as session:
+            await session.execute(
+                insert(MediaItem)
+                .values(**values)
+                .on_conflict_do_nothing(index_elements=["message_id", "position"])
+            )
+            row = await self._find(session, message.id, position)
+        assert row is not None
+        return row
+
+    @staticmethod
+    async def _find(
+        session: AsyncSession, message_id: uuid.UUID, position: int
+    ) -> MediaItem | None:
+        return await session.scalar(
+            select(MediaItem)
+            .where(MediaItem.message_id == message_id, MediaItem.position == position)
+            .execution_options(populate_existing=True)
+        )

@@ -1,0 +1,85 @@
+"""Ways a burst is settled without the bot answering it, and the markers that record them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wta_runtime.catalog import Agent, Tenant
+from wta_runtime.conversation.intents import is_closing_intent
+from wta_runtime.conversation.lifecycle import State
+from wta_runtime.db import conversation_store as store
+from wta_runtime.db.outbound import mark_unsent, message_parts
+from wta_runtime.db.tables import Conversation, Message
+from wta_runtime.db.transitions import touch, transition
+from wta_runtime.worker.turn_context import contact_message
+
+Outcome = Literal[
+    "replied",
+    "already_replied",
+    "with_human",
+    "closed_by_user",
+    "no_agent",
+    "tenant_suspended",
+    "refused",
+]
+
+# Markers in `messages.answered_by` for inbound messages settled without a reply of the bot.
+WITH_HUMAN, CLOSED_BY_USER, NO_AGENT = "with_human", "closed_by_user", "no_agent"
+MARKERS: dict[str, Outcome] = {
+    WITH_HUMAN: "with_human",
+    CLOSED_BY_USER: "closed_by_user",
+    NO_AGENT: "no_agent",
+}
+
+
+async def settle_without_agent(
+    session: AsyncSession,
+    tenant: Tenant,
+    agent: Agent | None,
+    conversation: Conversation,
+    batch: list[Message],
+    *,
+    now: datetime,
+) -> Outcome | None:
+    """Settle the burst when the bot must not answer it: with a person, closing, no agent.
+
+    Handoff words are the agent's business (`AIAgent.spec.handoff`): it answers with the
+    `handoff_to_human` action, which the worker applies after sending its reply.
+    """
+    if conversation.status == State.HUMAN_HANDOFF:
+        await store.mark_answered(session, batch, WITH_HUMAN)
+        return "with_human"
+    newest = contact_message(batch[-1]).body
+    if is_closing_intent(newest, tenant.spec.conversation.closing_keywords):
+        await transition(
+            session, conversation.id, State.USER_CLOSED, reason="user_closing_words", now=now
+        )
+        await store.mark_answered(session, batch, CLOSED_BY_USER)
+        return "closed_by_user"
+    if agent is None:
+        await store.mark_answered(session, batch, NO_AGENT)
+        return "no_agent"
+    return None
+
+
+def fallback_text(tenant: Tenant, agent: Agent | None) -> str:
+    return (agent.spec.fallback_message if agent else None) or tenant.spec.fallback_message
+
+
+async def flag(
+    session: AsyncSession, conversation: Conversation, reason: str, now: datetime
+) -> None:
+    """Mark a conversation for a person to look at (kept until someone clears it)."""
+    flagged = {"flagged_at": now, "flag_reason": reason}
+    await touch(session, conversation.id, now=now, values=flagged)
+
+
+async def refuse_pending(
+    session: AsyncSession, tenant: str, key: str, reason: str, now: datetime
+) -> None:
+    """Parts of a stored message that must not leave any more."""
+    for part in await message_parts(session, tenant, key):
+        await mark_unsent(session, message_id=part.id, status="refused", reason=reason, now=now)

@@ -1,0 +1,87 @@
+"""Builds what the agent is given for one turn from the stored conversation."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from wta_runtime.agents.turn import AgentTurn, ConversationContext, HistoryEntry
+from wta_runtime.catalog import Agent, Tenant
+from wta_runtime.conversation.turn_text import (
+    HUMAN_HANDLED_NOTE,
+    Attachment,
+    ContactMessage,
+    message_text,
+    turn_text,
+)
+from wta_runtime.db import conversation_store as store
+from wta_runtime.db.tables import Conversation, Message, StateChange
+
+NOT_DELIVERED = frozenset({"refused", "failed", "undelivered", "canceled"})
+
+
+def contact_message(message: Message, attachments: Sequence[Attachment] = ()) -> ContactMessage:
+    return ContactMessage(
+        body=message.body,
+        button_text=message.details.get("button_text"),
+        button_payload=message.details.get("button_payload"),
+        attachments=tuple(attachments),
+    )
+
+
+def history_entry(message: Message) -> HistoryEntry | None:
+    """A stored message as the agent remembers it; what never reached the contact is left out."""
+    if message.direction == "inbound":
+        return HistoryEntry("user", message_text(contact_message(message)))
+    if message.delivery_status in NOT_DELIVERED:
+        return None
+    prefix = "(support) " if message.author == "support" else ""
+    return HistoryEntry("assistant", prefix + message.body)
+
+
+async def build_turn(
+    session: AsyncSession,
+    *,
+    tenant: Tenant,
+    agent: Agent,
+    conversation: Conversation,
+    batch: Sequence[Message],
+    attachments: Mapping[uuid.UUID, Sequence[Attachment]],
+) -> AgentTurn:
+    """History before the burst, the burst as one user turn, and notes about the conversation."""
+    window = agent.spec.memory.window
+    batch_ids = {m.id for m in batch}
+    recent = await store.recent_messages(session, conversation.id, window + len(batch))
+    history = [
+        entry
+        for entry in (history_entry(m) for m in recent if m.id not in batch_ids)
+        if entry is not None
+    ]
+    human_handled = await session.scalar(
+        select(
+            exists().where(
+                StateChange.conversation_id == conversation.id,
+                StateChange.from_status == "human_handoff",
+                StateChange.to_status == "progress",
+            )
+        )
+    )
+    return AgentTurn(
+        tenant=tenant,
+        agent=agent,
+        contact_name=conversation.contact_name,
+        history=tuple(history[-window:]),
+        user_text=turn_text(
+            [contact_message(m, attachments.get(m.id, ())) for m in batch],
+            notes=(HUMAN_HANDLED_NOTE,) if human_handled else (),
+        ),
+        context=ConversationContext(
+            turn_key=batch[-1].idempotency_key,
+            conversation_id=conversation.id,
+            contact_number=conversation.contact_number,
+            contact_name=conversation.contact_name,
+        ),
+    )

@@ -1,0 +1,208 @@
+"""Inbound media: tenant credentials, allowlist, size cap, per-tenant storage, voice to text."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import stat
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.conftest import TwilioServer
+from tests.utils.conversations import ACME_ACCOUNT, Clock, inbound, messages_of
+from tests.utils.media_server import MediaFiles, create_media_app
+from tests.utils.scripted_agent import ScriptedAgent
+from tests.utils.servers import serve_in_thread
+from tests.utils.webhooks import new_contact
+from wta_runtime.catalog import TenantCatalog
+from wta_runtime.channel.media import MediaDownloader, MediaPolicy
+from wta_runtime.channel.media_store import LocalMediaStore
+from wta_runtime.channel.sender import OutboundSender, SendError
+from wta_runtime.channel.transcription import OpenAITranscriber
+from wta_runtime.db.tables import MediaItem
+from wta_runtime.stream.inbound import MediaItem as AnnouncedMedia
+from wta_runtime.worker.media_intake import MediaIntake
+from wta_runtime.worker.turn_processor import TurnProcessor
+
+PHOTO = b"\xff\xd8\xff\xe0 a jpeg photo of a pizza"
+VOICE = b"OggS a voice note"
+
+
+@dataclass
+class MediaHost:
+    url: str
+    files: MediaFiles
+
+    def media_url(self, media_id: str) -> str:
+        return f"{self.url}/2010-04-01/Accounts/{ACME_ACCOUNT}/Messages/MM1/Media/{media_id}"
+
+
+@pytest.fixture(scope="module")
+def media_host(catalog: TenantCatalog) -> Iterator[MediaHost]:
+    accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
+    files = MediaFiles(
+        files={
+            "ME1": ("image/jpeg", PHOTO),
+            "ME2": ("audio/ogg", VOICE),
+            "ME3": ("application/zip", b"PK\x03\x04 an archive"),
+            "ME4": ("image/png", b"\x89PNG" + b"0" * 5000),
+        }
+    )
+    holder: dict[str, str] = {}
+    app = create_media_app(accounts, files, redirect_host="")
+    with serve_in_thread(app) as url:
+        # Redirect to "localhost" while the media URL says 127.0.0.1: another host for httpx.
+        holder["redirect"] = url.replace("127.0.0.1", "localhost")
+        app.router.routes.clear()
+        app.router.routes.extend(create_media_app(accounts, files, holder["redirect"]).routes)
+        yield MediaHost(url, files)
+
+
+@pytest.fixture
+async def processor(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    twilio: TwilioServer,
+    media_host: MediaHost,
+    tmp_path: Path,
+) -> AsyncIterator[tuple[TurnProcessor, ScriptedAgent, Path]]:
+    clock = Clock()
+    agent = ScriptedAgent()
+    sender = OutboundSender(twilio.url)
+    async with httpx.AsyncClient() as http:
+        transcriber = OpenAITranscriber(
+            api_key=SecretStr("sk-test"), base_url=media_host.url + "/v1", model="whisper-1"
+        )
+        media = MediaIntake(
+            sessions=sessions,
+            downloader=MediaDownloader(http, MediaPolicy(max_bytes=4096)),
+            store=LocalMediaStore(tmp_path / "media"),
+            transcriber=transcriber,
+            clock=clock,
+        )
+        yield (
+            TurnProcessor(
+                catalog=catalog,
+                sessions=sessions,
+                provider=agent,
+                sender=sender,
+                clock=clock,
+                media=media,
+                sleep=clock.sleep,
+            ),
+            agent,
+            tmp_path / "media",
+        )
+        await transcriber.close()
+    await sender.close()
+
+
+async def _media_rows(sessions: async_sessionmaker[AsyncSession], contact: str) -> list[MediaItem]:
+    [message] = [m for m in await messages_of(sessions, contact) if m.direction == "inbound"]
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(MediaItem).where(MediaItem.message_id == message.id).order_by(MediaItem.position)
+        )
+        return list(rows.all())
+
+
+async def test_every_attachment_is_fetched_with_the_tenants_credentials_and_kept_per_tenant(
+    processor: tuple[TurnProcessor, ScriptedAgent, Path],
+    media_host: MediaHost,
+    sessions: async_sessionmaker[AsyncSession],
+    twilio: TwilioServer,
+) -> None:
+    turns, agent, root = processor
+    contact = new_contact()
+    announced = [
+        AnnouncedMedia(url=media_host.media_url(i), content_type=t)
+        for i, t in [("ME1", "image/jpeg"), ("ME2", "audio/ogg"), ("ME3", "application/zip")]
+    ]
+
+    await turns.handle(inbound(contact, "look", at=turns.clock(), media=announced))
+
+    photo, voice, archive = await _media_rows(sessions, contact)
+    assert (photo.status, photo.sha256, photo.size_bytes) == (
+        "stored",
+        hashlib.sha256(PHOTO).hexdigest(),
+        len(PHOTO),
+    )
+    assert photo.sha256 is not None
+    stored = root / "acme-pizza" / photo.sha256[:2] / photo.sha256
+    assert stored.read_bytes() == PHOTO
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert photo.storage_key == f"acme-pizza/{photo.sha256[:2]}/{photo.sha256}"
+    assert (voice.status, voice.transcript) == ("stored", "two margheritas for tonight")
+    assert archive.status == "refused"
+    assert archive.reason == "content type application/zip not allowed"
+    assert media_host.files.file_auth[-2:] == [None, None]  # the redirect left the token behind
+    assert agent.turns[-1].user_text.splitlines() == [
+        "look",
+        "[image attachment: image/jpeg]",
+        "[voice message] two margheritas for tonight",
+        "[application attachment not accepted: content type application/zip not allowed]",
+    ]
+    assert len(twilio.sent_to(contact)) == 1
+
+
+async def test_a_voice_message_alone_is_answered_like_text(
+    processor: tuple[TurnProcessor, ScriptedAgent, Path],
+    media_host: MediaHost,
+) -> None:
+    turns, agent, _ = processor
+    voice = AnnouncedMedia(url=media_host.media_url("ME2"), content_type="audio/ogg")
+
+    await turns.handle(inbound(new_contact(), "", at=turns.clock(), media=[voice]))
+
+    assert agent.turns[-1].user_text == "[voice message] two margheritas for tonight"
+    assert media_host.files.transcriptions[-1]["model"] == "whisper-1"
+
+
+async def test_wrong_credentials_and_oversized_files_are_refused_with_a_reason(
+    processor: tuple[TurnProcessor, ScriptedAgent, Path],
+    media_host: MediaHost,
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    turns, _, _ = processor
+    acme = catalog.by_name("acme-pizza")
+    turns.catalog = TenantCatalog(
+        {acme.name: dataclasses.replace(acme, auth_token=SecretStr("not-the-token"))}
+    )
+    contact = new_contact()
+    media = [
+        AnnouncedMedia(url=media_host.media_url("ME1"), content_type="image/jpeg"),
+        AnnouncedMedia(url=media_host.media_url("ME4"), content_type="image/png"),
+    ]
+
+    with pytest.raises(SendError):  # the same wrong token cannot send the reply either
+        await turns.handle(inbound(contact, "pics", at=turns.clock(), media=media))
+
+    rows = await _media_rows(sessions, contact)
+    assert [(r.status, r.reason) for r in rows] == [
+        ("refused", "download failed with HTTP 401"),
+        ("refused", "download failed with HTTP 401"),
+    ]
+    turns.catalog = catalog
+    other = new_contact()
+    await turns.handle(inbound(other, "big", at=turns.clock(), media=media[1:]))
+    [big] = await _media_rows(sessions, other)
+    assert (big.status, big.reason) == ("refused", "larger than 4096 bytes")
+
+
+def test_a_tenant_cannot_read_another_tenants_media(tmp_path: Path) -> None:
+    store = LocalMediaStore(tmp_path)
+    kept = store.save("acme-pizza", b"secret menu")
+
+    assert store.read("acme-pizza", kept.key) == b"secret menu"
+    with pytest.raises(PermissionError):
+        store.read("other-tenant", kept.key)
+    with pytest.raises(PermissionError):
+        store.read("acme-pizza", "acme-pizza/../other-tenant/x")

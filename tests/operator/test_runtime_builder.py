@@ -1,0 +1,153 @@
+"""The runtime ServiceAccount and Deployment built from a tenant."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.operator.factories import agent_view, tenant_view
+from wta_operator.builders.runtime import (
+    MANIFESTS_DIR,
+    DatabaseUrlSource,
+    RuntimeInputs,
+    build_runtime_deployment,
+    build_service_account,
+    secret_env,
+)
+from wta_operator.views import TenantView, all_secret_refs
+from wta_runtime.catalog import secret_env_name
+from wta_runtime.specs import SecretKeyRef
+
+
+def inputs(tenant: TenantView, **changes: Any) -> RuntimeInputs:
+    values: dict[str, Any] = {
+        "image": "registry.example/wta-runtime:1.0",
+        "pull_policy": "IfNotPresent",
+        "nats_url": "nats://nats.wta-system:4222",
+        "metrics_port": 9101,
+        "checksum": "abc123",
+        "secret_refs": all_secret_refs(tenant, []),
+        "database_url": None,
+    }
+    values.update(changes)
+    return RuntimeInputs(**values)
+
+
+def container(deployment: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return found
+
+
+def env_of(deployment: dict[str, Any]) -> dict[str, Any]:
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container(deployment)["env"]}
+
+
+def test_service_account_mounts_no_token() -> None:
+    account = build_service_account(tenant_view())
+    assert account["metadata"]["name"] == "acme-pizza-runtime"
+    assert account["automountServiceAccountToken"] is False
+
+
+def test_worker_serves_only_its_tenant_from_the_mounted_manifests() -> None:
+    tenant = tenant_view()
+    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    env = env_of(deployment)
+    assert container(deployment)["command"] == ["python", "-m", "wta_runtime"]
+    assert container(deployment)["args"] == ["worker"]
+    assert json.loads(env["WTA_TENANTS"]) == ["acme-pizza"]
+    assert env["WTA_MANIFESTS_DIR"] == MANIFESTS_DIR
+    assert env["WTA_ENVIRONMENT"] == "production"
+    assert env["WTA_NATS_URL"] == "nats://nats.wta-system:4222"
+    volumes = deployment["spec"]["template"]["spec"]["volumes"]
+    assert {"name": "manifests", "configMap": {"name": "acme-pizza-manifests"}} in volumes
+
+
+def test_every_secret_key_arrives_through_secret_key_ref_under_the_catalog_name() -> None:
+    tenant = tenant_view(model={"apiKeySecretRef": {"name": "llm", "key": "apiKey"}})
+    agent = agent_view(
+        "helper",
+        tenant.name,
+        model={"apiKeySecretRef": {"name": "agent-llm", "key": "key"}},
+    )
+    deployment = build_runtime_deployment(
+        tenant, inputs(tenant, secret_refs=all_secret_refs(tenant, [agent]))
+    )
+    env = env_of(deployment)
+    for name, key in [("acme-pizza-twilio", "authToken"), ("llm", "apiKey"), ("agent-llm", "key")]:
+        ref = SecretKeyRef(name=name, key=key)
+        assert env[secret_env_name(ref)] == {"secretKeyRef": {"name": name, "key": key}}
+    assert not any("value" in e and "TOKEN" in e["value"] for e in container(deployment)["env"])
+
+
+def test_secret_env_names_each_key_once() -> None:
+    ref = SecretKeyRef(name="s", key="k")
+    assert len(secret_env([ref, ref])) == 1
+
+
+def test_database_url_comes_from_a_secret_or_a_plain_value() -> None:
+    tenant = tenant_view()
+    from_secret = DatabaseUrlSource(secret=SecretKeyRef(name="acme-pizza-database", key="url"))
+    env = env_of(build_runtime_deployment(tenant, inputs(tenant, database_url=from_secret)))
+    assert env["WTA_DATABASE_URL"] == {
+        "secretKeyRef": {"name": "acme-pizza-database", "key": "url"}
+    }
+    plain = DatabaseUrlSource(value="postgresql+asyncpg://wta@db/wta")
+    env = env_of(build_runtime_deployment(tenant, inputs(tenant, database_url=plain)))
+    assert env["WTA_DATABASE_URL"] == "postgresql+asyncpg://wta@db/wta"
+    assert "WTA_DATABASE_URL" not in env_of(build_runtime_deployment(tenant, inputs(tenant)))
+
+
+def test_checksum_annotation_is_on_the_pod_template() -> None:
+    tenant = tenant_view()
+    deployment = build_runtime_deployment(tenant, inputs(tenant, checksum="f00d"))
+    annotations = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["checksum/config"] == "f00d"
+
+
+def test_replicas_resources_and_image_come_from_the_spec() -> None:
+    tenant = tenant_view(
+        runtime={
+            "replicas": 3,
+            "image": "registry.example/custom:2",
+            "resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "1Gi"}},
+        }
+    )
+    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    assert deployment["spec"]["replicas"] == 3
+    assert container(deployment)["image"] == "registry.example/custom:2"
+    assert container(deployment)["resources"] == {
+        "requests": {"cpu": "250m"},
+        "limits": {"memory": "1Gi"},
+    }
+
+
+def test_default_resources_and_platform_image() -> None:
+    tenant = tenant_view()
+    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    assert deployment["spec"]["replicas"] == 1
+    assert container(deployment)["image"] == "registry.example/wta-runtime:1.0"
+    assert container(deployment)["resources"] == {
+        "requests": {"cpu": "100m", "memory": "128Mi"},
+        "limits": {"memory": "512Mi"},
+    }
+
+
+def test_suspended_or_forbidden_tenants_run_no_workers() -> None:
+    suspended = tenant_view(suspend=True)
+    assert build_runtime_deployment(suspended, inputs(suspended))["spec"]["replicas"] == 0
+    tenant = tenant_view()
+    forbidden = build_runtime_deployment(tenant, inputs(tenant, may_run=False))
+    assert forbidden["spec"]["replicas"] == 0
+
+
+def test_pods_are_locked_down_and_selected_by_stable_labels() -> None:
+    tenant = tenant_view()
+    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    pod = deployment["spec"]["template"]
+    assert (
+        deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
+    )
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert container(deployment)["securityContext"]["readOnlyRootFilesystem"] is True
+    assert pod["spec"]["automountServiceAccountToken"] is False
+    assert pod["spec"]["serviceAccountName"] == "acme-pizza-runtime"

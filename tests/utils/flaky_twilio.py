@@ -1,0 +1,32 @@
+"""The local Twilio API, failing the next sends with scripted HTTP statuses (429, 5xx, 4xx)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+
+from wta_runtime.local.twilio_api import create_twilio_app
+
+TWILIO_CODES = {400: 21211, 429: 20429, 500: 20500, 503: 20503}
+
+
+def flaky_twilio_app(accounts: dict[str, str], failures: list[int]) -> FastAPI:
+    """Each send pops one status from `failures` and fails with it; an empty list means success."""
+    app = create_twilio_app(accounts)
+
+    @app.middleware("http")
+    async def fail_next(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        if request.method == "POST" and request.url.path.endswith("/Messages.json") and failures:
+            status = failures.pop(0)
+            code = TWILIO_CODES.get(status, 20500)
+            return JSONResponse(
+                {"code": code, "message": "scripted failure", "status": status},
+                status_code=status,
+            )
+        return await call_next(request)
+
+    return app

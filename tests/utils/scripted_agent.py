@@ -1,0 +1,24 @@
+"""An in-process agent provider that answers from a script and keeps every turn it was given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wta_runtime.agents.turn import AgentReply, AgentTurn
+
+
+@dataclass
+class ScriptedAgent:
+    """Replies (or raises) in script order, then `default`; `turns` records what it was asked."""
+
+    script: list[AgentReply | Exception] = field(default_factory=list)
+    default: str = "scripted answer"
+    turns: list[AgentTurn] = field(default_factory=list)
+    name: str = "scripted"
+
+    async def reply(self, turn: AgentTurn) -> AgentReply:
+        self.turns.append(turn)
+        item = self.script.pop(0) if self.script else AgentReply(self.default, self.name)
+        if isinstance(item, Exception):
+            raise item
+        return item
