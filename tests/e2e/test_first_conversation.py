@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 import nats
@@ -215,3 +216,50 @@ async def test_health_readiness_and_metrics(platform: Platform) -> None:
     assert health.status_code == 200
     assert ready.json() == {"status": "ok", "nats": "connected"}
     assert "wta_webhook_requests_total" in metrics.text
+
+
+async def test_an_edited_agent_answers_in_the_running_worker_without_a_restart(
+    platform: Platform,
+    catalog: TenantCatalog,
+    manifests_dir: Path,
+    twilio: TwilioServer,
+    scripted_model: ScriptedModel,
+) -> None:
+    tenant = catalog.by_name(OPENAI_TENANT)
+    twin = manifests_dir / "zz-openai-twin.yaml"
+    original = twin.read_text()
+    marker = "Always mention the pizza of the day."
+
+    async def system_prompt_after(text: str) -> str:
+        contact = new_contact()
+        data, headers = webhook_for(
+            tenant, platform.gateway_url + WEBHOOK, contact=contact, body=text
+        )
+        assert (await post(platform, WEBHOOK, data, headers)).status_code == 200
+        await eventually(lambda: twilio.sent_to(contact), until=bool)
+        request = next(
+            r for r in reversed(scripted_model.requests) if r["messages"][-1]["content"] == text
+        )
+        return str(request["messages"][0]["content"])
+
+    twin.write_text(
+        original.replace(
+            "You are the WhatsApp assistant", f"{marker} You are the WhatsApp assistant"
+        )
+    )
+    try:
+        prompt = await eventually(
+            lambda: system_prompt_after(f"hi {new_contact()}"),
+            until=lambda p: marker in p,
+            timeout=20,
+        )
+    finally:
+        twin.write_text(original)
+    restored = await eventually(
+        lambda: system_prompt_after(f"hello {new_contact()}"),
+        until=lambda p: marker not in p,
+        timeout=20,
+    )
+
+    assert marker in prompt
+    assert marker not in restored

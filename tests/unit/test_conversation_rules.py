@@ -102,3 +102,11 @@ def test_the_agent_reads_the_burst_in_order_with_buttons_and_attachments() -> No
         "[voice message] two pizzas please",
         "[application attachment not accepted: content type not allowed]",
     ]
+
+
+def test_notes_we_add_do_not_count_as_the_contact_words() -> None:
+    from wta_runtime.conversation.turn_text import HUMAN_HANDLED_NOTE, contact_words, turn_text
+
+    text = turn_text([], notes=(HUMAN_HANDLED_NOTE,)) + "\ndo you deliver?"
+
+    assert contact_words(text) == "do you deliver?"

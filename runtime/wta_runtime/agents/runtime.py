@@ -44,6 +44,7 @@ from wta_runtime.agents.turn import (
     Usage,
 )
 from wta_runtime.catalog import Tenant, TenantCatalog
+from wta_runtime.conversation.turn_text import contact_words
 
 log = logging.getLogger("wta.agents")
 RECENT_TOOL_RESULTS = 5
@@ -125,10 +126,11 @@ class AgentRuntime:
         if current is None:
             raise LookupError(f"no tenant named {name!r}")
         state = await records.load_state(self._sessions, context, RECENT_TOOL_RESULTS)
+        said = contact_words(user_text)
         choice, spent = await select_agent(
             current,
             catalog,
-            user_text,
+            said,
             history,
             sticky=state.sticky_agent,
             client_for=self._client,
@@ -141,7 +143,7 @@ class AgentRuntime:
         window = tuple(history)[-choice.agent.spec.memory.window :]
         turn = AgentTurn(current, choice.agent, context.contact_name, window, user_text)
         now = self._clock()
-        forced = handoff_reason(choice.agent.spec.handoff, user_text, now)
+        forced = handoff_reason(choice.agent.spec.handoff, said, now)
         if forced is not None:
             answer = self._handoff(resources, forced)
         else:

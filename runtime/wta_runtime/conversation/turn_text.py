@@ -55,3 +55,8 @@ def turn_text(messages: Sequence[ContactMessage], *, notes: Sequence[str] = ()) 
     lines = [f"[note: {note}]" for note in notes]
     lines += [text for text in map(message_text, messages) if text]
     return "\n".join(lines)
+
+
+def contact_words(user_text: str) -> str:
+    """Only what the contact wrote: the `[note: ...]` lines are ours and must not trigger rules."""
+    return "\n".join(line for line in user_text.splitlines() if not line.startswith("[note: "))

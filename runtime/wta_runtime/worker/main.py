@@ -9,8 +9,8 @@ import signal
 import httpx
 from prometheus_client import start_http_server
 
-from wta_runtime.agents.choose import provider_from_settings
-from wta_runtime.catalog import load_catalog
+from wta_runtime.agents.agent_catalog import AgentCatalog
+from wta_runtime.agents.choose import runtime_from_settings
 from wta_runtime.channel.media import MediaDownloader, MediaPolicy
 from wta_runtime.channel.media_store import LocalMediaStore
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
@@ -38,13 +38,15 @@ def _transcriber(settings: Settings) -> OpenAITranscriber | None:
 
 async def run_worker(settings: Settings) -> None:
     """Consume the served tenants' streams until SIGTERM or SIGINT."""
-    catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
-    tenants = settings.tenants or sorted(catalog.tenants)
-    if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
     # Every turn in flight holds one connection for its thread lock and briefly uses another.
     engine = create_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
     sessions = session_factory(engine)
+    # The agent runtime and the worker share one catalog, re-read when the manifests change.
+    agents, reloader = runtime_from_settings(settings, sessions)
+    catalog = reloader.current.tenants
+    tenants = settings.tenants or sorted(catalog.tenants)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
     connection = await connect(settings.nats_url, name="wta-worker")
     sender = OutboundSender(
         settings.twilio_api_url, status_callback_url=status_callback_url(settings.public_base_url)
@@ -61,11 +63,15 @@ async def run_worker(settings: Settings) -> None:
         transcriber=transcriber,
         clock=utcnow,
     )
-    provider = provider_from_settings(settings)
-    log.info("agent provider: %s; tenants: %s", provider.name, ", ".join(tenants) or "none")
+    log.info("agent provider: %s; tenants: %s", agents.name, ", ".join(tenants) or "none")
     processor = TurnProcessor(
-        catalog=catalog, sessions=sessions, provider=provider, sender=sender, media=media
+        catalog=catalog, sessions=sessions, provider=agents, sender=sender, media=media
     )
+
+    def use_catalog(updated: AgentCatalog) -> None:
+        processor.catalog = updated.tenants
+
+    reloader.subscribe(use_catalog)
     js = connection.jetstream()
     consumer = InboundConsumer(
         js,
@@ -80,9 +86,14 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, consumer.stop)
+    stop_reloading = asyncio.Event()
+    reloading = asyncio.create_task(reloader.run(stop_reloading))
     try:
         await consumer.run()
     finally:
+        stop_reloading.set()
+        await reloading
+        await agents.close()
         await sender.close()
         await http.aclose()
         if transcriber is not None:
