@@ -151,3 +151,28 @@ def test_pods_are_locked_down_and_selected_by_stable_labels() -> None:
     assert container(deployment)["securityContext"]["readOnlyRootFilesystem"] is True
     assert pod["spec"]["automountServiceAccountToken"] is False
     assert pod["spec"]["serviceAccountName"] == "acme-pizza-runtime"
+
+
+def test_knowledge_config_maps_are_mounted_where_the_agent_runtime_reads_them() -> None:
+    tenant = tenant_view()
+    deployment = build_runtime_deployment(
+        tenant, inputs(tenant, knowledge_config_maps=["menu-docs", "faq", "menu-docs"])
+    )
+
+    pod = deployment["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in container(deployment)["volumeMounts"]}
+    volumes = {v["name"]: v.get("configMap", {}).get("name") for v in pod["volumes"]}
+    env = {e["name"]: e.get("value") for e in container(deployment)["env"]}
+
+    assert volumes[mounts["/etc/wta/configmaps/menu-docs"]] == "menu-docs"
+    assert volumes[mounts["/etc/wta/configmaps/faq"]] == "faq"
+    assert len([m for m in mounts if m.startswith("/etc/wta/configmaps/")]) == 2
+    assert env["WTA_AGENT_CONFIGMAPS_DIR"] == "/etc/wta/configmaps"
+
+
+def test_no_knowledge_config_maps_means_no_extra_volumes() -> None:
+    tenant = tenant_view()
+
+    env = {e["name"] for e in container(build_runtime_deployment(tenant, inputs(tenant)))["env"]}
+
+    assert "WTA_AGENT_CONFIGMAPS_DIR" not in env

@@ -13,6 +13,8 @@ from wta_runtime.catalog import secret_env_name
 from wta_runtime.specs import SecretKeyRef
 
 MANIFESTS_DIR = "/etc/wta/manifests"
+# Knowledge documents: each ConfigMap of an agent's knowledge.configMapRefs at <dir>/<name>/<key>.
+CONFIGMAPS_DIR = "/etc/wta/configmaps"
 CONTAINER = "worker"
 
 
@@ -38,6 +40,7 @@ class RuntimeInputs:
     twilio_api_base: str | None = None
     # False when the tenant may not run (suspended, or its name is taken by an older tenant).
     may_run: bool = True
+    knowledge_config_maps: Sequence[str] = ()
 
 
 def build_service_account(tenant: TenantView) -> dict[str, Any]:
@@ -80,7 +83,20 @@ def runtime_env(tenant: TenantView, inputs: RuntimeInputs) -> list[dict[str, Any
         env.append({"name": "WTA_DATABASE_URL", "valueFrom": {"secretKeyRef": ref}})
     elif source is not None and source.value is not None:
         env.append({"name": "WTA_DATABASE_URL", "value": source.value})
+    if inputs.knowledge_config_maps:
+        env.append({"name": "WTA_AGENT_CONFIGMAPS_DIR", "value": CONFIGMAPS_DIR})
     return env + secret_env(inputs.secret_refs)
+
+
+def knowledge_volumes(inputs: RuntimeInputs) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Volumes and mounts of the agents' knowledge ConfigMaps, one folder per ConfigMap."""
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
+    for index, name in enumerate(sorted(set(inputs.knowledge_config_maps))):
+        volume = f"knowledge-{index}"
+        volumes.append({"name": volume, "configMap": {"name": name}})
+        mounts.append({"name": volume, "mountPath": f"{CONFIGMAPS_DIR}/{name}", "readOnly": True})
+    return volumes, mounts
 
 
 def _resources(tenant: TenantView) -> dict[str, dict[str, str]]:
@@ -121,6 +137,7 @@ def _container(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
         "volumeMounts": [
             {"name": "manifests", "mountPath": MANIFESTS_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's /tmp
+            *knowledge_volumes(inputs)[1],
         ],
     }
 
@@ -168,6 +185,7 @@ def build_runtime_deployment(tenant: TenantView, inputs: RuntimeInputs) -> dict[
                     "volumes": [
                         {"name": "manifests", "configMap": {"name": tenant.names.config_map}},
                         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
+                        *knowledge_volumes(inputs)[0],
                     ],
                 },
             },

@@ -89,6 +89,9 @@ def runtime_inputs(
         database_url=database_url_source(tenant, config),
         twilio_api_base=config.runtime_twilio_api_base,
         may_run=may_run,
+        knowledge_config_maps=[
+            ref.name for agent in agents for ref in agent.spec.knowledge.config_map_refs
+        ],
     )
 
 

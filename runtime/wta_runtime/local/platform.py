@@ -80,6 +80,9 @@ def application_processes(settings: Settings, endpoints: LocalEndpoints) -> list
         "WTA_DATABASE_URL": endpoints.database_url,
         "WTA_TWILIO_API_BASE": endpoints.twilio_api_base,
         "WTA_MANIFESTS_DIR": str(settings.manifests_dir.resolve()),
+        # Twilio signs callbacks with this URL; locally it also turns on delivery callbacks.
+        "WTA_PUBLIC_BASE_URL": settings.public_base_url
+        or f"http://{settings.gateway_host}:{settings.gateway_port}",
     }
     return [
         ManagedProcess(
