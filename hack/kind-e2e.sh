@@ -204,31 +204,7 @@ log "waiting for the operator to make the tenant's database scope and runtime"
 kubectl -n "${TENANT_NS}" wait --for=create "secret/${TENANT}-database" --timeout=3m
 kubectl -n "${TENANT_NS}" wait --for=create "deployment/${TENANT}-runtime" --timeout=3m
 
-# The tenant's schema needs the platform's tables before its worker can store a message.
-log "migrating the tenant's schema"
-kubectl -n "${TENANT_NS}" delete job wta-migrate --ignore-not-found
-kubectl apply -f - <<EOF
-apiVersion: batch/v1
-kind: Job
-metadata:
-  name: wta-migrate
-  namespace: ${TENANT_NS}
-spec:
-  backoffLimit: 3
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: migrate
-          image: ${IMAGE}
-          imagePullPolicy: Never
-          args: [wta_runtime, migrate]
-          env:
-            - name: WTA_DATABASE_URL
-              valueFrom:
-                secretKeyRef: {name: ${TENANT}-database, key: url}
-EOF
-kubectl -n "${TENANT_NS}" wait --for=condition=complete job/wta-migrate --timeout=5m
+# The runtime pod's init container migrates the tenant's schema before the worker starts.
 kubectl -n "${TENANT_NS}" rollout status "deployment/${TENANT}-runtime" --timeout=5m
 
 log "waiting for the gateway's routes to list the tenant"

@@ -176,3 +176,17 @@ def test_no_knowledge_config_maps_means_no_extra_volumes() -> None:
     env = {e["name"] for e in container(build_runtime_deployment(tenant, inputs(tenant)))["env"]}
 
     assert "WTA_AGENT_CONFIGMAPS_DIR" not in env
+
+
+def test_each_pod_migrates_first_and_runs_the_scheduler_beside_the_worker() -> None:
+    tenant = tenant_view()
+    pod = build_runtime_deployment(tenant, inputs(tenant))["spec"]["template"]["spec"]
+
+    [migrate] = pod["initContainers"]
+    worker, scheduler = pod["containers"]
+    assert migrate["args"] == ["migrate"]
+    assert migrate["env"] == worker["env"]
+    assert worker["args"] == ["worker"]
+    assert scheduler["args"] == ["scheduler"]
+    assert scheduler["ports"][0]["containerPort"] != worker["ports"][0]["containerPort"]
+    assert {"name": "WTA_SCHEDULER_METRICS_PORT", "value": "9102"} in scheduler["env"]

@@ -116,16 +116,26 @@ def replicas(tenant: TenantView, inputs: RuntimeInputs) -> int:
     return tenant.spec.runtime.replicas
 
 
-def _container(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
+SCHEDULER_METRICS_PORT = 9102
+
+
+def _container(
+    tenant: TenantView, inputs: RuntimeInputs, *, role: str = "worker"
+) -> dict[str, Any]:
+    """The worker, or its scheduler sidecar: same image, settings and Secrets, another command."""
+    port = inputs.metrics_port if role == "worker" else SCHEDULER_METRICS_PORT
     probe = {"httpGet": {"path": "/metrics", "port": "metrics"}, "periodSeconds": 10}
+    env = runtime_env(tenant, inputs)
+    if role == "scheduler":
+        env.append({"name": "WTA_SCHEDULER_METRICS_PORT", "value": str(port)})
     return {
-        "name": CONTAINER,
+        "name": CONTAINER if role == "worker" else role,
         "image": tenant.spec.runtime.image or inputs.image,
         "imagePullPolicy": inputs.pull_policy,
-        "args": ["worker"],
+        "args": [role],
         "command": ["python", "-m", "wta_runtime"],
-        "env": runtime_env(tenant, inputs),
-        "ports": [{"name": "metrics", "containerPort": inputs.metrics_port, "protocol": "TCP"}],
+        "env": env,
+        "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}],
         "resources": _resources(tenant),
         "readinessProbe": {**probe, "initialDelaySeconds": 2},
         "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
@@ -140,6 +150,15 @@ def _container(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
             *knowledge_volumes(inputs)[1],
         ],
     }
+
+
+def _migrations(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
+    """Runs the schema migrations with the tenant's own database URL before the worker starts."""
+    worker = _container(tenant, inputs)
+    return {
+        key: worker[key]
+        for key in ("image", "imagePullPolicy", "command", "env", "resources", "securityContext")
+    } | {"name": "migrate", "args": ["migrate"], "volumeMounts": worker["volumeMounts"]}
 
 
 def build_runtime_deployment(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
@@ -181,7 +200,12 @@ def build_runtime_deployment(tenant: TenantView, inputs: RuntimeInputs) -> dict[
                         "runAsGroup": 10001,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "containers": [_container(tenant, inputs)],
+                    # Every pod sweeps timers too: SKIP LOCKED keeps replicas from acting twice.
+                    "initContainers": [_migrations(tenant, inputs)],
+                    "containers": [
+                        _container(tenant, inputs),
+                        _container(tenant, inputs, role="scheduler"),
+                    ],
                     "volumes": [
                         {"name": "manifests", "configMap": {"name": tenant.names.config_map}},
                         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
