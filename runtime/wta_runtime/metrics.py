@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 WEBHOOK_REQUESTS = Counter(
     "wta_webhook_requests_total",
@@ -40,4 +40,19 @@ CONVERSATIONS_EXPIRED = Counter(
     "wta_conversations_expired_total",
     "Conversations the scheduler moved on its timers, by tenant and new state.",
     ["tenant", "state"],
+)
+STREAM_PENDING = Gauge(
+    "wta_stream_pending_messages",
+    "Messages in the tenant's inbound stream not yet delivered to its worker consumer.",
+    ["tenant"],
+)
+CONVERSATIONS = Gauge(
+    "wta_conversations",
+    "Open conversations by lifecycle state, counted on each scheduler sweep.",
+    ["tenant", "state"],
+)
+HANDOFF_OLDEST_WAITING = Gauge(
+    "wta_handoff_oldest_waiting_seconds",
+    "Age of the oldest conversation waiting in human_handoff; 0 when none waits.",
+    ["tenant"],
 )

@@ -147,3 +147,28 @@ async def test_two_schedulers_never_move_one_conversation_twice(
             )
         ).all()
     assert len(moves) == 20
+
+
+async def test_sweep_exports_open_conversations_by_state_and_handoff_age(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from prometheus_client import REGISTRY
+
+    from wta_runtime.scheduler.gauges import export_conversation_gauges
+
+    tenant = _tenant()
+    await _open(sessions, tenant)
+    await _open(sessions, tenant, "progress")
+    await _open(sessions, tenant, "human_handoff")
+
+    async with sessions.begin() as session:
+        await export_conversation_gauges(session, tenant=tenant, now=T0 + timedelta(minutes=10))
+
+    def gauge(name: str, **labels: str) -> float | None:
+        return REGISTRY.get_sample_value(name, {"tenant": tenant, **labels})
+
+    assert gauge("wta_conversations", state="pending") == 1
+    assert gauge("wta_conversations", state="progress") == 1
+    assert gauge("wta_conversations", state="human_handoff") == 1
+    assert gauge("wta_conversations", state="idle_timeout") == 0
+    assert gauge("wta_handoff_oldest_waiting_seconds") == 600

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime import metrics
 from wta_runtime.catalog import TenantCatalog
+from wta_runtime.scheduler.gauges import export_conversation_gauges
 from wta_runtime.scheduler.sweeps import expire_conversations, idle_conversations
 
 log = logging.getLogger("wta.scheduler")
@@ -30,6 +31,7 @@ async def sweep_once(
             idled = await idle_conversations(
                 session, tenant=tenant.name, now=now, idle=tenant.spec.timers.idle
             )
+            await export_conversation_gauges(session, tenant=tenant.name, now=now)
         metrics.CONVERSATIONS_EXPIRED.labels(tenant.name, "expired").inc(expired)
         metrics.CONVERSATIONS_EXPIRED.labels(tenant.name, "idle_timeout").inc(idled)
         moved["expired"] += expired

@@ -22,6 +22,7 @@ from wta_runtime.worker.consumer import InboundConsumer, RetryPolicy
 from wta_runtime.worker.dead_letter import DeadLetters
 from wta_runtime.worker.media_intake import MediaIntake
 from wta_runtime.worker.status_updates import StatusApplier
+from wta_runtime.worker.stream_lag import watch_stream_lag
 from wta_runtime.worker.turn_processor import TurnProcessor, utcnow
 
 log = logging.getLogger("wta.worker")
@@ -86,13 +87,15 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, consumer.stop)
-    stop_reloading = asyncio.Event()
-    reloading = asyncio.create_task(reloader.run(stop_reloading))
+    stopping = asyncio.Event()
+    reloading = asyncio.create_task(reloader.run(stopping))
+    lag = asyncio.create_task(watch_stream_lag(js, tenants, stopping))
     try:
         await consumer.run()
     finally:
-        stop_reloading.set()
+        stopping.set()
         await reloading
+        await lag
         await agents.close()
         await sender.close()
         await http.aclose()
