@@ -75,11 +75,13 @@ def test_the_later_tenant_on_a_number_gets_a_conflict_and_no_route(
     routes = op.routes()
     assert f"{namespace}.{first}.yaml" in routes
     assert f"{namespace}.{second}.yaml" not in routes
+    assert (op.read(namespace, "WhatsAppTenant", second) or {})["status"].get("numbers") == 0
 
     # Once the first tenant is gone, the number is free and the second one is routed.
     op.delete(namespace, "whatsapptenant", first, wait=True)
     op.wait_condition(namespace, "WhatsAppTenant", second, "Ready", "True", timeout=REPAIR_WITHIN)
     assert f"{namespace}.{second}.yaml" in op.routes()
+    assert (op.read(namespace, "WhatsAppTenant", second) or {})["status"]["numbers"] == 1
 
 
 def test_no_secret_value_reaches_status_events_or_logs(

@@ -37,6 +37,8 @@ class TenantOutcome:
     conditions: list[Condition]
     stream: str | None
     agents: int
+    # Numbers the gateway routes to this tenant (none while its route is refused).
+    numbers: int = 0
 
     @property
     def retry(self) -> bool:
@@ -88,7 +90,10 @@ async def reconcile_tenant(
         stream, stream_name = await apply_stream(plane, tenant, name_taken=place.name_taken)
         routing = await apply_routing(plane, tenant, runtime.secrets, lost=place.lost)
     parts = [runtime.condition, stream, routing, database]
-    return TenantOutcome([ready_from_parts(parts), *parts], stream_name, len(place.agents))
+    routed = len(tenant.spec.numbers) if routing.status == "True" else 0
+    return TenantOutcome(
+        [ready_from_parts(parts), *parts], stream_name, len(place.agents), numbers=routed
+    )
 
 
 async def render_for_agents(
@@ -126,6 +131,7 @@ def status_patch(
         "observedGeneration": generation,
         "stream": outcome.stream,
         "agents": outcome.agents,
+        "numbers": outcome.numbers,
     }
     patch = {key: value for key, value in wanted.items() if status.get(key) != value}
     if not same_conditions(previous, merged):
