@@ -1,7 +1,9 @@
-"""`make bench`: gateway vs bare uvicorn, and webhook-to-Twilio pipeline latency at a fixed rate.
+"""`make bench`: gateway vs bare uvicorn, webhook-to-Twilio pipeline latency at a fixed rate, and
+the operator bringing many tenants to Ready (hack/bench_operator.py).
 
 Everything runs on this machine: real NATS and PostgreSQL from their wheels, the gateway and a
 worker as real processes, the local Twilio API in-process, the load generator in its own process.
+The operator part runs afterwards, alone, against the tests' real API server (tests/kube).
 Results are written to docs/benchmarks.md.
 """
 
@@ -22,8 +24,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import nats
+import yaml
 from tests.utils.servers import serve_in_thread
 
+from hack import bench_operator
 from wta_runtime.catalog import Tenant, load_catalog
 from wta_runtime.chat import signed_webhook
 from wta_runtime.db.migrate import upgrade_database
@@ -40,6 +44,18 @@ CONCURRENCY = 32
 PIPELINE_RATE = 100.0
 PIPELINE_SECONDS = int(os.environ.get("WTA_BENCH_SECONDS", "30"))
 CONVERSATIONS = 50
+
+
+def bench_manifests(folder: Path) -> Path:
+    """The examples with a 0s burst window: each turn is answered on its own, as measured."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in (ROOT / "examples").glob("*.yaml"):
+        docs = list(yaml.safe_load_all(path.read_text()))
+        for doc in docs:
+            if doc and doc.get("kind") == "WhatsAppTenant":
+                doc["spec"].setdefault("conversation", {})["burstWindow"] = "0s"
+        (folder / path.name).write_text(yaml.safe_dump_all(docs))
+    return folder
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -125,7 +141,8 @@ def bench(tmp: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     database_url = f"postgresql+asyncpg://wta@127.0.0.1:{pg_port}/wta"
     upgrade_database(database_url)
     nats_url = f"nats://127.0.0.1:{nats_port}"
-    catalog = load_catalog(ROOT / "examples")
+    manifests = bench_manifests(tmp / "manifests")
+    catalog = load_catalog(manifests)
     tenant = next(iter(catalog.tenants.values()))
     accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
     twilio_app = create_twilio_app(accounts, callback_statuses=())
@@ -137,7 +154,7 @@ def bench(tmp: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
                 **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
                 "WTA_NATS_URL": nats_url,
                 "WTA_DATABASE_URL": database_url,
-                "WTA_MANIFESTS_DIR": str(ROOT / "examples"),
+                "WTA_MANIFESTS_DIR": str(manifests),
                 "WTA_TWILIO_API_BASE": twilio_url,
                 "WTA_LOG_LEVEL": "WARNING",
                 "WTA_WORKER_METRICS_PORT": str(metrics_port),
@@ -242,7 +259,7 @@ def machine() -> str:
     )
 
 
-def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any]) -> str:
+def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any], operator: str = "") -> str:
     bare, gateway = rows
     ratio = gateway["rps"] / bare["rps"]
     lines = [
@@ -284,6 +301,8 @@ def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any]) -> str:
         "Goal for later tuning: p99 < 60 ms at 100 turns/s.",
         "",
     ]
+    if operator:
+        lines += [operator]
     report = "\n".join(lines)
     (ROOT / "docs").mkdir(exist_ok=True)
     (ROOT / "docs" / "benchmarks.md").write_text(report)
@@ -293,7 +312,10 @@ def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any]) -> str:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wta-bench-") as tmp:
         rows, pipeline = bench(Path(tmp))
-    print(write_report(rows, pipeline))
+    with tempfile.TemporaryDirectory(prefix="wta-bench-operator-") as tmp:
+        operator = bench_operator.run(Path(tmp))
+    command = "`make bench` (`python -m hack.bench`)"
+    print(write_report(rows, pipeline, bench_operator.section(operator, command)))
 
 
 if __name__ == "__main__":

@@ -88,6 +88,18 @@ class Inbox:
                 )
             return message
 
+    async def stored_sids(self, tenant: Tenant, sids: list[str]) -> set[str]:
+        """Which of these `MessageSid`s are stored already (one query for a whole backlog)."""
+        if not sids:
+            return set()
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(Message.idempotency_key).where(
+                    Message.tenant == tenant.name, Message.idempotency_key.in_(sids)
+                )
+            )
+            return set(rows.all())
+
     async def settled_at(self, tenant: Tenant, conversation_id: uuid.UUID) -> datetime | None:
         """When the burst of unanswered messages may be answered; None when nothing waits."""
         async with self._sessions() as session:

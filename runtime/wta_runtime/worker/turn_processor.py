@@ -104,8 +104,14 @@ class TurnProcessor:
         await self._wait_for_quiet(tenant, stored)
         key = thread_key(tenant.name, inbound.from_number, inbound.to_number)
         async with self.locks.hold(key, timeout=THREAD_WAIT_SECONDS):
-            for seq, earlier in await backlog.pending() if backlog else []:
-                await self.inbox.store(tenant, earlier, stream_seq=seq)
+            earlier_messages = await backlog.pending() if backlog else []
+            # A lagging stream holds many earlier messages, mostly stored already: ask once.
+            stored_sids = await self.inbox.stored_sids(
+                tenant, [earlier.message_sid for _, earlier in earlier_messages]
+            )
+            for seq, earlier in earlier_messages:
+                if earlier.message_sid not in stored_sids:
+                    await self.inbox.store(tenant, earlier, stream_seq=seq)
             outcome = await self._turn(tenant, inbound.message_sid)
         metrics.TURN_SECONDS.labels(tenant.name).observe(
             max(0.0, (self.clock() - inbound.received_at).total_seconds())
