@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import secrets
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import yaml
 from tests.utils.servers import serve_in_thread
 
 from hack import bench_operator
+from hack.machine import machine
 from wta_runtime.catalog import Tenant, load_catalog
 from wta_runtime.chat import signed_webhook
 from wta_runtime.db.migrate import upgrade_database
@@ -244,19 +244,6 @@ def pipeline_summary(
         "p95": percentile(latencies, 0.95) if latencies else float("nan"),
         "p99": percentile(latencies, 0.99) if latencies else float("nan"),
     }
-
-
-def machine() -> str:
-    memory = "?"
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{kib / 1024 / 1024:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {memory} RAM, "
-        f"Python {platform.python_version()}"
-    )
 
 
 def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any], operator: str = "") -> str:

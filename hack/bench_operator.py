@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -40,6 +39,7 @@ from tests.kube.cluster import KubeCluster, start_cluster
 from tests.operator.factories import agent_manifest, secret_manifest, tenant_manifest
 from tests.operator.harness import GATEWAY_NAMESPACE, GROUP, PLURALS, RBAC, VERSION
 
+from hack.machine import machine
 from wta_runtime.local.nats_server import nats_process
 from wta_runtime.local.processes import ManagedProcess, free_port
 
@@ -267,19 +267,6 @@ def run(folder: Path) -> dict[str, Any]:
         nats.stop()
         cluster.stop()
     return result
-
-
-def machine() -> str:
-    memory = "?"
-    try:
-        kib = int(Path("/proc/meminfo").read_text().split()[1])
-        memory = f"{kib / 1024 / 1024:.0f} GiB"
-    except (OSError, ValueError, IndexError):
-        pass
-    return (
-        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores, {memory} RAM, "
-        f"Python {platform.python_version()}"
-    )
 
 
 def _seconds(value: float | None, ready: int, total: int) -> str:

@@ -12,10 +12,7 @@ from wta_runtime.agents.agent_catalog import load_agent_catalog
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
 from wta_runtime.agents.hot_reload import CatalogReloader
 from wta_runtime.agents.model_calls import RetryBudget
-from wta_runtime.agents.offline import OfflineAgentProvider
-from wta_runtime.agents.openai_provider import OpenAIAgentProvider
 from wta_runtime.agents.runtime import AgentRuntime
-from wta_runtime.agents.turn import AgentProvider
 from wta_runtime.settings import Settings
 
 
@@ -32,14 +29,6 @@ class AgentSettings(BaseSettings):
     model_attempts: int = 3
     retry_backoff_seconds: float = 0.25
     max_tool_steps: int = 5
-
-
-def provider_from_settings(settings: Settings) -> AgentProvider:
-    if settings.openai_api_key is not None and settings.openai_api_key.get_secret_value():
-        return OpenAIAgentProvider(
-            api_key=settings.openai_api_key, base_url=settings.openai_base_url
-        )
-    return OfflineAgentProvider()
 
 
 def embedder_from_settings(settings: Settings, agent_settings: AgentSettings) -> Embedder:
