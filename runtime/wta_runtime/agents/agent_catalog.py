@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from wta_runtime.agents.knowledge import (
     config_maps_from_mounts,
 )
 from wta_runtime.catalog import Agent, SecretResolver, Tenant, TenantCatalog, build_catalog
-from wta_runtime.manifests import ManifestSet, read_manifests
+from wta_runtime.manifests import ManifestSet, folder_fingerprint, read_manifests
 
 
 @dataclass(frozen=True)
@@ -45,31 +44,11 @@ class AgentCatalog:
         return self.resources.get((tenant, agent))
 
 
-def _files(folder: Path | None, pattern: str) -> Iterator[Path]:
-    if folder is None or not folder.is_dir():
-        return
-    for path in sorted(folder.glob(pattern)):
-        # Kubernetes keeps the real files in '..data'; the visible names are links to them.
-        if path.is_file() and not any(part.startswith("..") for part in path.parts):
-            yield path
-
-
 def fingerprint(
     manifests_dir: Path, secrets_dir: Path | None = None, configmaps_dir: Path | None = None
 ) -> str:
     """A digest of every file the catalog is read from: it changes when any of them does."""
-    digest = hashlib.sha256()
-    sources = [
-        (manifests_dir, "*.yaml"),
-        (manifests_dir, "*.yml"),
-        (secrets_dir, "*/*"),
-        (configmaps_dir, "*/*"),
-    ]
-    for folder, pattern in sources:
-        for path in _files(folder, pattern):
-            digest.update(str(path).encode())
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
+    return folder_fingerprint(manifests_dir, secrets_dir, configmaps_dir)
 
 
 def _resources(
