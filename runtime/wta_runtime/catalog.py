@@ -26,6 +26,14 @@ class Agent:
 
 
 @dataclass(frozen=True)
+class MediaAccessKey:
+    """The key pair of the tenant's own media bucket (`spec.media.s3`), from its Secrets."""
+
+    access_key_id: SecretStr
+    secret_access_key: SecretStr
+
+
+@dataclass(frozen=True)
 class Tenant:
     """A WhatsAppTenant with its agents and the secrets its spec refers to."""
 
@@ -35,6 +43,7 @@ class Tenant:
     auth_token: SecretStr
     model_api_key: SecretStr | None
     agents: tuple[Agent, ...]
+    media_access_key: MediaAccessKey | None = None
 
     @property
     def account_sid(self) -> str:
@@ -148,8 +157,24 @@ def build_catalog(manifests: ManifestSet, secrets_dir: Path | None = None) -> Te
                 secrets.resolve(manifest.namespace, key_ref, needed_by=where) if key_ref else None
             ),
             agents=tuple(agents_by_tenant.get((manifest.namespace, manifest.name), [])),
+            media_access_key=_media_access_key(spec, manifest.namespace, secrets, where),
         )
     return catalog
+
+
+def _media_access_key(
+    spec: WhatsAppTenantSpec, namespace: str, secrets: SecretResolver, where: str
+) -> MediaAccessKey | None:
+    bucket = spec.media.s3
+    if bucket is None or bucket.access_key_id_secret_ref is None:
+        return None
+    assert bucket.secret_access_key_secret_ref is not None  # the spec asks for both or neither
+    return MediaAccessKey(
+        access_key_id=secrets.resolve(namespace, bucket.access_key_id_secret_ref, needed_by=where),
+        secret_access_key=secrets.resolve(
+            namespace, bucket.secret_access_key_secret_ref, needed_by=where
+        ),
+    )
 
 
 def load_catalog(manifests_dir: Path, secrets_dir: Path | None = None) -> TenantCatalog:

@@ -10,6 +10,9 @@ import nats
 from sqlalchemy import text
 
 from wta_runtime.catalog import load_catalog
+from wta_runtime.channel.media_store import MediaStore, MediaStoreError
+from wta_runtime.channel.media_stores import platform_media_store, tenant_media_store
+from wta_runtime.channel.s3_media_store import S3MediaStore
 from wta_runtime.db.engine import create_engine
 from wta_runtime.manifests import ManifestError
 from wta_runtime.settings import Settings
@@ -169,11 +172,42 @@ def check_manifests(settings: Settings) -> Check:
     )
 
 
+async def _check_store(name: str, store: MediaStore, hint: str) -> Check:
+    try:
+        return Check(name, store.location, True, await store.check())
+    except MediaStoreError as exc:
+        return Check(name, store.location, False, str(exc), hint)
+    finally:
+        if isinstance(store, S3MediaStore):
+            store.close()
+
+
+async def check_media_stores(settings: Settings) -> list[Check]:
+    """The platform's media store, and each tenant's own bucket (`spec.media.s3`)."""
+    hint = (
+        "set WTA_MEDIA_DIR to a writable folder"
+        if settings.media_store == "local"
+        else "check WTA_MEDIA_S3_BUCKET, _ENDPOINT_URL, _REGION and the AWS credentials"
+    )
+    checks = [await _check_store("Media store", platform_media_store(settings), hint)]
+    try:
+        catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
+    except ManifestError:
+        return checks  # the Manifests check says what is wrong
+    for tenant in catalog.tenants.values():
+        if tenant.spec.media.s3 is not None:
+            store = tenant_media_store(tenant.spec.media.s3, tenant.media_access_key)
+            hint = f"check spec.media.s3 of WhatsAppTenant {tenant.name} and its Secret"
+            checks.append(await _check_store(f"Media store ({tenant.name})", store, hint))
+    return checks
+
+
 async def run_checks(settings: Settings) -> list[Check]:
-    remote = await asyncio.gather(
+    *remote, media = await asyncio.gather(
         check_nats(settings),
         check_postgres(settings),
         check_openai(settings),
         check_twilio(settings),
+        check_media_stores(settings),
     )
-    return [check_manifests(settings), *remote]
+    return [check_manifests(settings), *remote, *media]

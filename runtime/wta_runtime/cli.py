@@ -10,11 +10,13 @@ from typing import Annotated
 import httpx
 import typer
 import uvicorn
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from wta_runtime.gateway.api_key_commands import api_keys
+from wta_runtime.manifests import ManifestError
 from wta_runtime.settings import get_settings
 
 app = typer.Typer(
@@ -119,7 +121,7 @@ def seed() -> None:
 
 @app.command("check-env")
 def check_env() -> None:
-    """Show what is configured and reachable: NATS, PostgreSQL, OpenAI and Twilio endpoints."""
+    """Show what is configured and reachable: NATS, PostgreSQL, model, Twilio, media store."""
     from wta_runtime.check_env import run_checks
 
     checks = asyncio.run(run_checks(get_settings()))
@@ -212,4 +214,9 @@ def local_twilio(
 
 
 def main() -> None:
-    app(prog_name=Path(sys.argv[0]).name)
+    """`wta`: a configuration mistake ends in one line saying what to fix, not a traceback."""
+    try:
+        app(prog_name=Path(sys.argv[0]).name)
+    except (ManifestError, ValidationError) as exc:
+        Console(stderr=True, width=200).print(f"error: {escape(str(exc))}", highlight=False)
+        raise SystemExit(2) from None

@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wta_runtime.channel.media import DEFAULT_CONTENT_TYPES
+from wta_runtime.specs.tenant_media import MEDIA_PREFIX, S3_BUCKET_NAME
 
 TWILIO_PUBLIC_API = "https://api.twilio.com"
 
@@ -91,6 +92,33 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_CONTENT_TYPES),
         description="Content types of inbound media that are downloaded and kept.",
     )
+    media_store: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where inbound media is kept: local = WTA_MEDIA_DIR, s3 = WTA_MEDIA_S3_BUCKET.",
+    )
+    media_s3_bucket: str | None = Field(
+        default=None,
+        pattern=S3_BUCKET_NAME,
+        description="Bucket of the s3 media store; credentials come from boto3's chain "
+        "(AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, IRSA or the instance role).",
+    )
+    media_s3_endpoint_url: str | None = Field(
+        default=None, description="S3-compatible endpoint (MinIO, R2...); unset means AWS S3."
+    )
+    media_s3_region: str | None = Field(
+        default=None, description="Region of the bucket; unset means AWS_REGION or us-east-1."
+    )
+    media_s3_prefix: str = Field(
+        default="media",
+        pattern=MEDIA_PREFIX,
+        description="Objects are <prefix>/<tenant>/<hash[:2]>/<hash>.",
+    )
+    media_s3_server_side_encryption: Literal["AES256", "aws:kms"] | None = Field(
+        default=None, description="Encryption at rest asked for each object; unset: the bucket's."
+    )
+    media_s3_kms_key_id: str | None = Field(
+        default=None, description="KMS key for aws:kms encryption; unset: the AWS managed key."
+    )
     transcription_model: str = Field(
         default="whisper-1", description="Model of the OpenAI-compatible transcription endpoint."
     )
@@ -101,6 +129,16 @@ class Settings(BaseSettings):
     local_twilio_port: int = 8010
     local_postgres_port: int = 54329
     local_nats_port: int = 4222
+
+    @model_validator(mode="after")
+    def _media_store_complete(self) -> Settings:
+        if self.media_store == "s3" and not self.media_s3_bucket:
+            raise ValueError("WTA_MEDIA_STORE=s3 needs WTA_MEDIA_S3_BUCKET, the bucket's name")
+        if self.media_s3_kms_key_id and self.media_s3_server_side_encryption != "aws:kms":
+            raise ValueError(
+                "WTA_MEDIA_S3_KMS_KEY_ID needs WTA_MEDIA_S3_SERVER_SIDE_ENCRYPTION=aws:kms"
+            )
+        return self
 
     @property
     def twilio_api_url(self) -> str:

@@ -5,40 +5,23 @@ from __future__ import annotations
 import importlib
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from prometheus_client.metrics import MetricWrapperBase
 
-from tests.chart.helm import CHART, ROOT, Helm
+from tests.chart.dashboards import DASHBOARD_FILES, expressions, variable_query, variables
+from tests.chart.helm import ROOT, Helm
+from tests.chart.metrics_doc import METRIC, Documented, documented, metric_of, used_metrics
 
-DOC = ROOT / "docs" / "metrics.md"
-ROW = re.compile(r"^\| `(wta_[a-z0-9_]+)` \| (\w+) \| ([^|]*) \|")
-METRIC = re.compile(r"\b(wta_[a-z0-9_]+)")
 # Labels that would put a person's data (or unbounded values) into Prometheus.
 FORBIDDEN_LABELS = {"number", "phone", "contact", "from", "to", "body", "text", "message_sid"}
-
-
-@dataclass(frozen=True)
-class Documented:
-    name: str
-    type: str
-    labels: frozenset[str]
-    emitted: bool
-
-
-def documented() -> dict[str, Documented]:
-    found: dict[str, Documented] = {}
-    section = ""
-    for line in DOC.read_text().splitlines():
-        if line.startswith("## "):
-            section = line[3:].strip().lower()
-        row = ROW.match(line)
-        if row and section in {"emitted", "planned"}:
-            labels = frozenset(re.findall(r"`(\w+)`", row[3]))
-            found[row[1]] = Documented(row[1], row[2], labels, section == "emitted")
-    return found
+# Labels with a small closed set of values, which the meaning column of docs/metrics.md quotes.
+CLOSED_LABELS = {"outcome", "state", "status", "provider", "kind"}
+SELECTOR = re.compile(r"\b(wta_[a-z0-9_]+)\s*\{([^}]*)\}")
+MATCHER = re.compile(r'(\w+)\s*(=~|!~|!=|=)\s*"((?:[^"\\]|\\.)*)"')
+GROUPING = re.compile(r"\b(?:by|without)\s*\(([^)]*)\)")
+LABEL_VALUES = re.compile(r"label_values\(\s*(\w+)\s*(?:\{[^}]*\})?\s*,\s*(\w+)\s*\)")
 
 
 def registered() -> dict[str, MetricWrapperBase]:
@@ -79,22 +62,88 @@ def test_labels_never_carry_personal_data() -> None:
         assert entry.labels & {"tenant", "kind"}, f"{entry.name} has no tenant (or kind) label"
 
 
-def _used_metrics(text: str) -> set[str]:
-    return {re.sub(r"_(bucket|sum|count)$", "", name) for name in METRIC.findall(text)}
+def label_problems(expr: str, docs: dict[str, Documented]) -> list[str]:
+    """Labels `expr` selects or groups by that its metrics do not have, or values never emitted."""
+    problems: list[str] = []
+    names = set(METRIC.findall(expr))
+    known = {
+        label for name in names if metric_of(name) in docs for label in docs[metric_of(name)].labels
+    }
+    if any(name.endswith("_bucket") for name in names):
+        known.add("le")
+    for name, matchers in SELECTOR.findall(expr):
+        entry = docs.get(metric_of(name))
+        if entry is None:
+            continue  # reported by the metric-name tests
+        labels = entry.labels | ({"le"} if name.endswith("_bucket") else set())
+        for label, op, value in MATCHER.findall(matchers):
+            if label not in labels:
+                problems.append(f"{name} has no label {label!r}")
+            elif label in CLOSED_LABELS and re.fullmatch(r"[\w|]+", value):
+                # A plain value or alternation must be documented; real regexes are left to
+                # the promtool tests, which feed them the values the code emits.
+                unknown = [v for v in value.split("|") if v not in entry.quoted]
+                if unknown:
+                    problems.append(f"{name}{{{label}{op}...}}: {unknown} not documented")
+    for grouping in GROUPING.findall(expr):
+        for label in filter(None, (g.strip() for g in grouping.split(","))):
+            if label not in known:
+                problems.append(f"grouping by {label!r}, which none of {sorted(names)} has")
+    return problems
+
+
+def alert_expressions(helm: Helm) -> list[str]:
+    objects = helm.render(sets=["monitoring.prometheusRule.enabled=true"])
+    rule = next(o for o in objects if o["kind"] == "PrometheusRule")
+    return [r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]]
 
 
 def test_alerts_use_documented_metrics(helm: Helm) -> None:
-    objects = helm.render(sets=["monitoring.prometheusRule.enabled=true"])
-    rule = next(o for o in objects if o["kind"] == "PrometheusRule")
-    exprs = [r["expr"] for group in rule["spec"]["groups"] for r in group["rules"]]
-    used = _used_metrics("\n".join(exprs))
+    used = used_metrics("\n".join(alert_expressions(helm)))
     assert used, "no metric found in the PrometheusRule"
     assert used <= set(documented()), f"not in docs/metrics.md: {used - set(documented())}"
 
 
-@pytest.mark.parametrize("path", sorted((CHART / "files" / "dashboards").glob("*.json")), ids=str)
+def test_alerts_use_documented_labels_and_values(helm: Helm) -> None:
+    docs = documented()
+    problems = {e: p for e in alert_expressions(helm) if (p := label_problems(e, docs))}
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
 def test_dashboards_use_documented_metrics(path: Path) -> None:
     dashboard = json.loads(path.read_text())
-    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
-    used = _used_metrics("\n".join(exprs))
+    queries = [variable_query(v) for v in variables(dashboard).values() if v["type"] == "query"]
+    used = used_metrics("\n".join([*expressions(dashboard), *queries]))
+    assert used, f"no metric found in {path.name}"
     assert used <= set(documented()), f"not in docs/metrics.md: {used - set(documented())}"
+
+
+@pytest.mark.parametrize("path", DASHBOARD_FILES, ids=lambda p: p.name)
+def test_dashboards_use_documented_labels_and_values(path: Path) -> None:
+    dashboard = json.loads(path.read_text())
+    docs = documented()
+    problems = {e: p for e in expressions(dashboard) if (p := label_problems(e, docs))}
+    assert not problems, problems
+    for variable in variables(dashboard).values():
+        if variable["type"] != "query":
+            continue
+        query = LABEL_VALUES.fullmatch(variable_query(variable).strip())
+        assert query, f"${variable['name']}: expected label_values(metric, label)"
+        metric, label = query.groups()
+        assert label in docs[metric].labels, f"${variable['name']}: {metric} has no {label!r}"
+
+
+def test_label_checks_catch_wrong_labels_and_values() -> None:
+    docs = documented()
+    assert label_problems('sum by (tenant) (wta_turns_total{outcome="dead_letter"})', docs) == []
+    assert label_problems('wta_turns_total{outcome="deadletter"}', docs) == [
+        "wta_turns_total{outcome=...}: ['deadletter'] not documented"
+    ]
+    assert label_problems('wta_stream_pending_messages{agent="pizza"}', docs) == [
+        "wta_stream_pending_messages has no label 'agent'"
+    ]
+    assert label_problems("sum by (agent) (wta_stream_pending_messages)", docs) == [
+        "grouping by 'agent', which none of ['wta_stream_pending_messages'] has"
+    ]
+    assert label_problems("sum by (le) (rate(wta_turn_seconds_bucket[5m]))", docs) == []

@@ -145,6 +145,12 @@ def test_config_change_rolls_the_gateway(helm: Helm) -> None:
             "database.runtimeUrl holds a password",
         ),
         (["nats.url=nats://wta:secret@nats:4222"], "nats.url holds credentials"),
+        (["operator.runtime.media.store=s3"], "set operator.runtime.media.s3.bucket"),
+        (["operator.runtime.media.store=gcs"], "at '/operator/runtime/media/store'"),
+        (
+            ["operator.runtime.media.s3.bucket=b-1", "operator.runtime.media.s3.kmsKeyId=k"],
+            "kmsKeyId needs operator.runtime.media.s3.serverSideEncryption: aws:kms",
+        ),
         (
             [
                 "gateway.autoscaling.enabled=true",

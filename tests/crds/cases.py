@@ -20,6 +20,11 @@ class InvalidCase:
 
 TENANT = example("WhatsAppTenant")
 AGENT = example("AIAgent")
+MENU_MEDIA = {
+    "name": "menu",
+    "url": "https://cdn.acme.example/menu.jpg",
+    "description": "Photo of the menu",
+}
 MENU_TOOL = {
     "name": "menu",
     "description": "Today's menu",
@@ -64,6 +69,28 @@ INVALID_ON_CREATE = [
         changed(TENANT, "spec.database", {"secretRef": {"name": "db", "key": "url"}}),
         "database.secretRef is only used with mode external",
         "database.secretRef is only used with mode external",
+    ),
+    InvalidCase(
+        "media-bucket-with-half-a-key-pair",
+        changed(
+            TENANT,
+            "spec.media",
+            {"s3": {"bucket": "acme-media", "accessKeyIdSecretRef": {"name": "s3", "key": "id"}}},
+        ),
+        "media.s3.accessKeyIdSecretRef and media.s3.secretAccessKeySecretRef go together",
+        "media.s3.accessKeyIdSecretRef and media.s3.secretAccessKeySecretRef go together",
+    ),
+    InvalidCase(
+        "media-prefix-climbing-out",
+        changed(TENANT, "spec.media", {"s3": {"bucket": "acme-media", "prefix": "media/../x"}}),
+        'spec.media.s3.prefix: Invalid value: "media/../x": must be segments of letters',
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "media-kms-key-without-kms",
+        changed(TENANT, "spec.media", {"s3": {"bucket": "acme-media", "kmsKeyId": "alias/wta"}}),
+        "media.s3.kmsKeyId needs serverSideEncryption: aws:kms",
+        "media.s3.kmsKeyId needs serverSideEncryption: aws:kms",
     ),
     InvalidCase(
         "timer-not-a-duration",
@@ -155,6 +182,37 @@ INVALID_ON_CREATE = [
         ),
         "a business hours window must start before it ends",
         "a business hours window must start before it ends",
+    ),
+    InvalidCase(
+        "media-url-not-https",
+        changed(AGENT, "spec.media", [{**MENU_MEDIA, "url": "http://cdn.acme.example/menu.jpg"}]),
+        'spec.media[0].url: Invalid value: "http://cdn.acme.example/menu.jpg": must be an '
+        "https:// URL Twilio can download without credentials",
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "media-name-listed-twice",
+        changed(AGENT, "spec.media", [MENU_MEDIA, {**MENU_MEDIA, "url": MENU_MEDIA["url"] + "?2"}]),
+        "spec.media[1]: Duplicate value",
+        "media 'menu' is listed twice",
+    ),
+    InvalidCase(
+        "media-name-with-spaces",
+        changed(AGENT, "spec.media", [{**MENU_MEDIA, "name": "Our Menu"}]),
+        'spec.media[0].name: Invalid value: "Our Menu": must be lowercase letters, digits',
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "too-many-media",
+        changed(AGENT, "spec.media", [{**MENU_MEDIA, "name": f"file-{i}"} for i in range(21)]),
+        "spec.media: Too many: 21: must have at most 20 items",
+        "List should have at most 20 items",
+    ),
+    InvalidCase(
+        "http-tool-named-send-media",
+        changed(AGENT, "spec.tools", {"http": [{**MENU_TOOL, "name": "send_media"}]}),
+        "http tool names must differ from the built-in tools' names",
+        "http tool names must differ from the built-in tools' names",
     ),
     InvalidCase(
         "legacy-top-level-default",

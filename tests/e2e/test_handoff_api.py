@@ -82,7 +82,9 @@ async def test_the_full_handoff_round_trip(
     assert released.json()["assigned_to"] is None
     [request] = requests_with(scripted_model, f"{token} do you deliver")
     history = [m["content"] for m in request["messages"][1:]]
-    assert "(support) Hi, I am Ana. Refund done." in history
+    # The bot remembers what the person wrote and the file they sent.
+    support = "(support) Hi, I am Ana. Refund done.\n[sent a file: https://example.com/r.pdf]"
+    assert support in history
     assert request["messages"][-1]["content"].startswith("[note: A person from the business")
     messages = (await api.get(f"{path}/messages")).json()
     assert [(m["direction"], m["author"]) for m in messages] == [

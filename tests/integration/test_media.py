@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import stat
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,53 +15,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import TwilioServer
-from tests.utils.conversations import ACME_ACCOUNT, Clock, inbound, messages_of
-from tests.utils.media_server import MediaFiles, create_media_app
+from tests.utils.conversations import Clock, inbound, messages_of
+from tests.utils.media_server import PHOTO, MediaHost
 from tests.utils.scripted_agent import ScriptedAgent
-from tests.utils.servers import serve_in_thread
 from tests.utils.webhooks import new_contact
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.channel.media import MediaDownloader, MediaPolicy
 from wta_runtime.channel.media_store import LocalMediaStore
+from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.sender import OutboundSender, SendError
 from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.db.tables import MediaItem
 from wta_runtime.stream.inbound import MediaItem as AnnouncedMedia
 from wta_runtime.worker.media_intake import MediaIntake
 from wta_runtime.worker.turn_processor import TurnProcessor
-
-PHOTO = b"\xff\xd8\xff\xe0 a jpeg photo of a pizza"
-VOICE = b"OggS a voice note"
-
-
-@dataclass
-class MediaHost:
-    url: str
-    files: MediaFiles
-
-    def media_url(self, media_id: str) -> str:
-        return f"{self.url}/2010-04-01/Accounts/{ACME_ACCOUNT}/Messages/MM1/Media/{media_id}"
-
-
-@pytest.fixture(scope="module")
-def media_host(catalog: TenantCatalog) -> Iterator[MediaHost]:
-    accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
-    files = MediaFiles(
-        files={
-            "ME1": ("image/jpeg", PHOTO),
-            "ME2": ("audio/ogg", VOICE),
-            "ME3": ("application/zip", b"PK\x03\x04 an archive"),
-            "ME4": ("image/png", b"\x89PNG" + b"0" * 5000),
-        }
-    )
-    holder: dict[str, str] = {}
-    app = create_media_app(accounts, files, redirect_host="")
-    with serve_in_thread(app) as url:
-        # Redirect to "localhost" while the media URL says 127.0.0.1: another host for httpx.
-        holder["redirect"] = url.replace("127.0.0.1", "localhost")
-        app.router.routes.clear()
-        app.router.routes.extend(create_media_app(accounts, files, holder["redirect"]).routes)
-        yield MediaHost(url, files)
 
 
 @pytest.fixture
@@ -83,7 +49,7 @@ async def processor(
         media = MediaIntake(
             sessions=sessions,
             downloader=MediaDownloader(http, MediaPolicy(max_bytes=4096)),
-            store=LocalMediaStore(tmp_path / "media"),
+            stores=MediaStores(LocalMediaStore(tmp_path / "media")),
             transcriber=transcriber,
             clock=clock,
         )
@@ -197,12 +163,12 @@ async def test_wrong_credentials_and_oversized_files_are_refused_with_a_reason(
     assert (big.status, big.reason) == ("refused", "larger than 4096 bytes")
 
 
-def test_a_tenant_cannot_read_another_tenants_media(tmp_path: Path) -> None:
+async def test_a_tenant_cannot_read_another_tenants_media(tmp_path: Path) -> None:
     store = LocalMediaStore(tmp_path)
-    kept = store.save("acme-pizza", b"secret menu")
+    kept = await store.save("acme-pizza", b"secret menu", "application/pdf")
 
-    assert store.read("acme-pizza", kept.key) == b"secret menu"
+    assert await store.read("acme-pizza", kept.key) == b"secret menu"
     with pytest.raises(PermissionError):
-        store.read("other-tenant", kept.key)
+        await store.read("other-tenant", kept.key)
     with pytest.raises(PermissionError):
-        store.read("acme-pizza", "acme-pizza/../other-tenant/x")
+        await store.read("acme-pizza", "acme-pizza/../other-tenant/x")

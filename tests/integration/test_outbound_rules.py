@@ -40,6 +40,7 @@ async def _late_message(
     sender: OutboundSender,
     *,
     hours_later: float,
+    media_urls: tuple[str, ...] = (),
 ) -> tuple[TurnProcessor, str, Clock]:
     """A contact who wrote at T0 and a support message stored `hours_later`, not yet sent."""
     clock = Clock()
@@ -60,6 +61,7 @@ async def _late_message(
             agent=None,
             provider=None,
             now=clock.now,
+            media_urls=media_urls,
         )
     report = await processor.delivery.deliver(catalog.by_name("acme-pizza"), conversation, parts)
     assert report is not None
@@ -110,6 +112,26 @@ async def test_outside_the_window_the_tenants_template_is_sent_instead(
     [stored] = [m for m in await messages_of(sessions, contact) if m.direction == "outbound"]
     assert stored.details["template"] == TEMPLATE_SID
     assert stored.twilio_sid == sent.sid
+
+
+async def test_outside_the_window_the_template_goes_without_the_messages_files(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    sender: OutboundSender,
+    twilio: TwilioServer,
+) -> None:
+    variant = catalog_variant(catalog, template=OutOfWindowTemplate(content_sid=TEMPLATE_SID))
+    files = ("https://cdn.acme.example/menu.jpg", "https://cdn.acme.example/map.png")
+
+    _, contact, _ = await _late_message(variant, sessions, sender, hours_later=30, media_urls=files)
+
+    [sent] = twilio.sent_to(contact)  # WhatsApp takes media only inside the 24 h window
+    assert (sent.params["ContentSid"], sent.media_urls) == (TEMPLATE_SID, [])
+    outbound = [m for m in await messages_of(sessions, contact) if m.direction == "outbound"]
+    assert [(m.details.get("media_urls"), m.failure_reason) for m in outbound] == [
+        ([files[0]], None),
+        ([files[1]], "replaced_by_template"),
+    ]
 
 
 async def test_the_rate_per_sender_number_holds_across_two_replicas(database_url: str) -> None:

@@ -6,7 +6,14 @@ import copy
 import uuid
 from typing import Any
 
-from wta_operator.views import AgentView, TenantView, read_agent, read_tenant
+from wta_operator.builders.runtime import RuntimeInputs
+from wta_operator.views import (
+    AgentView,
+    TenantView,
+    all_secret_refs,
+    read_agent,
+    read_tenant,
+)
 
 ACCOUNT_SID = "AC" + "0" * 31 + "7"
 TOKEN = "operator-test-token-5f0c1a"  # distinctive: tests grep for it where it must not be
@@ -93,3 +100,17 @@ def tenant_view(
 
 def agent_view(name: str, tenant: str, namespace: str = "shops", **spec: Any) -> AgentView:
     return read_agent(namespace, name, agent_manifest(name, tenant, **spec)["spec"])
+
+
+def runtime_inputs(tenant: TenantView, **changes: Any) -> RuntimeInputs:
+    values: dict[str, Any] = {
+        "image": "registry.example/wta-runtime:1.0",
+        "pull_policy": "IfNotPresent",
+        "nats_url": "nats://nats.wta-system:4222",
+        "metrics_port": 9101,
+        "checksum": "abc123",
+        "secret_refs": all_secret_refs(tenant, []),
+        "database_url": None,
+    }
+    values.update(changes)
+    return RuntimeInputs(**values)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from tests.operator.factories import tenant_view
+from tests.operator.factories import runtime_inputs, tenant_view
 from wta_operator.builders.network import (
     build_disruption_budget,
     build_metrics_service,
     build_network_policy,
 )
+from wta_operator.builders.runtime import build_runtime_deployment
 from wta_operator.naming import selector_labels
 
 
@@ -28,8 +29,18 @@ def test_disruption_budget_never_blocks_a_drain_of_a_single_worker() -> None:
     }
 
 
-def test_network_policy_admits_only_the_metrics_port() -> None:
-    policy = build_network_policy(tenant_view(), 9101)
+def test_network_policy_admits_only_the_metrics_ports_of_worker_and_scheduler() -> None:
+    policy = build_network_policy(tenant_view())
     assert policy["spec"]["podSelector"] == {"matchLabels": selector_labels("acme-pizza")}
     assert policy["spec"]["policyTypes"] == ["Ingress"]
-    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": 9101}]}]
+    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": "metrics"}]}]
+    # The port name matches both containers' metrics ports, so the scheduler is scraped too.
+    tenant = tenant_view()
+    pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
+    serving = {
+        container["name"]
+        for container in pod["containers"]
+        for port in container.get("ports", [])
+        if port["name"] == "metrics"
+    }
+    assert serving == {container["name"] for container in pod["containers"]}

@@ -37,6 +37,20 @@ def test_the_route_carries_only_the_auth_token_secret(tmp_path: Path) -> None:
     assert load_catalog(tmp_path).by_name("acme-pizza").model_api_key is None
 
 
+def test_the_route_leaves_the_tenants_media_bucket_to_the_workers(tmp_path: Path) -> None:
+    keys = {
+        "accessKeyIdSecretRef": {"name": "acme-s3", "key": "id"},
+        "secretAccessKeySecretRef": {"name": "acme-s3", "key": "secret"},
+    }
+    tenant = tenant_view(media={"s3": {"bucket": "acme-media", **keys}})
+
+    document = build_route_document(tenant, TOKEN)
+
+    assert "acme-s3" not in document
+    write_routes(tmp_path, ("shops.acme-pizza.yaml", document))
+    assert load_catalog(tmp_path).by_name("acme-pizza").media_access_key is None
+
+
 def test_two_tenants_route_side_by_side(tmp_path: Path) -> None:
     one = tenant_view("one", numbers=["+14155550001"])
     two = tenant_view("two", numbers=["+14155550002"])

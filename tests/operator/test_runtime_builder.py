@@ -5,32 +5,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.operator.factories import agent_view, tenant_view
+from tests.operator.factories import agent_view, runtime_inputs, tenant_view
 from wta_operator.builders.runtime import (
     MANIFESTS_DIR,
     DatabaseUrlSource,
-    RuntimeInputs,
     build_runtime_deployment,
     build_service_account,
+    media_credential_refs,
     secret_env,
 )
-from wta_operator.views import TenantView, all_secret_refs
+from wta_operator.settings import OperatorConfig
+from wta_operator.views import all_secret_refs
 from wta_runtime.catalog import secret_env_name
 from wta_runtime.specs import SecretKeyRef
-
-
-def inputs(tenant: TenantView, **changes: Any) -> RuntimeInputs:
-    values: dict[str, Any] = {
-        "image": "registry.example/wta-runtime:1.0",
-        "pull_policy": "IfNotPresent",
-        "nats_url": "nats://nats.wta-system:4222",
-        "metrics_port": 9101,
-        "checksum": "abc123",
-        "secret_refs": all_secret_refs(tenant, []),
-        "database_url": None,
-    }
-    values.update(changes)
-    return RuntimeInputs(**values)
 
 
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -50,7 +37,7 @@ def test_service_account_mounts_no_token() -> None:
 
 def test_worker_serves_only_its_tenant_from_the_mounted_manifests() -> None:
     tenant = tenant_view()
-    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    deployment = build_runtime_deployment(tenant, runtime_inputs(tenant))
     env = env_of(deployment)
     assert container(deployment)["command"] == ["python", "-m", "wta_runtime"]
     assert container(deployment)["args"] == ["worker"]
@@ -70,7 +57,7 @@ def test_every_secret_key_arrives_through_secret_key_ref_under_the_catalog_name(
         model={"apiKeySecretRef": {"name": "agent-llm", "key": "key"}},
     )
     deployment = build_runtime_deployment(
-        tenant, inputs(tenant, secret_refs=all_secret_refs(tenant, [agent]))
+        tenant, runtime_inputs(tenant, secret_refs=all_secret_refs(tenant, [agent]))
     )
     env = env_of(deployment)
     for name, key in [("acme-pizza-twilio", "authToken"), ("llm", "apiKey"), ("agent-llm", "key")]:
@@ -87,19 +74,21 @@ def test_secret_env_names_each_key_once() -> None:
 def test_database_url_comes_from_a_secret_or_a_plain_value() -> None:
     tenant = tenant_view()
     from_secret = DatabaseUrlSource(secret=SecretKeyRef(name="acme-pizza-database", key="url"))
-    env = env_of(build_runtime_deployment(tenant, inputs(tenant, database_url=from_secret)))
+    env = env_of(build_runtime_deployment(tenant, runtime_inputs(tenant, database_url=from_secret)))
     assert env["WTA_DATABASE_URL"] == {
         "secretKeyRef": {"name": "acme-pizza-database", "key": "url"}
     }
     plain = DatabaseUrlSource(value="postgresql+asyncpg://wta@db/wta")
-    env = env_of(build_runtime_deployment(tenant, inputs(tenant, database_url=plain)))
+    env = env_of(build_runtime_deployment(tenant, runtime_inputs(tenant, database_url=plain)))
     assert env["WTA_DATABASE_URL"] == "postgresql+asyncpg://wta@db/wta"
-    assert "WTA_DATABASE_URL" not in env_of(build_runtime_deployment(tenant, inputs(tenant)))
+    assert "WTA_DATABASE_URL" not in env_of(
+        build_runtime_deployment(tenant, runtime_inputs(tenant))
+    )
 
 
 def test_checksum_annotation_is_on_the_pod_template() -> None:
     tenant = tenant_view()
-    deployment = build_runtime_deployment(tenant, inputs(tenant, checksum="f00d"))
+    deployment = build_runtime_deployment(tenant, runtime_inputs(tenant, checksum="f00d"))
     annotations = deployment["spec"]["template"]["metadata"]["annotations"]
     assert annotations["checksum/config"] == "f00d"
 
@@ -112,7 +101,7 @@ def test_replicas_resources_and_image_come_from_the_spec() -> None:
             "resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "1Gi"}},
         }
     )
-    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    deployment = build_runtime_deployment(tenant, runtime_inputs(tenant))
     assert deployment["spec"]["replicas"] == 3
     assert container(deployment)["image"] == "registry.example/custom:2"
     assert container(deployment)["resources"] == {
@@ -123,7 +112,7 @@ def test_replicas_resources_and_image_come_from_the_spec() -> None:
 
 def test_default_resources_and_platform_image() -> None:
     tenant = tenant_view()
-    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    deployment = build_runtime_deployment(tenant, runtime_inputs(tenant))
     assert deployment["spec"]["replicas"] == 1
     assert container(deployment)["image"] == "registry.example/wta-runtime:1.0"
     assert container(deployment)["resources"] == {
@@ -134,15 +123,15 @@ def test_default_resources_and_platform_image() -> None:
 
 def test_suspended_or_forbidden_tenants_run_no_workers() -> None:
     suspended = tenant_view(suspend=True)
-    assert build_runtime_deployment(suspended, inputs(suspended))["spec"]["replicas"] == 0
+    assert build_runtime_deployment(suspended, runtime_inputs(suspended))["spec"]["replicas"] == 0
     tenant = tenant_view()
-    forbidden = build_runtime_deployment(tenant, inputs(tenant, may_run=False))
+    forbidden = build_runtime_deployment(tenant, runtime_inputs(tenant, may_run=False))
     assert forbidden["spec"]["replicas"] == 0
 
 
 def test_pods_are_locked_down_and_selected_by_stable_labels() -> None:
     tenant = tenant_view()
-    deployment = build_runtime_deployment(tenant, inputs(tenant))
+    deployment = build_runtime_deployment(tenant, runtime_inputs(tenant))
     pod = deployment["spec"]["template"]
     assert (
         deployment["spec"]["selector"]["matchLabels"].items() <= pod["metadata"]["labels"].items()
@@ -156,7 +145,7 @@ def test_pods_are_locked_down_and_selected_by_stable_labels() -> None:
 def test_knowledge_config_maps_are_mounted_where_the_agent_runtime_reads_them() -> None:
     tenant = tenant_view()
     deployment = build_runtime_deployment(
-        tenant, inputs(tenant, knowledge_config_maps=["menu-docs", "faq", "menu-docs"])
+        tenant, runtime_inputs(tenant, knowledge_config_maps=["menu-docs", "faq", "menu-docs"])
     )
 
     pod = deployment["spec"]["template"]["spec"]
@@ -173,14 +162,17 @@ def test_knowledge_config_maps_are_mounted_where_the_agent_runtime_reads_them() 
 def test_no_knowledge_config_maps_means_no_extra_volumes() -> None:
     tenant = tenant_view()
 
-    env = {e["name"] for e in container(build_runtime_deployment(tenant, inputs(tenant)))["env"]}
+    env = {
+        e["name"]
+        for e in container(build_runtime_deployment(tenant, runtime_inputs(tenant)))["env"]
+    }
 
     assert "WTA_AGENT_CONFIGMAPS_DIR" not in env
 
 
 def test_each_pod_migrates_first_and_runs_the_scheduler_beside_the_worker() -> None:
     tenant = tenant_view()
-    pod = build_runtime_deployment(tenant, inputs(tenant))["spec"]["template"]["spec"]
+    pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
 
     [migrate] = pod["initContainers"]
     worker, scheduler = pod["containers"]
@@ -190,3 +182,67 @@ def test_each_pod_migrates_first_and_runs_the_scheduler_beside_the_worker() -> N
     assert scheduler["args"] == ["scheduler"]
     assert scheduler["ports"][0]["containerPort"] != worker["ports"][0]["containerPort"]
     assert {"name": "WTA_SCHEDULER_METRICS_PORT", "value": "9102"} in scheduler["env"]
+
+
+def test_the_platform_media_bucket_reaches_the_workers_with_its_keys_from_a_secret() -> None:
+    config = OperatorConfig(
+        _env_file=None,
+        runtime_media_store="s3",
+        runtime_media_s3_bucket="wta-media",
+        runtime_media_s3_endpoint_url="https://minio.example.com",
+        runtime_media_s3_credentials_secret="wta-media-s3",
+    )
+    tenant = tenant_view()
+    deployment = build_runtime_deployment(
+        tenant,
+        runtime_inputs(
+            tenant,
+            media_env=config.runtime_media_env,
+            media_credentials=media_credential_refs(config.runtime_media_s3_credentials_secret),
+        ),
+    )
+
+    env = env_of(deployment)
+    assert {k: v for k, v in env.items() if k.startswith("WTA_MEDIA_")} == {
+        "WTA_MEDIA_STORE": "s3",
+        "WTA_MEDIA_S3_BUCKET": "wta-media",
+        "WTA_MEDIA_S3_PREFIX": "media",
+        "WTA_MEDIA_S3_ENDPOINT_URL": "https://minio.example.com",
+    }
+    for key in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        assert env[key] == {"secretKeyRef": {"name": "wta-media-s3", "key": key}}
+
+
+def test_without_a_media_bucket_the_workers_keep_the_local_default() -> None:
+    config = OperatorConfig(_env_file=None)
+    tenant = tenant_view()
+
+    env = env_of(
+        build_runtime_deployment(tenant, runtime_inputs(tenant, media_env=config.runtime_media_env))
+    )
+
+    assert not [name for name in env if name.startswith(("WTA_MEDIA_", "AWS_"))]
+    assert media_credential_refs(config.runtime_media_s3_credentials_secret) == []
+
+
+def test_a_tenants_own_bucket_keys_arrive_through_secret_key_refs() -> None:
+    keys = {
+        "accessKeyIdSecretRef": {"name": "acme-s3", "key": "id"},
+        "secretAccessKeySecretRef": {"name": "acme-s3", "key": "secret"},
+    }
+    tenant = tenant_view(media={"s3": {"bucket": "acme-media", **keys}})
+
+    env = env_of(build_runtime_deployment(tenant, runtime_inputs(tenant)))
+
+    for key in ("id", "secret"):
+        ref = SecretKeyRef(name="acme-s3", key=key)
+        assert env[secret_env_name(ref)] == {"secretKeyRef": {"name": "acme-s3", "key": key}}
+
+
+def test_the_service_account_can_carry_a_cloud_identity_for_the_bucket() -> None:
+    role = {"eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/wta-media"}
+
+    account = build_service_account(tenant_view(), role)
+
+    assert account["metadata"]["annotations"] == role
+    assert "annotations" not in build_service_account(tenant_view())["metadata"]

@@ -26,3 +26,27 @@ def test_chart_style_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> Non
     assert config.admin_database_url is not None
     assert "pw" not in repr(config)
     assert config.nats_url_for_runtime == config.nats_url
+
+
+def test_an_s3_media_store_without_a_bucket_is_refused_at_start() -> None:
+    with pytest.raises(ValidationError, match="WTA_RUNTIME_MEDIA_STORE=s3 needs"):
+        OperatorConfig(_env_file=None, runtime_media_store="s3")
+
+
+def test_chart_style_media_settings_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WTA_RUNTIME_MEDIA_STORE", "s3")
+    monkeypatch.setenv("WTA_RUNTIME_MEDIA_S3_BUCKET", "wta-media")
+    monkeypatch.setenv("WTA_RUNTIME_MEDIA_S3_SERVER_SIDE_ENCRYPTION", "aws:kms")
+    monkeypatch.setenv(
+        "WTA_RUNTIME_SERVICE_ACCOUNT_ANNOTATIONS", '{"eks.amazonaws.com/role-arn": "r"}'
+    )
+
+    config = OperatorConfig(_env_file=None)
+
+    assert config.runtime_media_env == {
+        "WTA_MEDIA_STORE": "s3",
+        "WTA_MEDIA_S3_BUCKET": "wta-media",
+        "WTA_MEDIA_S3_PREFIX": "media",
+        "WTA_MEDIA_S3_SERVER_SIDE_ENCRYPTION": "aws:kms",
+    }
+    assert config.runtime_service_account_annotations == {"eks.amazonaws.com/role-arn": "r"}

@@ -6,11 +6,18 @@ Also an OpenAI-compatible transcription endpoint, for voice messages.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
+
+from tests.utils.servers import serve_in_thread
+
+PHOTO = b"\xff\xd8\xff\xe0 a jpeg photo of a pizza"
+VOICE = b"OggS a voice note"
 
 
 @dataclass
@@ -21,6 +28,18 @@ class MediaFiles:
     file_auth: list[str | None] = field(default_factory=list)
     transcriptions: list[dict[str, Any]] = field(default_factory=list)
     transcript: str = "two margheritas for tonight"
+
+
+@dataclass
+class MediaHost:
+    """The media app serving, with the URL Twilio would give for each file of one account."""
+
+    url: str
+    files: MediaFiles
+    account_sid: str
+
+    def media_url(self, media_id: str) -> str:
+        return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM1/Media/{media_id}"
 
 
 def create_media_app(accounts: dict[str, str], media: MediaFiles, redirect_host: str) -> FastAPI:
@@ -58,3 +77,23 @@ def create_media_app(accounts: dict[str, str], media: MediaFiles, redirect_host:
         return {"text": media.transcript}
 
     return app
+
+
+@contextmanager
+def serve_media(accounts: dict[str, str], account_sid: str) -> Iterator[MediaHost]:
+    """A photo, a voice note, an archive and a large PNG, as Twilio serves them to `accounts`."""
+    files = MediaFiles(
+        files={
+            "ME1": ("image/jpeg", PHOTO),
+            "ME2": ("audio/ogg", VOICE),
+            "ME3": ("application/zip", b"PK\x03\x04 an archive"),
+            "ME4": ("image/png", b"\x89PNG" + b"0" * 5000),
+        }
+    )
+    app = create_media_app(accounts, files, redirect_host="")
+    with serve_in_thread(app) as url:
+        # Redirect to "localhost" while the media URL says 127.0.0.1: another host for httpx.
+        redirect = url.replace("127.0.0.1", "localhost")
+        app.router.routes.clear()
+        app.router.routes.extend(create_media_app(accounts, files, redirect).routes)
+        yield MediaHost(url, files, account_sid)

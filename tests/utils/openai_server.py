@@ -25,7 +25,7 @@ class ScriptedReply:
     status: int | None = None
 
 
-def call(name: str, **arguments: Any) -> tuple[str, str]:
+def call(name: str, /, **arguments: Any) -> tuple[str, str]:
     """A well-formed scripted tool call."""
     return name, json.dumps(arguments)
 

@@ -51,8 +51,10 @@ def build_disruption_budget(tenant: TenantView) -> dict[str, Any]:
     }
 
 
-def build_network_policy(tenant: TenantView, metrics_port: int) -> dict[str, Any]:
-    """Workers accept connections only on their metrics port; nothing else ever calls them.
+def build_network_policy(tenant: TenantView) -> dict[str, Any]:
+    """Runtime pods accept connections only on their `metrics` ports; nothing else calls them.
+
+    The port is named, not numbered: the worker and the scheduler container each serve one.
 
     Egress stays open: NATS, PostgreSQL, Twilio and the model endpoint live wherever the platform
     team put them, which the operator cannot know.
@@ -68,6 +70,6 @@ def build_network_policy(tenant: TenantView, metrics_port: int) -> dict[str, Any
         "spec": {
             "podSelector": {"matchLabels": selector_labels(tenant.name)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"ports": [{"protocol": "TCP", "port": metrics_port}]}],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": "metrics"}]}],
         },
     }

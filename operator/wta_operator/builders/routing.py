@@ -11,14 +11,16 @@ from wta_operator.views import TenantView
 
 
 def gateway_spec(tenant: TenantView) -> dict[str, Any]:
-    """The tenant's spec as the gateway sees it: without the model credentials it never uses.
+    """The tenant's spec as the gateway sees it: without the credentials it never uses.
 
-    The gateway's catalog resolves every Secret the spec names; it gets only the auth token.
+    The gateway's catalog resolves every Secret the spec names; it gets only the auth token, so
+    neither the model key nor the tenant's media bucket (workers store media, not the gateway).
     """
     spec = spec_document(tenant.spec)
     model = dict(spec.get("model") or {})
     model.pop("apiKeySecretRef", None)
     spec["model"] = model
+    spec.pop("media", None)
     return spec
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from wta_operator.naming import CHECKSUM_ANNOTATION, child_labels, selector_labels
@@ -16,6 +16,8 @@ MANIFESTS_DIR = "/etc/wta/manifests"
 # Knowledge documents: each ConfigMap of an agent's knowledge.configMapRefs at <dir>/<name>/<key>.
 CONFIGMAPS_DIR = "/etc/wta/configmaps"
 CONTAINER = "worker"
+# Keys of the platform's media-bucket Secret, passed under the names boto3 reads.
+MEDIA_KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 @dataclass(frozen=True)
@@ -41,18 +43,34 @@ class RuntimeInputs:
     # False when the tenant may not run (suspended, or its name is taken by an older tenant).
     may_run: bool = True
     knowledge_config_maps: Sequence[str] = ()
+    # WTA_MEDIA_* of the platform's media store, and the Secret keys of its credentials.
+    media_env: Mapping[str, str] = field(default_factory=dict)
+    media_credentials: Sequence[SecretKeyRef] = ()
 
 
-def build_service_account(tenant: TenantView) -> dict[str, Any]:
-    """The runtime's own identity; it needs no Kubernetes API access, so no token is mounted."""
+def media_credential_refs(secret: str | None) -> list[SecretKeyRef]:
+    """The platform media bucket's key pair in a Secret of the tenant's namespace, if any."""
+    return [SecretKeyRef(name=secret, key=key) for key in MEDIA_KEY_NAMES] if secret else []
+
+
+def build_service_account(
+    tenant: TenantView, annotations: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The runtime's own identity; it needs no Kubernetes API access, so no token is mounted.
+
+    `annotations` give it a cloud identity (IRSA's role ARN) to reach the media bucket.
+    """
+    metadata: dict[str, Any] = {
+        "name": tenant.names.service_account,
+        "namespace": tenant.namespace,
+        "labels": child_labels(tenant.name),
+    }
+    if annotations:
+        metadata["annotations"] = dict(sorted(annotations.items()))
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": {
-            "name": tenant.names.service_account,
-            "namespace": tenant.namespace,
-            "labels": child_labels(tenant.name),
-        },
+        "metadata": metadata,
         "automountServiceAccountToken": False,
     }
 
@@ -85,6 +103,11 @@ def runtime_env(tenant: TenantView, inputs: RuntimeInputs) -> list[dict[str, Any
         env.append({"name": "WTA_DATABASE_URL", "value": source.value})
     if inputs.knowledge_config_maps:
         env.append({"name": "WTA_AGENT_CONFIGMAPS_DIR", "value": CONFIGMAPS_DIR})
+    env.extend({"name": name, "value": value} for name, value in sorted(inputs.media_env.items()))
+    env.extend(
+        {"name": ref.key, "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}}}
+        for ref in inputs.media_credentials
+    )
     return env + secret_env(inputs.secret_refs)
 
 

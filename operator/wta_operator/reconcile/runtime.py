@@ -25,6 +25,7 @@ from wta_operator.builders.runtime import (
     RuntimeInputs,
     build_runtime_deployment,
     build_service_account,
+    media_credential_refs,
 )
 from wta_operator.conditions import Condition, false, true
 from wta_operator.plane import ControlPlane
@@ -57,16 +58,20 @@ def database_url_source(tenant: TenantView, config: OperatorConfig) -> DatabaseU
 
 
 def desired_children(
-    tenant: TenantView, agents: Sequence[AgentView], inputs: RuntimeInputs, metrics_port: int
+    tenant: TenantView,
+    agents: Sequence[AgentView],
+    inputs: RuntimeInputs,
+    config: OperatorConfig,
 ) -> list[dict[str, Any]]:
     """Every object of the tenant's namespace, before adoption, in the order they are applied."""
+    metrics_port = config.metrics_port
     return [
-        build_service_account(tenant),
+        build_service_account(tenant, config.runtime_service_account_annotations),
         build_manifests_config_map(tenant, agents),
         build_runtime_deployment(tenant, inputs),
         build_metrics_service(tenant, metrics_port),
         build_disruption_budget(tenant),
-        build_network_policy(tenant, metrics_port),
+        build_network_policy(tenant),
     ]
 
 
@@ -92,6 +97,8 @@ def runtime_inputs(
         knowledge_config_maps=[
             ref.name for agent in agents for ref in agent.spec.knowledge.config_map_refs
         ],
+        media_env=config.runtime_media_env,
+        media_credentials=media_credential_refs(config.runtime_media_s3_credentials_secret),
     )
 
 
@@ -115,13 +122,14 @@ async def apply_runtime(
     checked = all_secret_refs(tenant, list(agents))
     if source is not None and source.secret is not None:
         checked.append(source.secret)
+    checked += media_credential_refs(plane.config.runtime_media_s3_credentials_secret)
     try:
         secrets = await check_secrets(plane.kube, tenant.namespace, checked)
     except KubeError as exc:
         unknown = SecretCheck({}, {(r.name, r.key): str(exc) for r in checked}, {})
         return RuntimeOutcome(false(RUNTIME, "ApplyFailed", str(exc), retry=True), unknown)
     inputs = runtime_inputs(tenant, agents, plane.config, secrets, may_run=may_run)
-    children = desired_children(tenant, agents, inputs, plane.config.metrics_port)
+    children = desired_children(tenant, agents, inputs, plane.config)
     kopf.adopt(children, owner=owner)
     try:
         applied = [await plane.kube.apply(child) for child in children]

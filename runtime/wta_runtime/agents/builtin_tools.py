@@ -1,13 +1,19 @@
-"""The built-in tools: hand off to a person, close the conversation, look up the knowledge."""
+"""The built-in tools: hand off, close the conversation, look up the knowledge, send a file."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from openai.types.chat import ChatCompletionToolParam
 
 from wta_runtime.agents.knowledge import KnowledgeIndex
-from wta_runtime.agents.turn import ActionKind, AgentAction
+from wta_runtime.agents.turn import ActionKind, AgentAction, ToolStatus
+from wta_runtime.specs.agent import SEND_MEDIA
+from wta_runtime.specs.agent_media import MediaEntry
+
+# Each file after the first goes as a WhatsApp message of its own: keep a reply short.
+MAX_MEDIA_PER_REPLY = 5
 
 _REASON: dict[str, object] = {
     "type": "object",
@@ -77,3 +83,53 @@ def lookup(index: KnowledgeIndex, query: str, limit: int = 3) -> str:
     if not passages:
         return "Nothing in the knowledge matches this question."
     return "\n\n".join(f"[{p.title}]\n{p.text}" for p in passages)
+
+
+def send_media_definition(media: Sequence[MediaEntry]) -> ChatCompletionToolParam:
+    """The send_media tool; its description lists the agent's files, so the model can choose."""
+    listed = "\n".join(
+        f"- {m.name}: {m.description}" + (f" ({m.content_type})" if m.content_type else "")
+        for m in media
+    )
+    return {
+        "type": "function",
+        "function": {
+            "name": SEND_MEDIA,
+            "description": (
+                "Attach one of the business's files to your reply; WhatsApp delivers it with "
+                "your text. Call it once per file, then write the reply. The files:\n" + listed
+            ),
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "name": {
+                        "type": "string",
+                        "enum": [m.name for m in media],
+                        "description": "The file's name, as listed.",
+                    }
+                },
+                "required": ["name"],
+            },
+        },
+    }
+
+
+class MediaChoice:
+    """The files one reply carries: picked by name from the agent's media, each once, few."""
+
+    def __init__(self, media: Sequence[MediaEntry]) -> None:
+        self._media = {m.name: m for m in media}
+        self.urls: list[str] = []
+
+    def pick(self, name: object) -> tuple[str, ToolStatus]:
+        """Attach the file called `name`; the result the model reads, and its status."""
+        entry = self._media.get(name) if isinstance(name, str) else None
+        if entry is None:
+            names = ", ".join(self._media)
+            return f"error: there is no file named {name!r}; the files are: {names}", "error"
+        if entry.url in self.urls:
+            return f"{entry.name} is already attached to your reply.", "ok"
+        if len(self.urls) >= MAX_MEDIA_PER_REPLY:
+            return f"refused: a reply carries at most {MAX_MEDIA_PER_REPLY} files", "refused"
+        self.urls.append(entry.url)
+        return f"attached {entry.name}: it is sent with your reply. Now write the reply.", "ok"

@@ -1,7 +1,8 @@
 """A deterministic agent that answers from knowledge entries, for running without a model.
 
 It also uses the agent's built-in tools on their keywords: a user asking for a person is handed
-off (handoff_to_human), a goodbye closes the conversation (close_conversation).
+off (handoff_to_human), a goodbye closes the conversation (close_conversation), and a message
+naming one of the agent's files (`spec.media`, e.g. "menu") gets that file with the answer.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wta_runtime.agents.builtin_tools import ACTION_TEXT
+from wta_runtime.agents.builtin_tools import ACTION_TEXT, MAX_MEDIA_PER_REPLY
 from wta_runtime.agents.handoff_policy import ASKS_FOR_HUMAN
 from wta_runtime.agents.turn import AgentAction, AgentReply, AgentTurn
 from wta_runtime.conversation.intents import is_closing_intent, mentions_any
-from wta_runtime.specs import KnowledgeEntry
+from wta_runtime.specs import KnowledgeEntry, MediaEntry
 
 OFFLINE_LABEL = "[offline agent]"
+MEDIA_ONLY_TEXT = "Here it is."
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -42,6 +44,14 @@ class OfflineAnswer:
     text: str
     actions: tuple[AgentAction, ...] = ()
     answered: bool = True
+    media_urls: tuple[str, ...] = ()
+
+
+def named_media(media: list[MediaEntry], text: str) -> tuple[str, ...]:
+    """The files whose every name word (split on - and _) the text contains, in catalog order."""
+    asked = {w.lower() for w in _WORD.findall(text)}
+    named = [m.url for m in media if set(re.split(r"[-_]", m.name)) <= asked]
+    return tuple(named[:MAX_MEDIA_PER_REPLY])
 
 
 def offline_answer(turn: AgentTurn) -> OfflineAnswer:
@@ -58,10 +68,13 @@ def offline_answer(turn: AgentTurn) -> OfflineAnswer:
     if "close_conversation" in builtin and is_closing_intent(text, closing):
         action = AgentAction("close_conversation", "the user said goodbye")
         return OfflineAnswer(ACTION_TEXT["close_conversation"], (action,))
+    media = named_media(list(spec.media), text)
     entries = list(spec.knowledge.entries)
     entry = best_entry(entries, text)
     if entry is not None:
-        return OfflineAnswer(entry.answer)
+        return OfflineAnswer(entry.answer, media_urls=media)
+    if media:
+        return OfflineAnswer(MEDIA_ONLY_TEXT, media_urls=media)
     if entries:
         topics = "; ".join(e.question for e in entries)
         return OfflineAnswer(f"I can help with: {topics}", answered=False)
@@ -82,4 +95,5 @@ class OfflineAgentProvider:
             provider=self.name,
             actions=answer.actions,
             agent=turn.agent.name,
+            media_urls=answer.media_urls,
         )

@@ -62,6 +62,7 @@ class _Answer:
     actions: list[AgentAction] = field(default_factory=list)
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    media_urls: list[str] = field(default_factory=list)
 
 
 class AgentRuntime:
@@ -162,6 +163,7 @@ class AgentRuntime:
             selected_by=choice.method,
             latency_seconds=time.perf_counter() - started,
             fallback=answer.outcome == "fallback",
+            media_urls=tuple(answer.media_urls),
         )
         await self._record(current, choice, resources, context, user_text, answer, reply)
         return reply
@@ -199,6 +201,7 @@ class AgentRuntime:
                 provider="offline",
                 outcome="answered" if found.answered else "unanswered",
                 actions=list(found.actions),
+                media_urls=list(found.media_urls),
             )
         spec = turn.agent.spec
         inputs = PromptInputs(
@@ -228,7 +231,13 @@ class AgentRuntime:
             text = spec.fallback_message or turn.tenant.spec.fallback_message
             return _Answer(text, "fallback", "fallback", usage=failure.usage)
         return _Answer(
-            result.text, "openai", "answered", result.actions, result.tool_calls, result.usage
+            result.text,
+            "openai",
+            "answered",
+            result.actions,
+            result.tool_calls,
+            result.usage,
+            result.media_urls,
         )
 
     async def _recall(self, turn: AgentTurn, context: ConversationContext) -> list[str]:

@@ -25,6 +25,8 @@ class LoopResult:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     actions: list[AgentAction] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    # The agent's files the model attached with send_media, in order.
+    media_urls: list[str] = field(default_factory=list)
 
 
 def _request(
@@ -90,6 +92,7 @@ async def run_tool_loop(
             if not text:
                 raise ModelFailure("empty", "no text after the tool calls", result.usage)
             result.text = text
+            result.media_urls = tools.media_urls
             return result
         messages.append(
             {

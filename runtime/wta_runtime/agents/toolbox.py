@@ -14,6 +14,7 @@ from wta_runtime.agents import builtin_tools, http_tools
 from wta_runtime.agents.agent_catalog import AgentResources
 from wta_runtime.agents.model_calls import MalformedReply
 from wta_runtime.agents.turn import AgentAction, ToolCallRecord, ToolStatus
+from wta_runtime.specs.agent import SEND_MEDIA
 
 
 @dataclass(frozen=True)
@@ -36,23 +37,37 @@ def parse_arguments(raw: str | None) -> dict[str, Any]:
 
 
 class Toolbox:
-    """Built-in and HTTP tools of an agent; unknown names are the model's mistake."""
+    """Built-in and HTTP tools of an agent for one turn; unknown names are the model's mistake."""
 
     def __init__(self, resources: AgentResources, http: httpx.AsyncClient) -> None:
         self._resources = resources
         self._http = http
-        tools = resources.agent.spec.tools
-        self._builtin = set(tools.builtin)
-        self._http_tools = {t.name: t for t in tools.http}
+        spec = resources.agent.spec
+        self._builtin = set(spec.tools.builtin)
+        self._http_tools = {t.name: t for t in spec.tools.http}
+        # send_media exists only for an agent with files to send.
+        self._media = builtin_tools.MediaChoice(spec.media) if spec.media else None
+
+    @property
+    def media_urls(self) -> list[str]:
+        """The files the model attached to this turn's reply, in the order it chose them."""
+        return list(self._media.urls) if self._media else []
 
     def definitions(self) -> list[ChatCompletionToolParam]:
         """The `tools` of a chat completions request (built-ins first, then HTTP tools)."""
         builtin = [builtin_tools.DEFINITIONS[n] for n in sorted(self._builtin)]
+        if self._media is not None:
+            builtin.append(builtin_tools.send_media_definition(self._resources.agent.spec.media))
         return builtin + [http_tools.definition(t) for t in self._http_tools.values()]
+
+    def _known(self, name: str) -> bool:
+        if name == SEND_MEDIA:
+            return self._media is not None
+        return name in self._builtin or name in self._http_tools
 
     def check_call(self, name: str, raw_arguments: str | None) -> dict[str, Any]:
         """Validate a call before running anything: known tool, JSON object, required keys."""
-        if name not in self._builtin and name not in self._http_tools:
+        if not self._known(name):
             raise MalformedReply(f"the model called an unknown tool {name!r}")
         arguments = parse_arguments(raw_arguments)
         if name in self._http_tools:
@@ -72,6 +87,9 @@ class Toolbox:
         elif name == "lookup_knowledge":
             query = str(arguments.get("query", ""))
             text, status = builtin_tools.lookup(self._resources.knowledge, query), "ok"
+        elif name == SEND_MEDIA and self._media is not None:
+            # An unknown file name is an answer the model can correct, not a broken reply.
+            text, status = self._media.pick(arguments.get("name"))
         else:
             tool = self._http_tools[name]
             headers = self._resources.tool_headers.get(name, {})

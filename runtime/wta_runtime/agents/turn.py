@@ -96,6 +96,8 @@ class AgentReply:
     latency_seconds: float = 0.0
     # True when `text` is the fallback message because the model failed.
     fallback: bool = False
+    # Public URLs of the agent's files sent with the reply (spec.media, chosen with send_media).
+    media_urls: tuple[str, ...] = ()
 
 
 class AgentProvider(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,17 @@ def part_key(key: str, index: int) -> str:
     return key if index == 0 else f"{key}#{index + 1}"
 
 
+def with_media(parts: Sequence[str], media_urls: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """Each part's body and media: the first file with the first part, each other one alone."""
+    # WhatsApp delivers one media per message (Twilio ignores the others): one file per part.
+    bodies = list(parts) or [""]
+    laid_out = [
+        (body, [media_urls[0]] if index == 0 and media_urls else [])
+        for index, body in enumerate(bodies)
+    ]
+    return laid_out + [("", [url]) for url in media_urls[1:]]
+
+
 async def save_outbound(
     session: AsyncSession,
     *,
@@ -29,9 +41,14 @@ async def save_outbound(
     provider: str | None,
     now: datetime,
     details: dict[str, Any] | None = None,
+    media_urls: Sequence[str] = (),
 ) -> list[Message]:
-    """Store every part of an outbound message as `pending`; parts stored before win."""
-    for index, body in enumerate(parts):
+    """Store every part of an outbound message (media too) as `pending`; parts stored before win."""
+    laid_out = with_media(parts, media_urls) if media_urls else [(p, []) for p in parts]
+    for index, (body, media) in enumerate(laid_out):
+        part_details = {**(details or {}), "part": index + 1, "parts": len(laid_out)}
+        if media:
+            part_details["media_urls"] = media
         await session.execute(
             insert(Message)
             .values(
@@ -45,7 +62,7 @@ async def save_outbound(
                 agent=agent,
                 provider=provider,
                 delivery_status="pending",
-                details={**(details or {}), "part": index + 1, "parts": len(parts)},
+                details=part_details,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])

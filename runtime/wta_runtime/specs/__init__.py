@@ -12,6 +12,7 @@ from wta_runtime.specs.agent import (
     SelectionRule,
     Tools,
 )
+from wta_runtime.specs.agent_media import MediaEntry
 from wta_runtime.specs.common import API_GROUP, API_VERSION, SecretKeyRef
 from wta_runtime.specs.status import (
     READY,
@@ -30,6 +31,7 @@ from wta_runtime.specs.tenant import (
     WhatsAppNumber,
     WhatsAppTenantSpec,
 )
+from wta_runtime.specs.tenant_media import MediaStorage, TenantBucket
 
 __all__ = [
     "API_GROUP",
@@ -43,6 +45,8 @@ __all__ = [
     "HttpTool",
     "Knowledge",
     "KnowledgeEntry",
+    "MediaEntry",
+    "MediaStorage",
     "Memory",
     "ModelCredentials",
     "ModelSettings",
@@ -52,6 +56,7 @@ __all__ = [
     "SecretKeyRef",
     "Selection",
     "SelectionRule",
+    "TenantBucket",
     "TenantTimers",
     "Tools",
     "TwilioAccount",

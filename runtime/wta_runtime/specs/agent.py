@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from wta_runtime.specs.agent_media import MAX_MEDIA, MediaEntry
 from wta_runtime.specs.common import (
     DATA_KEY,
     DNS_SUBDOMAIN,
@@ -23,6 +24,9 @@ from wta_runtime.specs.common import (
 from wta_runtime.specs.tenant import HTTP_URL
 
 BUILTIN_TOOLS = ("handoff_to_human", "close_conversation", "lookup_knowledge")
+# Offered by the runtime on its own when the agent has `media`; no HTTP tool may take the name.
+SEND_MEDIA = "send_media"
+RESERVED_TOOL_NAMES = (*BUILTIN_TOOLS, SEND_MEDIA)
 BuiltinTool = Literal["handoff_to_human", "close_conversation", "lookup_knowledge"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -31,7 +35,10 @@ TENANT_REF_IMMUTABLE = (
 )
 HEADER_ONE_SOURCE = "each header needs exactly one of value or secretKeyRef"
 HOST_NOT_ALLOWED = "the url's host must be listed in allowedHosts"  # when the host is unknown
-TOOL_NAME_TAKEN = "http tool names must differ from the built-in tools' names"
+TOOL_NAME_TAKEN = (
+    "http tool names must differ from the built-in tools' names "
+    "(handoff_to_human, close_conversation, lookup_knowledge, send_media)"
+)
 WINDOW_ORDER = "a business hours window must start before it ends (HH:MM, 24-hour clock)"
 HOURS_NEEDED = "outsideBusinessHours needs businessHours: say when people are available"
 RULE_NEEDS_PATTERN = "each selection rule needs keywords or a regex"
@@ -171,7 +178,9 @@ class HttpTool(SpecModel):
     name: str = Field(
         pattern=r"^[a-zA-Z0-9_-]{1,64}$",
         description="Function name the model sees (letters, digits, _ and -).",
-        json_schema_extra=validations(cel(f"!(self in {list(BUILTIN_TOOLS)!r})", TOOL_NAME_TAKEN)),
+        json_schema_extra=validations(
+            cel(f"!(self in {list(RESERVED_TOOL_NAMES)!r})", TOOL_NAME_TAKEN)
+        ),
     )
     description: str = Field(
         min_length=1, max_length=1024, description="What the tool does, told to the model."
@@ -207,7 +216,7 @@ class HttpTool(SpecModel):
         host = urlsplit(self.url).hostname
         if host not in self.allowed_hosts:
             raise ValueError(f"{HOST_NOT_ALLOWED}, and {host} is not")
-        if self.name in BUILTIN_TOOLS:
+        if self.name in RESERVED_TOOL_NAMES:
             raise ValueError(TOOL_NAME_TAKEN)
         unique([h.name for h in self.headers], "header")
         return self
@@ -400,3 +409,17 @@ class AIAgentSpec(SpecModel):
         max_length=1600,
         description="Overrides the tenant's fallback message for this agent.",
     )
+    media: list[MediaEntry] = Field(
+        default_factory=list,
+        max_length=MAX_MEDIA,
+        description=(
+            "Files the agent may send with a reply (a menu, a price list): the model picks one "
+            "by name with the send_media tool, offered only when this list is not empty."
+        ),
+        json_schema_extra=list_map("name"),
+    )
+
+    @model_validator(mode="after")
+    def _media_names_unique(self) -> AIAgentSpec:
+        unique([m.name for m in self.media], "media")
+        return self

@@ -20,6 +20,7 @@ from wta_runtime.specs.common import (
     unique,
     validations,
 )
+from wta_runtime.specs.tenant_media import MediaStorage
 
 E164 = r"^\+[1-9]\d{6,14}$"
 HTTP_URL = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
@@ -280,6 +281,10 @@ class WhatsAppTenantSpec(SpecModel):
     )
     database: DatabasePlacement = Field(
         default_factory=DatabasePlacement, description="Where conversations are stored."
+    )
+    media: MediaStorage = Field(
+        default_factory=MediaStorage,
+        description="Where inbound media is kept: the platform's store, or the tenant's bucket.",
     )
     fallback_message: str = Field(
         default="Sorry, I cannot answer right now. Please try again in a few minutes.",

@@ -11,8 +11,10 @@ from prometheus_client import start_http_server
 
 from wta_runtime.agents.agent_catalog import AgentCatalog
 from wta_runtime.agents.choose import runtime_from_settings
+from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media import MediaDownloader, MediaPolicy
-from wta_runtime.channel.media_store import LocalMediaStore
+from wta_runtime.channel.media_store import MediaStoreError
+from wta_runtime.channel.media_stores import MediaStores, platform_media_store
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.db.engine import create_engine, session_factory
@@ -37,6 +39,33 @@ def _transcriber(settings: Settings) -> OpenAITranscriber | None:
     )
 
 
+async def _media_stores(settings: Settings, tenants: list[Tenant]) -> MediaStores:
+    """The media stores, checked: a platform store that does not work stops the worker here."""
+    stores = MediaStores(
+        platform_media_store(settings, pool_size=settings.worker_concurrency),
+        pool_size=settings.worker_concurrency,
+    )
+    try:
+        detail = await stores.platform.check()
+    except MediaStoreError as exc:
+        stores.close()
+        log.error(
+            "media store %s is not usable: %s (see WTA_MEDIA_*)", stores.platform.location, exc
+        )
+        raise SystemExit(1) from None
+    log.info("media store: %s (%s)", stores.platform.location, detail)
+    for tenant in tenants:
+        own = stores.for_tenant(tenant)
+        if own is stores.platform:
+            continue
+        # One tenant's wrong bucket must not stop the others: its media turns fail and retry.
+        try:
+            await own.check()
+        except MediaStoreError as exc:
+            log.error("media store of %s, %s, is not usable: %s", tenant.name, own.location, exc)
+    return stores
+
+
 async def run_worker(settings: Settings) -> None:
     """Consume the served tenants' streams until SIGTERM or SIGINT."""
     # Every turn in flight holds one connection for its thread lock and briefly uses another.
@@ -46,6 +75,9 @@ async def run_worker(settings: Settings) -> None:
     agents, reloader = runtime_from_settings(settings, sessions)
     catalog = reloader.current.tenants
     tenants = settings.tenants or sorted(catalog.tenants)
+    stores = await _media_stores(
+        settings, [catalog.tenants[n] for n in tenants if n in catalog.tenants]
+    )
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
     connection = await connect(settings.nats_url, name="wta-worker")
@@ -60,7 +92,7 @@ async def run_worker(settings: Settings) -> None:
             http,
             MediaPolicy(frozenset(settings.media_content_types), settings.media_max_bytes),
         ),
-        store=LocalMediaStore(settings.media_dir),
+        stores=stores,
         transcriber=transcriber,
         clock=utcnow,
     )
@@ -99,6 +131,7 @@ async def run_worker(settings: Settings) -> None:
         await agents.close()
         await sender.close()
         await http.aclose()
+        stores.close()
         if transcriber is not None:
             await transcriber.close()
         await close_connection(connection)

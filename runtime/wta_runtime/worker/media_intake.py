@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media import MediaDownloader, MediaRefusedError
-from wta_runtime.channel.media_store import LocalMediaStore
+from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.transcription import Transcriber
 from wta_runtime.conversation.turn_text import Attachment
 from wta_runtime.db.tables import MediaItem, Message
@@ -29,13 +29,13 @@ class MediaIntake:
         *,
         sessions: async_sessionmaker[AsyncSession],
         downloader: MediaDownloader,
-        store: LocalMediaStore,
+        stores: MediaStores,
         transcriber: Transcriber | None,
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
         self._downloader = downloader
-        self._store = store
+        self._stores = stores
         self._transcriber = transcriber
         self._clock = clock
 
@@ -68,7 +68,7 @@ class MediaIntake:
             and (row.content_type or "").startswith("audio/")
             and row.storage_key
         ):
-            audio = self._store.read(tenant.name, row.storage_key)
+            audio = await self._stores.for_tenant(tenant).read(tenant.name, row.storage_key)
             text = await self._transcriber.transcribe(tenant, audio, row.content_type or "")
             async with self._sessions.begin() as session:
                 await session.execute(
@@ -92,7 +92,8 @@ class MediaIntake:
             log.warning("media %d of a message of %s refused: %s", position, tenant.name, refused)
             values |= {"status": "refused", "reason": refused.reason}
         else:
-            stored = self._store.save(tenant.name, media.content)
+            store = self._stores.for_tenant(tenant)
+            stored = await store.save(tenant.name, media.content, media.content_type)
             values |= {
                 "status": "stored",
                 "content_type": media.content_type,

@@ -39,7 +39,10 @@ def history_entry(message: Message) -> HistoryEntry | None:
     if message.delivery_status in NOT_DELIVERED:
         return None
     prefix = "(support) " if message.author == "support" else ""
-    return HistoryEntry("assistant", prefix + message.body)
+    # A file sent is part of what was said: the model should know the menu already went out.
+    lines = [message.body] if message.body else []
+    lines += [f"[sent a file: {url}]" for url in message.details.get("media_urls", [])]
+    return HistoryEntry("assistant", prefix + "\n".join(lines))
 
 
 async def build_turn(

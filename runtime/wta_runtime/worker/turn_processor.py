@@ -211,6 +211,7 @@ class TurnProcessor:
                 provider=answer.provider,
                 now=self.clock(),
                 details={"answers": [m.idempotency_key for m in batch]},
+                media_urls=answer.media_urls,
             )
             await store.mark_answered(session, batch, key)
             if answer.fallback:

@@ -121,7 +121,8 @@ async def send_human_reply(
             agent=None,
             provider="human",
             now=_now(),
-            details={"staff": body.staff, "media_urls": body.media_urls},
+            details={"staff": body.staff},
+            media_urls=body.media_urls,
         )
     try:
         report = await state.delivery.deliver(tenant, conversation, parts)
