@@ -16,7 +16,6 @@ import secrets
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ import yaml
 from tests.utils.servers import serve_in_thread
 
 from hack import bench_operator
+from hack.bench_turns import Turn, wait_for_turns
 from hack.machine import machine
 from wta_runtime.catalog import Tenant, load_catalog
 from wta_runtime.chat import signed_webhook
@@ -47,13 +47,18 @@ CONVERSATIONS = 50
 
 
 def bench_manifests(folder: Path) -> Path:
-    """The examples with a 0s burst window: each turn is answered on its own, as measured."""
+    """The examples with a 0s burst window and a sender rate above the offered load.
+
+    The default outbound pace (10 messages/s per sender number) is Twilio's and is kept on
+    purpose in production; here it would measure the pacing, not the pipeline.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     for path in (ROOT / "examples").glob("*.yaml"):
         docs = list(yaml.safe_load_all(path.read_text()))
         for doc in docs:
             if doc and doc.get("kind") == "WhatsAppTenant":
                 doc["spec"].setdefault("conversation", {})["burstWindow"] = "0s"
+                doc["spec"]["rateLimit"] = {"messagesPerSecond": 400}
         (folder / path.name).write_text(yaml.safe_dump_all(docs))
     return folder
 
@@ -203,50 +208,38 @@ def bench(tmp: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             url = f"http://127.0.0.1:{gateway_port}{WEBHOOK}"
             total = int(PIPELINE_RATE * PIPELINE_SECONDS)
             bodies = signed_bodies(tenant, url, contacts, total)
-            before = len(twilio_app.state.messages)
-            result = run_load({"mode": "open", "url": url, "bodies": bodies, "rate": PIPELINE_RATE})
-            deadline = time.monotonic() + 120
-            while len(twilio_app.state.messages) - before < total and time.monotonic() < deadline:
-                time.sleep(0.2)
-            pipeline = pipeline_summary(result, twilio_app.state.messages[before:], contacts, total)
+            run_load({"mode": "open", "url": url, "bodies": bodies, "rate": PIPELINE_RATE})
+            turns = wait_for_turns(database_url, tenant.name, total, timeout=120)
+            pipeline = pipeline_summary(turns, total)
     finally:
         for process in reversed(processes + infra):
             process.stop()
     return rows, pipeline
 
 
-def pipeline_summary(
-    result: dict[str, Any], sent: list[Any], contacts: list[str], total: int
-) -> dict[str, Any]:
-    """Match the k-th reply to a contact with the k-th accepted message of that contact."""
-    accepted_by_contact: dict[str, list[float]] = {c: [] for c in contacts}
-    for index, accepted_at, _status in sorted(result["accepted"]):
-        accepted_by_contact[contacts[index % len(contacts)]].append(accepted_at)
-    replies_by_contact: dict[str, list[float]] = {c: [] for c in contacts}
-    for message in sent:
-        replies_by_contact[message.to.removeprefix("whatsapp:")].append(
-            message.date_created.timestamp()
-        )
-    latencies = []
-    for contact in contacts:
-        for accepted_at, replied_at in zip(
-            accepted_by_contact[contact], replies_by_contact[contact], strict=False
-        ):
-            latencies.append((replied_at - accepted_at) * 1000)
-    last_reply = max((m.date_created.timestamp() for m in sent), default=time.time())
-    first_accept = min(a for _, a, _ in result["accepted"])
+def pipeline_summary(turns: list[Turn], total: int) -> dict[str, Any]:
+    """Latency of each message from the gateway's acceptance to the send of the reply to it."""
+    answered = [t for t in turns if t.replied is not None]
+    latencies = [(t.replied - t.received).total_seconds() * 1000 for t in answered if t.replied]
+    first = min((t.received for t in turns), default=None)
+    last = max((t.replied for t in answered if t.replied), default=None)
+    span = (last - first).total_seconds() if first and last else 0.0
+    nan = float("nan")
     return {
         "turns": total,
-        "replied": len(sent),
+        "answered": len(answered),
+        "replies": len({t.reply for t in answered}),
         "offered_rate": PIPELINE_RATE,
-        "achieved": len(sent) / max(0.001, last_reply - first_accept),
-        "p50": percentile(latencies, 0.50) if latencies else float("nan"),
-        "p95": percentile(latencies, 0.95) if latencies else float("nan"),
-        "p99": percentile(latencies, 0.99) if latencies else float("nan"),
+        "achieved": len(answered) / max(0.001, span),
+        "p50": percentile(latencies, 0.50) if latencies else nan,
+        "p95": percentile(latencies, 0.95) if latencies else nan,
+        "p99": percentile(latencies, 0.99) if latencies else nan,
     }
 
 
-def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any], operator: str = "") -> str:
+def write_report(
+    rows: list[dict[str, Any]], pipeline: dict[str, Any], operator: str = "", *, save: bool = True
+) -> str:
     bare, gateway = rows
     ratio = gateway["rps"] / bare["rps"]
     lines = [
@@ -280,10 +273,15 @@ def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any], operator:
         f"{pipeline['turns']} turns at {pipeline['offered_rate']:.0f} turns/s over "
         f"{CONVERSATIONS} conversations, offline (zero-latency) agent, 1 worker.",
         "",
-        "| replied | achieved turns/s | p50 ms | p95 ms | p99 ms |",
-        "| --- | --- | --- | --- | --- |",
-        f"| {pipeline['replied']}/{pipeline['turns']} | {pipeline['achieved']:.0f} "
+        "| answered | replies | achieved turns/s | p50 ms | p95 ms | p99 ms |",
+        "| --- | --- | --- | --- | --- | --- |",
+        f"| {pipeline['answered']}/{pipeline['turns']} | {pipeline['replies']} "
+        f"| {pipeline['achieved']:.0f} "
         f"| {pipeline['p50']:.0f} | {pipeline['p95']:.0f} | {pipeline['p99']:.0f} |",
+        "",
+        "A turn is one inbound message; it is answered when the reply that covers it is sent. "
+        "Messages of a conversation that arrive while its previous turn runs are answered "
+        "together by one reply, so replies can be fewer than turns.",
         "",
         "Goal for later tuning: p99 < 60 ms at 100 turns/s.",
         "",
@@ -291,14 +289,17 @@ def write_report(rows: list[dict[str, Any]], pipeline: dict[str, Any], operator:
     if operator:
         lines += [operator]
     report = "\n".join(lines)
-    (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "benchmarks.md").write_text(report)
+    if save:
+        (ROOT / "docs" / "benchmarks.md").write_text(report)
     return report
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wta-bench-") as tmp:
         rows, pipeline = bench(Path(tmp))
+    if os.environ.get("WTA_BENCH_SKIP_OPERATOR"):  # quick runs while tuning the data path
+        print(write_report(rows, pipeline, save=False))
+        return
     with tempfile.TemporaryDirectory(prefix="wta-bench-operator-") as tmp:
         operator = bench_operator.run(Path(tmp))
     command = "`make bench` (`python -m hack.bench`)"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
 
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
@@ -24,12 +23,17 @@ from wta_runtime.worker.backlog import StreamBacklog
 from wta_runtime.worker.dead_letter import DeadLetters
 from wta_runtime.worker.heartbeat import heartbeat
 from wta_runtime.worker.status_updates import StatusApplier
+from wta_runtime.worker.thread_dispatch import Handler, ThreadDispatcher
 from wta_runtime.worker.turn_processor import TurnProcessor
 
 log = logging.getLogger("wta.worker")
 
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0, 30.0)
 FETCH_BATCH = 16
+# Messages a worker holds per runner: the running one and those queued behind busy threads.
+HELD_PER_RUNNER = 4
+# Messages of one thread that one turn takes at once (they are answered by one reply).
+MAX_THREAD_BATCH = 32
 DRAIN_SECONDS = 30.0
 
 
@@ -47,6 +51,13 @@ class RetryPolicy:
     def delay(self, attempt: int) -> float:
         """Backoff after failed attempt number `attempt` (1-based)."""
         return self.delays[min(attempt, len(self.delays)) - 1] if self.delays else 0.0
+
+
+def _thread(msg: Msg, names: TenantStream | None) -> str:
+    """The key messages are serialised on: the conversation thread's subject, else the message."""
+    if names is not None and msg.subject != names.inbound_subject:
+        return msg.subject
+    return f"{msg.subject}#{msg.metadata.sequence.stream}"
 
 
 def is_final(exc: BaseException) -> bool:
@@ -82,14 +93,36 @@ class InboundConsumer:
     async def run(self) -> None:
         for tenant in self._tenants:
             await ensure_tenant_stream(self._js, TenantStream(tenant), ack_wait=self._ack_wait)
-        turns, statuses = asyncio.Semaphore(self._concurrency), asyncio.Semaphore(FETCH_BATCH)
+        keepalive = self._ack_wait / 3
+        runners = self._concurrency
+        turns = ThreadDispatcher(
+            runners=runners,
+            capacity=runners * HELD_PER_RUNNER,
+            keepalive=keepalive,
+            batch=MAX_THREAD_BATCH,
+        )
+        statuses = ThreadDispatcher(
+            runners=FETCH_BATCH,
+            capacity=FETCH_BATCH * HELD_PER_RUNNER,
+            keepalive=keepalive,
+            batch=1,
+        )
         async with asyncio.TaskGroup() as group:
+            group.create_task(turns.run(self._stopping, drain=DRAIN_SECONDS))
+            group.create_task(statuses.run(self._stopping, drain=DRAIN_SECONDS))
             for tenant in self._tenants:
                 names = TenantStream(tenant)
                 turn = partial(self.handle, names)
-                group.create_task(self._pull(names, names.worker_durable, turn, turns))
                 group.create_task(
-                    self._pull(names, names.status_durable, self._statuses.handle, statuses)
+                    self._pull(names, names.worker_durable, turn, turns, thread_of=names)
+                )
+                group.create_task(
+                    self._pull(
+                        names,
+                        names.status_durable,
+                        partial(_one_at_a_time, self._statuses.handle),
+                        statuses,
+                    )
                 )
 
     def stop(self) -> None:
@@ -99,89 +132,110 @@ class InboundConsumer:
         self,
         names: TenantStream,
         durable: str,
-        handler: Callable[[Msg], Coroutine[Any, Any, None]],
-        slots: asyncio.Semaphore,
+        handler: Handler,
+        dispatcher: ThreadDispatcher,
+        *,
+        thread_of: TenantStream | None = None,
     ) -> None:
-        """Fetch as many messages as there are free slots (shared by every tenant of the worker)."""
+        """Fetch as many messages as the dispatcher (shared by every tenant) has room for.
+
+        With `thread_of`, messages of one conversation thread run one after the other; without,
+        every message runs on its own (status callbacks settle in any order).
+        """
         subscription = await self._js.pull_subscribe_bind(durable, stream=names.stream)
         log.info("consuming %s with %s", names.stream, durable)
-        running: set[asyncio.Task[None]] = set()
-
-        async def run(msg: Msg) -> None:
-            try:
-                await handler(msg)
-            finally:
-                slots.release()
-
         while not self._stopping.is_set():
-            await slots.acquire()
-            wanted = 1
-            while wanted < FETCH_BATCH and not slots.locked():
-                await slots.acquire()
-                wanted += 1
+            wanted = await dispatcher.reserve(self._fetch_size(dispatcher))
+            if not wanted:
+                break
             try:
                 batch = await subscription.fetch(wanted, timeout=1.0)
             except (NatsTimeoutError, TimeoutError):
                 batch = []  # nothing arrived within the second (nats-py raises either)
-            for _ in range(wanted - len(batch)):
-                slots.release()
+            await dispatcher.unreserve(wanted - len(batch))
             for msg in batch:
-                task = asyncio.create_task(run(msg))
-                running.add(task)
-                task.add_done_callback(running.discard)
-        if running:  # finish the turns in flight; what does not finish is redelivered
-            await asyncio.wait(running, timeout=DRAIN_SECONDS)
+                await dispatcher.offer(_thread(msg, thread_of), msg, handler)
         await subscription.unsubscribe()
 
-    async def handle(self, names: TenantStream, msg: Msg) -> None:
-        """Process one stream message and settle it: ack, nak with backoff, or give up."""
-        try:
-            inbound = InboundMessage.model_validate_json(msg.data)
-        except ValidationError:
-            log.error("dropping malformed stream message on %s", msg.subject)
-            await msg.term()
-            return
-        attempt = msg.metadata.num_delivered
-        if attempt > self._policy.attempts:
+    def _fetch_size(self, dispatcher: ThreadDispatcher) -> int:
+        """A share of the room, so that one tenant's idle fetch never holds all of it."""
+        return max(1, min(FETCH_BATCH, dispatcher.capacity // (2 * len(self._tenants))))
+
+    async def handle(self, names: TenantStream, msgs: list[Msg]) -> None:
+        """Answer the messages of one thread (oldest first) in one turn, and settle each."""
+        batch: list[tuple[Msg, InboundMessage]] = []
+        for msg in msgs:
+            try:
+                batch.append((msg, InboundMessage.model_validate_json(msg.data)))
+            except ValidationError:
+                log.error("dropping malformed stream message on %s", msg.subject)
+                await msg.term()
+        spent = [item for item in batch if item[0].metadata.num_delivered > self._policy.attempts]
+        if spent:
             # The last attempt never finished: the worker died in it. Do not try a fourth death.
-            await self._give_up(names, msg, inbound, "a worker stopped during the last attempt")
+            await self._give_up(names, spent, "a worker stopped during the last attempt")
+            batch = [item for item in batch if item not in spent]
+        if not batch:
             return
-        thread = msg.subject if msg.subject != names.inbound_subject else None
+        (newest_msg, newest), earlier = batch[-1], batch[:-1]
+        attempt = max(msg.metadata.num_delivered for msg, _ in batch)
+        thread = newest_msg.subject if newest_msg.subject != names.inbound_subject else None
         try:
-            async with heartbeat(msg, every=self._ack_wait / 3):
+            async with heartbeat([msg for msg, _ in batch], every=self._ack_wait / 3):
                 outcome = await self._processor.handle(
-                    inbound,
-                    stream_seq=msg.metadata.sequence.stream,
+                    newest,
+                    stream_seq=newest_msg.metadata.sequence.stream,
                     backlog=StreamBacklog(self._js, names, thread) if thread else None,
+                    earlier=[(msg.metadata.sequence.stream, item) for msg, item in earlier],
                 )
         except UnknownTenantError:
             log.error("no configuration for tenant %s; message kept for redelivery", names.tenant)
-            await msg.nak(delay=self._policy.delay(attempt))
+            await _settle_all(batch, lambda msg: msg.nak(delay=self._policy.delay(attempt)))
             return
         except Exception as exc:
             if not is_final(exc) and attempt < self._policy.attempts:
-                log.warning("turn failed (%s); retry %d of %s", exc, attempt, inbound.message_sid)
-                await msg.nak(delay=self._policy.delay(attempt))
+                log.warning("turn failed (%s); retry %d of %s", exc, attempt, newest.message_sid)
+                await _settle_all(batch, lambda msg: msg.nak(delay=self._policy.delay(attempt)))
             else:
-                log.exception("giving up on %s after %d attempt(s)", inbound.message_sid, attempt)
-                await self._give_up(names, msg, inbound, f"{type(exc).__name__}: {exc}")
+                log.exception("giving up on %s after %d attempt(s)", newest.message_sid, attempt)
+                await self._give_up(names, batch, f"{type(exc).__name__}: {exc}")
             return
-        metrics.TURNS.labels(names.tenant, self._agent_label(names.tenant), outcome).inc()
-        await msg.ack()
+        metrics.TURNS.labels(names.tenant, self._agent_label(names.tenant), outcome).inc(len(batch))
+        await _settle_all(batch, lambda msg: msg.ack())
 
     def _agent_label(self, tenant: str) -> str:
         agent = self._processor.catalog.by_name(tenant).default_agent()
         return agent.name if agent else ""
 
     async def _give_up(
-        self, names: TenantStream, msg: Msg, inbound: InboundMessage, reason: str
+        self, names: TenantStream, batch: list[tuple[Msg, InboundMessage]], reason: str
     ) -> None:
-        metrics.TURNS.labels(names.tenant, self._agent_label(names.tenant), "dead_letter").inc()
+        metrics.TURNS.labels(names.tenant, self._agent_label(names.tenant), "dead_letter").inc(
+            len(batch)
+        )
         try:
             await self._dead_letters.give_up(
-                names, inbound, reason=reason, attempts=msg.metadata.num_delivered
+                names,
+                [inbound for _, inbound in batch],
+                reason=reason,
+                attempts=max(msg.metadata.num_delivered for msg, _ in batch),
             )
         except Exception:
-            log.exception("could not dead-letter %s; it will be redelivered", inbound.message_sid)
+            log.exception(
+                "could not dead-letter %s; it will be redelivered", batch[-1][1].message_sid
+            )
             return
-        await msg.term()
+        await _settle_all(batch, lambda msg: msg.term())
+
+
+async def _settle_all(
+    batch: list[tuple[Msg, InboundMessage]], settle: Callable[[Msg], Awaitable[None]]
+) -> None:
+    for msg, _ in batch:
+        await settle(msg)
+
+
+async def _one_at_a_time(handler: Callable[[Msg], Awaitable[None]], msgs: list[Msg]) -> None:
+    """For handlers of single messages (status callbacks, each on its own key)."""
+    for msg in msgs:
+        await handler(msg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from nats.js import JetStreamContext
 
@@ -36,19 +37,26 @@ class DeadLetters:
         self._sender = sender
 
     async def give_up(
-        self, names: TenantStream, inbound: InboundMessage, *, reason: str, attempts: int
+        self,
+        names: TenantStream,
+        inbounds: Sequence[InboundMessage],
+        *,
+        reason: str,
+        attempts: int,
     ) -> None:
-        """Dead-letter the message, then send the fallback and flag the conversation."""
-        await self._js.publish(
-            names.dead_letter_subject,
-            inbound.model_dump_json().encode(),
-            stream=names.dead_letter_stream,
-            headers={
-                "Nats-Msg-Id": inbound.message_sid,
-                "Wta-Reason": reason[:512],
-                "Wta-Attempts": str(attempts),
-            },
-        )
+        """Dead-letter the messages (one thread's, oldest first), send one fallback, flag it."""
+        for inbound in inbounds:
+            await self._js.publish(
+                names.dead_letter_subject,
+                inbound.model_dump_json().encode(),
+                stream=names.dead_letter_stream,
+                headers={
+                    "Nats-Msg-Id": inbound.message_sid,
+                    "Wta-Reason": reason[:512],
+                    "Wta-Attempts": str(attempts),
+                },
+            )
+        inbound = inbounds[-1]
         tenant = self._processor.catalog.by_name(inbound.tenant)
         try:
             await self._fallback(tenant, inbound, reason)

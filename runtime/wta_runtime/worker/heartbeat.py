@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 
 from nats.aio.msg import Msg
 
 
 @contextlib.asynccontextmanager
-async def heartbeat(msg: Msg, *, every: float) -> AsyncIterator[None]:
-    """Send `in_progress` every `every` seconds while the block runs."""
+async def heartbeat(msgs: Sequence[Msg], *, every: float) -> AsyncIterator[None]:
+    """Send `in_progress` for each message every `every` seconds while the block runs."""
 
     async def beat() -> None:
         while True:
             await asyncio.sleep(every)
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
+            for msg in msgs:
+                with contextlib.suppress(Exception):
+                    await msg.in_progress()
 
     task = asyncio.create_task(beat())
     try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -94,7 +94,13 @@ class TurnProcessor:
         *,
         stream_seq: int | None = None,
         backlog: Backlog | None = None,
+        earlier: Sequence[tuple[int, InboundMessage]] = (),
     ) -> Outcome:
+        """Answer `inbound` with every earlier unanswered message of its conversation.
+
+        `earlier` are messages of the same thread that this worker holds (stream sequence,
+        message); `backlog` finds those that other replicas may hold.
+        """
         tenant = self.catalog.by_name(inbound.tenant)
         if tenant.spec.suspend:
             return "tenant_suspended"
@@ -104,14 +110,19 @@ class TurnProcessor:
         await self._wait_for_quiet(tenant, stored)
         key = thread_key(tenant.name, inbound.from_number, inbound.to_number)
         async with self.locks.hold(key, timeout=THREAD_WAIT_SECONDS):
-            earlier_messages = await backlog.pending() if backlog else []
+            earlier_messages = list(earlier)
+            if backlog is not None:
+                held = {seq for seq, _ in earlier_messages}
+                earlier_messages += [
+                    item for item in await backlog.pending() if item[0] not in held
+                ]
             # A lagging stream holds many earlier messages, mostly stored already: ask once.
             stored_sids = await self.inbox.stored_sids(
-                tenant, [earlier.message_sid for _, earlier in earlier_messages]
+                tenant, [message.message_sid for _, message in earlier_messages]
             )
-            for seq, earlier in earlier_messages:
-                if earlier.message_sid not in stored_sids:
-                    await self.inbox.store(tenant, earlier, stream_seq=seq)
+            for seq, message in earlier_messages:
+                if message.message_sid not in stored_sids:
+                    await self.inbox.store(tenant, message, stream_seq=seq)
             outcome = await self._turn(tenant, inbound.message_sid)
         metrics.TURN_SECONDS.labels(tenant.name).observe(
             max(0.0, (self.clock() - inbound.received_at).total_seconds())

@@ -1,0 +1,88 @@
+"""A conversation with many messages waiting never takes the worker away from the others."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.conftest import TwilioServer
+from tests.utils.conversations import messages_of
+from tests.utils.inprocess_worker import Worker, running_worker
+from tests.utils.waiting import eventually
+from tests.utils.webhooks import new_contact
+from wta_runtime.agents.turn import AgentReply, AgentTurn
+from wta_runtime.catalog import TenantCatalog
+from wta_runtime.worker.consumer import RetryPolicy
+
+
+@dataclass
+class GatedAgent:
+    """Answers at once, except that turns mentioning "slow" wait until the gate opens."""
+
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    turns: list[AgentTurn] = field(default_factory=list)
+    name: str = "gated"
+
+    async def reply(self, turn: AgentTurn) -> AgentReply:
+        self.turns.append(turn)
+        if "slow" in turn.user_text:
+            await self.gate.wait()
+        return AgentReply(f"answer to {turn.user_text}", self.name)
+
+
+@pytest.fixture
+def agent() -> GatedAgent:
+    return GatedAgent()
+
+
+@pytest.fixture
+async def worker(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    nats_url: str,
+    twilio: TwilioServer,
+    agent: GatedAgent,
+) -> AsyncIterator[Worker]:
+    """Two turns at a time: a busy conversation could take both if it were let to."""
+    policy = RetryPolicy(attempts=3, delays=(0.2,))
+    async with running_worker(
+        catalog, sessions, nats_url, twilio.url, agent, policy=policy, concurrency=2
+    ) as worker:
+        yield worker
+
+
+async def test_a_busy_conversation_does_not_hold_up_the_others(
+    worker: Worker,
+    agent: GatedAgent,
+    twilio: TwilioServer,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    busy, other = new_contact(), new_contact()
+
+    await worker.publish(worker.message(busy, "slow question"))
+    await eventually(lambda: agent.turns, until=bool)
+    for n in range(4):
+        await worker.publish(worker.message(busy, f"follow-up {n}"))
+    await asyncio.sleep(0.5)  # the follow-ups reach the worker while the first turn runs
+    await worker.publish(worker.message(other, "menu"))
+
+    # Answered while the busy conversation's turn is still stuck on its model call.
+    [reply] = await eventually(lambda: twilio.sent_to(other), until=bool, timeout=5)
+    assert reply.body == "answer to menu"
+    assert twilio.sent_to(busy) == []
+
+    agent.gate.set()
+    # The follow-ups that waited are answered together, after the first reply, in order.
+    replies = await eventually(lambda: twilio.sent_to(busy), until=lambda r: len(r) == 2)
+    await asyncio.sleep(0.5)
+    assert [r.body for r in twilio.sent_to(busy)] == [
+        "answer to slow question",
+        "answer to " + "\n".join(f"follow-up {n}" for n in range(4)),
+    ]
+    assert replies[0].date_created <= replies[1].date_created
+    stored = await messages_of(sessions, busy)
+    assert all(m.answered_by for m in stored if m.direction == "inbound")
