@@ -20,7 +20,16 @@ T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 @pytest.mark.parametrize(
     "text",
-    ["tchau", "Obrigado!", "valeu, até mais", "OK bye", "Thanks a lot", "thank  you", "Adiós"],
+    [
+        "tchau",
+        "Obrigado!",
+        "valeu, até mais",
+        "OK bye",
+        "Thanks a lot",
+        "thank  you",
+        "Adiós",
+        "obrigado pela ajuda, tchau 👋",
+    ],
 )
 def test_closing_words_close_in_any_default_language(text: str) -> None:
     assert is_closing_intent(text, DEFAULT_CLOSING_KEYWORDS)
@@ -31,6 +40,18 @@ def test_closing_words_close_in_any_default_language(text: str) -> None:
     ["byelaw question", "thanksgiving menu", "obrigadoooo", "thanks, what time do you open?"],
 )
 def test_closing_words_count_only_as_whole_words_and_never_in_a_question(text: str) -> None:
+    assert not is_closing_intent(text, DEFAULT_CLOSING_KEYWORDS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "thanks, I want a large pepperoni",
+        "Obrigado! Quero uma pizza grande de calabresa",
+        "gracias, necesito cambiar mi dirección de entrega",
+    ],
+)
+def test_a_message_that_says_more_than_goodbye_does_not_close(text: str) -> None:
     assert not is_closing_intent(text, DEFAULT_CLOSING_KEYWORDS)
 
 

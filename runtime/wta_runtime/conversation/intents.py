@@ -34,8 +34,22 @@ def mentions_any(text: str, keywords: Iterable[str]) -> bool:
     return pattern is not None and pattern.search(_fold(text)) is not None
 
 
+# A farewell may carry a few words more ("thanks a lot", "obrigado pela ajuda"); a message with
+# more than this besides its closing words says something else ("thanks, I want a pizza"), and
+# closing it would leave the contact unanswered. A missed farewell costs one polite reply.
+MAX_WORDS_BESIDE_FAREWELL = 3
+_WORD = re.compile(r"\w+")
+
+
 def is_closing_intent(text: str, keywords: Mapping[str, Iterable[str]]) -> bool:
-    """A closing word in any configured language; a message asking something never closes."""
+    """A message that is a farewell: closing words in any configured language and at most a few
+    other words; a message asking something never closes."""
     if "?" in text:
         return False
-    return mentions_any(text, (word for words in keywords.values() for word in words))
+    pattern = _pattern(word for words in keywords.values() for word in words)
+    if pattern is None:
+        return False
+    folded = _fold(text)
+    if pattern.search(folded) is None:
+        return False
+    return len(_WORD.findall(pattern.sub(" ", folded))) <= MAX_WORDS_BESIDE_FAREWELL

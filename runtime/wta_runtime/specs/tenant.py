@@ -203,7 +203,8 @@ class ConversationRules(SpecModel):
         default_factory=lambda: {k: list(v) for k, v in DEFAULT_CLOSING_KEYWORDS.items()},
         description=(
             "Per language, words or phrases that close the conversation as user_closed when the "
-            "contact writes one as a whole word (a message with a question never closes)."
+            "contact writes a farewell: one of them as a whole word with at most 3 other words "
+            "(a message with a question, or saying more, never closes)."
         ),
     )
 
