@@ -13,6 +13,7 @@ from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from wta_runtime.agents.memory_tables import ToolCall
 
 MENU_URL = "https://cdn.shop.example/menu.jpg"
+MAP_URL = "https://cdn.shop.example/map.png"
 MEDIA = [
     {
         "name": "menu",
@@ -20,7 +21,7 @@ MEDIA = [
         "description": "Photo of the menu",
         "contentType": "image/jpeg",
     },
-    {"name": "map", "url": "https://cdn.shop.example/map.png", "description": "How to find us"},
+    {"name": "map", "url": MAP_URL, "description": "How to find us"},
 ]
 
 
@@ -60,6 +61,19 @@ async def test_the_model_attaches_a_file_and_answers_with_text(
             await session.scalars(select(ToolCall).where(ToolCall.turn_key == turn.turn_key))
         ).one()
     assert (stored.name, stored.status, stored.arguments) == ("send_media", "ok", {"name": "menu"})
+
+
+async def test_a_file_without_text_is_a_whole_reply(
+    tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel
+) -> None:
+    name = _tenant(tmp_path, media=MEDIA)
+    runtime = make_runtime(tmp_path)
+    model.replies += [ScriptedReply(tool_calls=[call("send_media", name="map")]), ""]
+
+    reply = await runtime.respond(name, context(), "Where are you?", [])
+
+    assert (reply.text, reply.media_urls, reply.fallback) == ("", (MAP_URL,), False)
+    assert len(model.requests) == 2  # not retried as an empty answer
 
 
 async def test_an_unknown_name_is_told_to_the_model_which_picks_again(

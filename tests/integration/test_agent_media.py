@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import TwilioServer
-from tests.utils.conversations import Clock, inbound, messages_of
+from tests.utils.conversations import Clock, conversations_of, inbound, messages_of
 from tests.utils.flaky_twilio import FlakyTwilio
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from tests.utils.scripted_agent import ScriptedAgent
@@ -160,3 +160,34 @@ async def test_several_files_go_one_per_message_after_the_text(
     ]
     outbound = [m for m in await messages_of(sessions, contact) if m.direction == "outbound"]
     assert [(m.details["part"], m.details["parts"]) for m in outbound] == [(1, 3), (2, 3), (3, 3)]
+
+
+async def test_a_photo_without_text_reaches_the_contact_as_a_message_of_its_own(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    runtime: AgentRuntime,
+    scripted_model: ScriptedModel,
+    twilio: TwilioServer,
+) -> None:
+    clock, contact = Clock(), new_contact()
+    sender = OutboundSender(twilio.url)
+    processor = TurnProcessor(
+        catalog=catalog,
+        sessions=sessions,
+        provider=runtime,
+        sender=sender,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    scripted_model.replies += [ScriptedReply(tool_calls=[call("send_media", name="menu")]), ""]
+
+    try:
+        outcome = await processor.handle(inbound(contact, "menu pls", at=clock.now))
+    finally:
+        await sender.close()
+
+    assert outcome == "replied"
+    [sent] = twilio.sent_to(contact)
+    assert (sent.body, sent.media_urls) == ("", [_menu_url(catalog)])
+    [conversation] = await conversations_of(sessions, contact)
+    assert conversation.flag_reason is None  # not the fallback for an empty answer

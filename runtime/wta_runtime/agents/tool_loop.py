@@ -73,8 +73,9 @@ async def run_tool_loop(
     result = LoopResult(text="")
     for step in range(max_steps + 1):
         final = step == max_steps
-        # After a handoff or close, an empty answer is fine: the action has its own text.
-        check = _checker(tools, allow_empty=bool(result.actions))
+        # After a handoff or close, an empty answer is fine: the action has its own text. After
+        # send_media too: a file on its own is a whole reply.
+        check = _checker(tools, allow_empty=bool(result.actions or tools.media_urls))
         try:
             completion, used = await complete(
                 client, _request(model, messages, tools, final), budget=budget, check=check
@@ -89,7 +90,7 @@ async def run_tool_loop(
             text = (message.content or "").strip()
             if not text and result.actions:
                 text = ACTION_TEXT[result.actions[-1].kind]
-            if not text:
+            if not text and not tools.media_urls:
                 raise ModelFailure("empty", "no text after the tool calls", result.usage)
             result.text = text
             result.media_urls = tools.media_urls
