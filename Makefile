@@ -6,7 +6,7 @@ WTA := $(BIN)/wta
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install kube-tools image kind-e2e chart-sync run-operator run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
+.PHONY: help install kube-tools image kind-e2e crds chart-sync run-operator run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -78,6 +78,10 @@ image: ## Build the container image (needs Docker)
 
 kind-e2e: ## The whole platform on a throwaway kind cluster, one message end to end (needs Docker and kind)
 	hack/kind-e2e.sh
+
+crds: install ## Regenerate crds/ from the spec models and copy them into the chart
+	$(BIN)/python hack/gen_crds.py >/dev/null
+	$(MAKE) --no-print-directory chart-sync
 
 chart-sync: ## Copy crds/ and the operator's RBAC into the Helm chart (tests fail when they drift)
 	cp crds/*.yaml charts/wta/files/crds/

@@ -22,7 +22,7 @@ def test_chart_crds_are_an_exact_copy_of_crds_folder() -> None:
     )
     assert not stale, (
         f"charts/wta/files/crds/ differs from crds/ ({', '.join(stale)}): "
-        "run `rm charts/wta/files/crds/*.yaml && cp crds/*.yaml charts/wta/files/crds/`"
+        "run `make crds`"
     )
 
 

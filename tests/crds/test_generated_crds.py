@@ -16,7 +16,7 @@ from wta_runtime.specs.crds import CUSTOM_RESOURCES, custom_resource_definition
 def test_crd_files_match_the_spec_models() -> None:
     stale = stale_files(CRDS_DIR)
 
-    assert not stale, f"out of date: {stale}; run: .venv/bin/python hack/gen_crds.py"
+    assert not stale, f"out of date: {stale}; run: make crds"
 
 
 def test_generator_writes_files_that_pass_its_own_check(tmp_path: Any) -> None:
