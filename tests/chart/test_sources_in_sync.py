@@ -21,8 +21,7 @@ def test_chart_crds_are_an_exact_copy_of_crds_folder() -> None:
         name for name in source.keys() | copy.keys() if source.get(name) != copy.get(name)
     )
     assert not stale, (
-        f"charts/wta/files/crds/ differs from crds/ ({', '.join(stale)}): "
-        "run `make crds`"
+        f"charts/wta/files/crds/ differs from crds/ ({', '.join(stale)}): run `make crds`"
     )
 
 

@@ -9,7 +9,13 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import TwilioServer
-from tests.utils.conversations import Clock, conversations_of, inbound, messages_of
+from tests.utils.conversations import (
+    Clock,
+    conversations_of,
+    inbound,
+    messages_of,
+    processor_for,
+)
 from tests.utils.flaky_twilio import FlakyTwilio
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from tests.utils.scripted_agent import ScriptedAgent
@@ -19,7 +25,6 @@ from wta_runtime.agents.runtime import AgentRuntime
 from wta_runtime.agents.turn import AgentReply
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.channel.sender import OutboundSender, SendError
-from wta_runtime.worker.turn_processor import TurnProcessor
 
 
 @pytest.fixture
@@ -62,14 +67,7 @@ async def test_the_model_sends_the_menu_photo_with_its_answer_once(
 ) -> None:
     clock, contact = Clock(), new_contact()
     sender = OutboundSender(twilio.url)
-    processor = TurnProcessor(
-        catalog=catalog,
-        sessions=sessions,
-        provider=runtime,
-        sender=sender,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    processor = processor_for(catalog, sessions, runtime, sender, clock)
     scripted_model.replies += [
         ScriptedReply(tool_calls=[call("send_media", name="menu")]),
         "Here is our menu: Margherita 9 EUR.",
@@ -100,14 +98,7 @@ async def test_a_reply_stored_before_twilio_failed_is_sent_with_its_photo_by_the
 ) -> None:
     clock, contact = Clock(), new_contact()
     sender = OutboundSender(flaky.url)
-    processor = TurnProcessor(
-        catalog=catalog,
-        sessions=sessions,
-        provider=runtime,
-        sender=sender,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    processor = processor_for(catalog, sessions, runtime, sender, clock)
     scripted_model.replies += [
         ScriptedReply(tool_calls=[call("send_media", name="menu")]),
         "Our menu.",
@@ -138,14 +129,7 @@ async def test_several_files_go_one_per_message_after_the_text(
     photos = ("https://cdn.acme.example/a.jpg", "https://cdn.acme.example/b.pdf")
     agent = ScriptedAgent(script=[AgentReply(long_text, "scripted", media_urls=photos)])
     sender = OutboundSender(twilio.url)
-    processor = TurnProcessor(
-        catalog=catalog,
-        sessions=sessions,
-        provider=agent,
-        sender=sender,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    processor = processor_for(catalog, sessions, agent, sender, clock)
 
     try:
         await processor.handle(inbound(contact, "everything, with pictures", at=clock.now))
@@ -171,14 +155,7 @@ async def test_a_photo_without_text_reaches_the_contact_as_a_message_of_its_own(
 ) -> None:
     clock, contact = Clock(), new_contact()
     sender = OutboundSender(twilio.url)
-    processor = TurnProcessor(
-        catalog=catalog,
-        sessions=sessions,
-        provider=runtime,
-        sender=sender,
-        clock=clock,
-        sleep=clock.sleep,
-    )
+    processor = processor_for(catalog, sessions, runtime, sender, clock)
     scripted_model.replies += [ScriptedReply(tool_calls=[call("send_media", name="menu")]), ""]
 
     try:

@@ -17,6 +17,7 @@ from tests.utils.conversations import (
     history,
     inbound,
     messages_of,
+    processor_for,
 )
 from tests.utils.scripted_agent import ScriptedAgent
 from tests.utils.webhooks import new_contact
@@ -43,23 +44,6 @@ def clock() -> Clock:
 @pytest.fixture
 def agent() -> ScriptedAgent:
     return ScriptedAgent()
-
-
-def processor_for(
-    catalog: TenantCatalog,
-    sessions: async_sessionmaker[AsyncSession],
-    agent: ScriptedAgent,
-    sender: OutboundSender,
-    clock: Clock,
-) -> TurnProcessor:
-    return TurnProcessor(
-        catalog=catalog,
-        sessions=sessions,
-        provider=agent,
-        sender=sender,
-        clock=clock,
-        sleep=clock.sleep,
-    )
 
 
 @pytest.fixture

@@ -10,8 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.utils.webhooks import new_contact
+from wta_runtime.agents.turn import AgentProvider
+from wta_runtime.catalog import TenantCatalog
+from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.db.tables import Conversation, Message, StateChange
 from wta_runtime.stream.inbound import InboundMessage, MediaItem
+from wta_runtime.worker.turn_processor import TurnProcessor
 
 T0 = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 ACME = "acme-pizza"
@@ -123,3 +127,21 @@ async def messages_of(sessions: async_sessionmaker[AsyncSession], contact: str) 
             .order_by(Message.created_at, Message.ordinal)
         )
         return list(rows.all())
+
+
+def processor_for(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    agent: AgentProvider,
+    sender: OutboundSender,
+    clock: Clock,
+) -> TurnProcessor:
+    """A turn processor on the test's clock: burst windows pass without real waiting."""
+    return TurnProcessor(
+        catalog=catalog,
+        sessions=sessions,
+        provider=agent,
+        sender=sender,
+        clock=clock,
+        sleep=clock.sleep,
+    )
