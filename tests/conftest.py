@@ -33,10 +33,16 @@ OPENAI_NUMBER = "+14155550199"
 RELAY_TENANT, RELAY_NUMBER = "relay-pizza", "+14155550177"
 CRASH_TENANT, CRASH_NUMBER = "crash-pizza", "+14155550188"
 MEDIA_TENANT, MEDIA_NUMBER = "media-pizza", "+14155550166"
+FENCE_TENANT, FENCE_NUMBER = "fence-pizza", "+14155550155"
+SCALE_TENANT, SCALE_NUMBER = "scale-pizza", "+14155550144"
+TAKEOVER_TENANT, TAKEOVER_NUMBER = "takeover-pizza", "+14155550133"
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
     MEDIA_TENANT: MEDIA_NUMBER,
+    FENCE_TENANT: FENCE_NUMBER,
+    SCALE_TENANT: SCALE_NUMBER,
+    TAKEOVER_TENANT: TAKEOVER_NUMBER,
 }
 
 
@@ -107,6 +113,7 @@ def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
                 doc["metadata"]["name"] = name
                 doc["spec"]["numbers"] = [{"number": number}]
                 doc["spec"]["conversation"] = {"burstWindow": "1s"}
+                doc["spec"]["rateLimit"] = {"messagesPerSecond": 400}
             elif doc["kind"] == "AIAgent":
                 doc["spec"]["tenantRef"]["name"] = name
             else:
@@ -248,6 +255,7 @@ def engine_worker_env(
         "WTA_WORKER_METRICS_PORT": str(port),
         "WTA_PUBLIC_BASE_URL": platform.gateway_url,
         "WTA_STREAM_ACK_WAIT_SECONDS": "3",
+        "WTA_THREAD_LEASE_SECONDS": "4",
         "WTA_WORKER_MAX_ATTEMPTS": "3",
         "WTA_WORKER_RETRY_DELAYS": "[0.2, 0.5]",
         "WTA_MEDIA_DIR": str(media_dir),

@@ -15,6 +15,15 @@ WEBHOOK_PUBLISH_SECONDS = Histogram(
     ["tenant"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
+DB_STATEMENTS = Counter(
+    "wta_db_statements",
+    "SQL statements this process sent to PostgreSQL (transaction control not counted).",
+)
+THREAD_LEASES_LOST = Counter(
+    "wta_thread_leases_lost",
+    "Turns stopped because another worker took their conversation thread over.",
+    ["tenant"],
+)
 TURNS = Counter(
     "wta_turns_total",
     "Inbound messages processed by the worker, by tenant, agent and outcome.",

@@ -64,7 +64,22 @@ class Settings(BaseSettings):
 
     worker_metrics_port: int = 9101
     worker_concurrency: int = Field(
-        default=16, ge=1, le=256, description="Messages one worker process works on at once."
+        default=256,
+        ge=1,
+        le=4096,
+        description="Turns one worker process works on at once (most of them wait on the model).",
+    )
+    database_pool_size: int = Field(
+        default=10,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections of one worker process, whatever its concurrency.",
+    )
+    thread_lease_seconds: float = Field(
+        default=30.0,
+        gt=3,
+        description="How long a conversation thread stays owned by a worker that stopped "
+        "renewing it (crashed or paused) before another worker may take it over.",
     )
     worker_max_attempts: int = Field(
         default=5,

@@ -51,7 +51,7 @@ async def test_redelivered_message_is_answered_once(
     contact = new_contact()
     message = _inbound(contact, "menu")
 
-    outcomes = [await processor.handle(message) for _ in range(3)]
+    outcomes = [(await processor.handle(message)).outcome for _ in range(3)]
 
     assert outcomes == ["replied", "already_replied", "already_replied"]
     assert len(twilio.sent_to(contact)) == 1
@@ -111,7 +111,7 @@ async def test_reply_stored_before_a_crash_is_sent_once_with_its_stored_text(
     first = await processor.handle(message)
     second = await processor.handle(message)
 
-    assert (first, second) == ("replied", "already_replied")
+    assert (first.outcome, second.outcome) == ("replied", "already_replied")
     assert [m.body for m in twilio.sent_to(contact)] == ["the reply decided before the crash"]
 
 

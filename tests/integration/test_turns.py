@@ -75,7 +75,7 @@ async def test_a_burst_of_messages_gets_one_reply_that_reads_them_all_in_order(
 
     outcomes = await asyncio.gather(*(processor.handle(m) for m in reversed(burst)))
 
-    assert sorted(outcomes) == ["already_replied"] * 4 + ["replied"]
+    assert sorted(o.outcome for o in outcomes) == ["already_replied"] * 4 + ["replied"]
     assert len(agent.turns) == 1
     assert agent.turns[0].user_text.splitlines() == [
         "hi",
@@ -120,7 +120,7 @@ async def test_closing_words_close_the_conversation_without_a_reply(
 
     outcome = await processor.handle(inbound(contact, "Valeu, tchau!", at=clock.now))
 
-    assert outcome == "closed_by_user"
+    assert outcome.outcome == "closed_by_user"
     assert len(twilio.sent_to(contact)) == 1
     [conversation] = await conversations_of(sessions, contact)
     assert conversation.status == "user_closed"
@@ -170,7 +170,7 @@ async def test_the_agent_can_hand_over_to_a_person_and_the_bot_then_stays_quiet(
     clock.advance(minutes=1)
     quiet = await processor.handle(inbound(contact, "hello?", at=clock.now))
 
-    assert (handed, quiet) == ("replied", "with_human")
+    assert (handed.outcome, quiet.outcome) == ("replied", "with_human")
     assert [m.body for m in twilio.sent_to(contact)] == ["A person will answer you here."]
     assert len(agent.turns) == 1
     [conversation] = await conversations_of(sessions, contact)
@@ -277,7 +277,7 @@ async def test_two_replicas_handling_the_same_message_send_one_reply(
     finally:
         await other_engine.dispose()
 
-    assert sorted(outcomes) == ["already_replied", "replied"]
+    assert sorted(o.outcome for o in outcomes) == ["already_replied", "replied"]
     assert len(agent_a.turns) + len(agent_b.turns) == 1
     assert len(twilio.sent_to(contact)) == 1
 
@@ -298,7 +298,7 @@ async def test_a_reply_to_a_closed_conversation_moves_to_the_next_one(
 
         await transition(session, conversation.id, State.EXPIRED, reason="test", now=clock.now)
 
-    assert await processor.handle(first) == "replied"
+    assert (await processor.handle(first)).outcome == "replied"
 
     closed, successor = await conversations_of(sessions, contact)
     assert (closed.status, successor.status) == ("expired", "progress")

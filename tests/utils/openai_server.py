@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,9 @@ class ScriptedModel:
     fail_with_status: int | None = None
     delay_seconds: float = 0.0
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
+    # While set and closed, completions wait for it to open (a model that is very slow).
+    gate: threading.Event | None = None
+    in_flight: int = 0
 
     def reset(self) -> None:
         self.replies.clear()
@@ -47,6 +51,7 @@ class ScriptedModel:
         self.embedding_requests.clear()
         self.fail_with_status = None
         self.delay_seconds = 0.0
+        self.gate = None
 
 
 def _error(status: int) -> JSONResponse:
@@ -98,8 +103,15 @@ def create_openai_app(model: ScriptedModel) -> FastAPI:
         scripted = model.replies.pop(0) if model.replies else model.default_reply
         reply = scripted if isinstance(scripted, ScriptedReply) else ScriptedReply(scripted)
         delay = reply.delay_seconds + model.delay_seconds
-        if delay:
-            await asyncio.sleep(delay)
+        model.in_flight += 1
+        try:
+            if delay:
+                await asyncio.sleep(delay)
+            # A threading.Event set by the test thread: polled, as one loop cannot await it.
+            while model.gate is not None and not model.gate.is_set():  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
+        finally:
+            model.in_flight -= 1
         if reply.status is not None:
             return _error(reply.status)
         return _completion(body, len(model.requests), reply)

@@ -80,6 +80,11 @@ def choose_without_model(tenant: Tenant, text: str, sticky: str | None) -> Choic
     return None
 
 
+def history_window(tenant: Tenant) -> int:
+    """How many earlier messages a turn loads: enough for whichever agent selection picks."""
+    return max((agent.spec.memory.window for agent in tenant.agents), default=0)
+
+
 def default_choice(tenant: Tenant) -> Choice | None:
     """The tenant's default agent (marked default, else the first), or None without agents."""
     agent = tenant.default_agent()

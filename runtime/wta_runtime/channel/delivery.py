@@ -17,6 +17,7 @@ from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.outbound import mark_sent, mark_unsent
 from wta_runtime.db.tables import Conversation, Message
+from wta_runtime.db.thread_leases import ThreadLease
 
 log = logging.getLogger("wta.channel")
 
@@ -50,9 +51,17 @@ class OutboundDelivery:
         self._clock = clock
 
     async def deliver(
-        self, tenant: Tenant, conversation: Conversation, parts: Sequence[Message]
+        self,
+        tenant: Tenant,
+        conversation: Conversation,
+        parts: Sequence[Message],
+        *,
+        lease: ThreadLease | None = None,
     ) -> DeliveryReport:
-        """Send every still-pending part, in order; raises `SendError` when Twilio fails one."""
+        """Send every still-pending part, in order; raises `SendError` when Twilio fails one.
+
+        With the thread's `lease`, nothing is sent once it is lost (`LeaseLostError`).
+        """
         pending = [p for p in parts if p.delivery_status == "pending"]
         if not pending:
             return DeliveryReport()
@@ -75,23 +84,30 @@ class OutboundDelivery:
             return DeliveryReport(refused=len(pending), refused_reason=decision.reason)
         if isinstance(decision, UseTemplate):
             # Outside the window the template re-opens the conversation; the text cannot go.
-            await self._send(
-                tenant, conversation, pending[0], Template(decision.content_sid, decision.variables)
-            )
+            approved = Template(decision.content_sid, decision.variables)
+            await self._send(tenant, conversation, pending[0], approved, lease)
             await self._refuse(pending[1:], REPLACED_BY_TEMPLATE)
             return DeliveryReport(sent=1, refused=len(pending) - 1, template=True)
         for part in pending:
-            await self._send(tenant, conversation, part, None)
+            await self._send(tenant, conversation, part, None, lease)
         return DeliveryReport(sent=len(pending))
 
     async def _send(
-        self, tenant: Tenant, conversation: Conversation, part: Message, template: Template | None
+        self,
+        tenant: Tenant,
+        conversation: Conversation,
+        part: Message,
+        template: Template | None,
+        lease: ThreadLease | None,
     ) -> None:
         await self._pacer.wait_turn(
             tenant=tenant.name,
             sender=conversation.business_number,
             per_second=tenant.spec.rate_limit.messages_per_second,
+            lease=lease,
         )
+        if lease is not None:
+            lease.check()  # the pacer may have waited: still ours, right before it leaves
         try:
             sent = await self._sender.send(
                 tenant,

@@ -1,13 +1,22 @@
-"""Creates the async engine and session factory from a database URL."""
+"""Creates the async engine and session factory from a database URL, and counts statements."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+from wta_runtime import metrics
+
+# Connections live this long at most; a broken one fails its turn, which is retried, instead
+# of every checkout paying a round trip to check it.
+RECYCLE_SECONDS = 1800
 
 
 def async_url(url: str) -> str:
@@ -18,9 +27,33 @@ def async_url(url: str) -> str:
     return url
 
 
-def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
-    """An engine with a bounded pool; connections are checked before use."""
-    return create_async_engine(async_url(url), pool_size=pool_size, pool_pre_ping=True)
+def create_engine(
+    url: str,
+    *,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pre_ping: bool = True,
+    application_name: str = "wta",
+) -> AsyncEngine:
+    """An engine with a bounded pool, named in `pg_stat_activity` by `application_name`.
+
+    The worker asks for a fixed pool without pre-ping: it sends many statements, and a turn that
+    meets a broken connection fails and is retried (the pool drops every connection it had).
+    """
+    engine = create_async_engine(
+        async_url(url),
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_pre_ping=pre_ping,
+        pool_recycle=RECYCLE_SECONDS,
+        connect_args={"server_settings": {"application_name": application_name}},
+    )
+    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    return engine
+
+
+def _count_statement(*_: Any) -> None:
+    metrics.DB_STATEMENTS.inc()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

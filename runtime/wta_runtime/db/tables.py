@@ -196,3 +196,15 @@ class SenderPacing(Base):
     tenant: Mapped[str] = mapped_column(String(63), primary_key=True)
     sender: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_slot_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ThreadLease(Base):
+    """Which worker answers a conversation thread, until when, and under which fencing token."""
+
+    __tablename__ = "thread_leases"
+    __table_args__ = (Index("thread_leases_expiry", "expires_at"),)
+
+    thread: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    token: Mapped[int] = mapped_column(BigInteger, unique=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

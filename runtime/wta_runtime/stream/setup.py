@@ -17,6 +17,8 @@ DUPLICATE_WINDOW = timedelta(hours=24)
 MAX_DELIVERIES = 10
 # Workers send `in_progress` heartbeats well within this, so a long model call is not redelivered.
 ACK_WAIT_SECONDS = 30.0
+# Messages handed out and not yet settled, across every replica: the stream's backpressure bound.
+MAX_ACK_PENDING = 4096
 
 
 def stream_config(names: TenantStream) -> StreamConfig:
@@ -52,6 +54,7 @@ def worker_consumer_config(
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ack_wait,
         max_deliver=MAX_DELIVERIES,
+        max_ack_pending=MAX_ACK_PENDING,
         filter_subjects=[names.inbound_subject, names.inbound_wildcard],
     )
 

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from wta_runtime import metrics
 from wta_runtime.catalog import UnknownTenantError
 from wta_runtime.channel.sender import SendError
+from wta_runtime.db.thread_leases import LeaseLostError
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ACK_WAIT_SECONDS, MAX_DELIVERIES, ensure_tenant_stream
@@ -77,7 +78,7 @@ class InboundConsumer:
         dead_letters: DeadLetters,
         statuses: StatusApplier,
         policy: RetryPolicy | None = None,
-        concurrency: int = 16,
+        concurrency: int = 256,
         ack_wait: float = ACK_WAIT_SECONDS,
     ) -> None:
         self._js = js
@@ -107,8 +108,11 @@ class InboundConsumer:
             keepalive=keepalive,
             batch=1,
         )
+        ownership = self._processor.replies.ownership
+        drained = asyncio.Event()  # leases are renewed until the last turn has finished
         async with asyncio.TaskGroup() as group:
-            group.create_task(turns.run(self._stopping, drain=DRAIN_SECONDS))
+            group.create_task(ownership.renew_forever(drained))
+            group.create_task(self._drain(turns, drained))
             group.create_task(statuses.run(self._stopping, drain=DRAIN_SECONDS))
             for tenant in self._tenants:
                 names = TenantStream(tenant)
@@ -127,6 +131,12 @@ class InboundConsumer:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _drain(self, turns: ThreadDispatcher, drained: asyncio.Event) -> None:
+        try:
+            await turns.run(self._stopping, drain=DRAIN_SECONDS)
+        finally:
+            drained.set()
 
     async def _pull(
         self,
@@ -182,12 +192,18 @@ class InboundConsumer:
         thread = newest_msg.subject if newest_msg.subject != names.inbound_subject else None
         try:
             async with heartbeat([msg for msg, _ in batch], every=self._ack_wait / 3):
-                outcome = await self._processor.handle(
+                result = await self._processor.handle(
                     newest,
                     stream_seq=newest_msg.metadata.sequence.stream,
                     backlog=StreamBacklog(self._js, names, thread) if thread else None,
                     earlier=[(msg.metadata.sequence.stream, item) for msg, item in earlier],
                 )
+        except LeaseLostError:
+            # Another worker owns the thread now and answers these; nothing was sent from here.
+            log.warning("lost the thread of %s to another worker", newest.message_sid)
+            metrics.THREAD_LEASES_LOST.labels(names.tenant).inc()
+            await _settle_all(batch, lambda msg: msg.nak(delay=self._policy.delay(1)))
+            return
         except UnknownTenantError:
             log.error("no configuration for tenant %s; message kept for redelivery", names.tenant)
             await _settle_all(batch, lambda msg: msg.nak(delay=self._policy.delay(attempt)))
@@ -200,19 +216,13 @@ class InboundConsumer:
                 log.exception("giving up on %s after %d attempt(s)", newest.message_sid, attempt)
                 await self._give_up(names, batch, f"{type(exc).__name__}: {exc}")
             return
-        metrics.TURNS.labels(names.tenant, self._agent_label(names.tenant), outcome).inc(len(batch))
+        metrics.TURNS.labels(names.tenant, result.agent, result.outcome).inc(len(batch))
         await _settle_all(batch, lambda msg: msg.ack())
-
-    def _agent_label(self, tenant: str) -> str:
-        agent = self._processor.catalog.by_name(tenant).default_agent()
-        return agent.name if agent else ""
 
     async def _give_up(
         self, names: TenantStream, batch: list[tuple[Msg, InboundMessage]], reason: str
     ) -> None:
-        metrics.TURNS.labels(names.tenant, self._agent_label(names.tenant), "dead_letter").inc(
-            len(batch)
-        )
+        metrics.TURNS.labels(names.tenant, "", "dead_letter").inc(len(batch))
         try:
             await self._dead_letters.give_up(
                 names,

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 from nats.js import JetStreamContext
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.sender import OutboundSender, SendError
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db import conversation_store as store
-from wta_runtime.db.outbound import message_parts, save_outbound
 from wta_runtime.db.tables import Conversation
+from wta_runtime.db.thread_leases import LeaseLostError, fence
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
-from wta_runtime.worker.inbox import thread_key
+from wta_runtime.worker.inbox import Inbox, thread_key
 from wta_runtime.worker.settling import MARKERS, fallback_text, flag, refuse_pending
-from wta_runtime.worker.turn_processor import THREAD_WAIT_SECONDS, TurnProcessor
+from wta_runtime.worker.thread_replies import ThreadReplies
 
 log = logging.getLogger("wta.worker")
 
@@ -30,11 +32,23 @@ class DeadLetters:
     """What happens after the last attempt at a message (or when retrying cannot help)."""
 
     def __init__(
-        self, js: JetStreamContext, processor: TurnProcessor, sender: OutboundSender
+        self,
+        js: JetStreamContext,
+        *,
+        tenant_of: Callable[[str], Tenant],
+        sessions: async_sessionmaker[AsyncSession],
+        inbox: Inbox,
+        replies: ThreadReplies,
+        sender: OutboundSender,
+        clock: Callable[[], datetime],
     ) -> None:
         self._js = js
-        self._processor = processor
+        self._tenant_of = tenant_of
+        self._sessions = sessions
+        self._inbox = inbox
+        self._replies = replies
         self._sender = sender
+        self._clock = clock
 
     async def give_up(
         self,
@@ -57,11 +71,13 @@ class DeadLetters:
                 },
             )
         inbound = inbounds[-1]
-        tenant = self._processor.catalog.by_name(inbound.tenant)
+        tenant = self._tenant_of(inbound.tenant)
         try:
             await self._fallback(tenant, inbound, reason)
         except SendError as exc:
             log.error("fallback to %s not sent: %s", tenant.name, exc)
+        except LeaseLostError:
+            log.warning("another worker took the thread over; it answers, not this fallback")
         except Exception:
             # Even without the database the contact should hear from us, once (no redelivery).
             log.exception("fallback for %s not recorded; sending it unrecorded", tenant.name)
@@ -73,13 +89,13 @@ class DeadLetters:
             )
 
     async def _fallback(self, tenant: Tenant, inbound: InboundMessage, reason: str) -> None:
-        processor = self._processor
-        clock = processor.clock
-        stored = await processor.inbox.store(tenant, inbound)
+        clock = self._clock
+        stored = await self._inbox.store(tenant, inbound)
         key = fallback_key(inbound.message_sid)
-        lock = thread_key(tenant.name, inbound.from_number, inbound.to_number)
-        async with processor.locks.hold(lock, timeout=THREAD_WAIT_SECONDS):
-            async with processor.sessions.begin() as session:
+        thread = thread_key(tenant.name, inbound.from_number, inbound.to_number)
+        async with self._replies.own(thread) as lease:
+            async with self._sessions.begin() as session:
+                await fence(session, lease)
                 conversation = await session.get(
                     Conversation, stored.conversation_id, populate_existing=True
                 )
@@ -96,17 +112,15 @@ class DeadLetters:
                 await flag(session, conversation, f"dead_letter: {reason}"[:256], clock())
                 if conversation.status == State.HUMAN_HANDOFF:
                     return  # a person answers; the bot stays silent even now
-                await save_outbound(
+                parts = await self._replies.store(
                     session,
+                    lease,
                     conversation=conversation,
                     key=key,
                     parts=[fallback_text(tenant, tenant.default_agent())],
                     author="system",
                     agent=None,
                     provider="fallback",
-                    now=clock(),
                     details={"reason": reason[:256]},
                 )
-            async with processor.sessions() as session:
-                parts = await message_parts(session, tenant.name, key)
-            await processor.delivery.deliver(tenant, conversation, parts)
+            await self._replies.deliver(tenant, conversation, parts, lease)

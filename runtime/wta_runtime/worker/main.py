@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 
 import httpx
 from prometheus_client import start_http_server
@@ -25,6 +27,7 @@ from wta_runtime.worker.dead_letter import DeadLetters
 from wta_runtime.worker.media_intake import MediaIntake
 from wta_runtime.worker.status_updates import StatusApplier
 from wta_runtime.worker.stream_lag import watch_stream_lag
+from wta_runtime.worker.thread_ownership import ThreadOwnership
 from wta_runtime.worker.turn_processor import TurnProcessor, utcnow
 
 log = logging.getLogger("wta.worker")
@@ -42,8 +45,8 @@ def _transcriber(settings: Settings) -> OpenAITranscriber | None:
 async def _media_stores(settings: Settings, tenants: list[Tenant]) -> MediaStores:
     """The media stores, checked: a platform store that does not work stops the worker here."""
     stores = MediaStores(
-        platform_media_store(settings, pool_size=settings.worker_concurrency),
-        pool_size=settings.worker_concurrency,
+        platform_media_store(settings, pool_size=min(settings.worker_concurrency, 32)),
+        pool_size=min(settings.worker_concurrency, 32),
     )
     try:
         detail = await stores.platform.check()
@@ -66,10 +69,21 @@ async def _media_stores(settings: Settings, tenants: list[Tenant]) -> MediaStore
     return stores
 
 
+def worker_application_name() -> str:
+    """How this process shows in `pg_stat_activity`: the pod (host) and process that it is."""
+    return f"wta-worker {socket.gethostname()}:{os.getpid()}"[:63]
+
+
 async def run_worker(settings: Settings) -> None:
     """Consume the served tenants' streams until SIGTERM or SIGINT."""
-    # Every turn in flight holds one connection for its thread lock and briefly uses another.
-    engine = create_engine(settings.database_url, pool_size=settings.worker_concurrency + 8)
+    # Turns take a connection only for their statements, never across a model or Twilio call.
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=0,
+        pre_ping=False,
+        application_name=worker_application_name(),
+    )
     sessions = session_factory(engine)
     # The agent runtime and the worker share one catalog, re-read when the manifests change.
     agents, reloader = runtime_from_settings(settings, sessions)
@@ -97,8 +111,14 @@ async def run_worker(settings: Settings) -> None:
         clock=utcnow,
     )
     log.info("agent provider: %s; tenants: %s", agents.name, ", ".join(tenants) or "none")
+    ownership = ThreadOwnership(sessions, ttl=settings.thread_lease_seconds)
     processor = TurnProcessor(
-        catalog=catalog, sessions=sessions, provider=agents, sender=sender, media=media
+        catalog=catalog,
+        sessions=sessions,
+        provider=agents,
+        sender=sender,
+        media=media,
+        ownership=ownership,
     )
 
     def use_catalog(updated: AgentCatalog) -> None:
@@ -110,7 +130,15 @@ async def run_worker(settings: Settings) -> None:
         js,
         processor,
         tenants,
-        dead_letters=DeadLetters(js, processor, sender),
+        dead_letters=DeadLetters(
+            js,
+            tenant_of=lambda name: processor.catalog.by_name(name),
+            sessions=sessions,
+            inbox=processor.inbox,
+            replies=processor.replies,
+            sender=sender,
+            clock=utcnow,
+        ),
         statuses=StatusApplier(sessions, utcnow),
         policy=RetryPolicy(settings.worker_max_attempts, tuple(settings.worker_retry_delays)),
         concurrency=settings.worker_concurrency,

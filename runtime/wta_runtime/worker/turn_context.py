@@ -50,12 +50,17 @@ async def build_turn(
     *,
     tenant: Tenant,
     agent: Agent,
+    window: int | None = None,
     conversation: Conversation,
     batch: Sequence[Message],
     attachments: Mapping[uuid.UUID, Sequence[Attachment]],
 ) -> AgentTurn:
-    """History before the burst, the burst as one user turn, and notes about the conversation."""
-    window = agent.spec.memory.window
+    """History before the burst, the burst as one user turn, and notes about the conversation.
+
+    `window` (default: the agent's own) is how many earlier messages to load; an agent runtime
+    that selects another agent trims it to that agent's window.
+    """
+    window = agent.spec.memory.window if window is None else window
     batch_ids = {m.id for m in batch}
     recent = await store.recent_messages(session, conversation.id, window + len(batch))
     history = [

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -13,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime import metrics
 from wta_runtime.agents.model_calls import RETRYABLE, ModelFailure
+from wta_runtime.agents.selection import history_window
 from wta_runtime.agents.turn import AgentProvider, AgentReply, AgentTurn
 from wta_runtime.catalog import Agent, Tenant, TenantCatalog
 from wta_runtime.channel.delivery import DeliveryReport, OutboundDelivery
@@ -22,8 +25,9 @@ from wta_runtime.channel.split import split_message
 from wta_runtime.conversation.bursts import seconds_until
 from wta_runtime.conversation.lifecycle import CLOSED, State
 from wta_runtime.db import conversation_store as store
-from wta_runtime.db.outbound import message_parts, save_outbound
+from wta_runtime.db.outbound import message_parts
 from wta_runtime.db.tables import Conversation, Message
+from wta_runtime.db.thread_leases import ThreadLease, fence
 from wta_runtime.db.transitions import transition
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.worker.inbox import Inbox, thread_key
@@ -37,13 +41,11 @@ from wta_runtime.worker.settling import (
     refuse_pending,
     settle_without_agent,
 )
-from wta_runtime.worker.thread_lock import ThreadLocks
+from wta_runtime.worker.thread_ownership import ThreadOwnership
+from wta_runtime.worker.thread_replies import ThreadReplies
 from wta_runtime.worker.turn_context import build_turn
 
 log = logging.getLogger("wta.worker")
-
-# The turn holding a thread ends within its model and Twilio timeouts; waiting is not a failure.
-THREAD_WAIT_SECONDS = 300.0
 
 
 def utcnow() -> datetime:
@@ -55,6 +57,14 @@ def reply_key(message_sid: str) -> str:
     return f"reply:{message_sid}"
 
 
+@dataclass(frozen=True)
+class TurnResult:
+    """How a turn ended, and the agent that answered it ("" when no agent did)."""
+
+    outcome: Outcome
+    agent: str = ""
+
+
 class Backlog(Protocol):
     """Earlier stream messages of the same thread, as (stream sequence, message)."""
 
@@ -62,7 +72,11 @@ class Backlog(Protocol):
 
 
 class TurnProcessor:
-    """Runs the data path for one message; safe to run again, and on any replica, at any time."""
+    """Runs the data path for one message; safe to run again, and on any replica, at any time.
+
+    No database connection is held while the model or Twilio is called: the thread is owned
+    through a lease (`ThreadOwnership`), and every write and send of the turn is fenced by it.
+    """
 
     def __init__(
         self,
@@ -75,6 +89,7 @@ class TurnProcessor:
         media: MediaIntake | None = None,
         pacer: SenderPacer | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        ownership: ThreadOwnership | None = None,
     ) -> None:
         self.catalog = catalog
         self.sessions = sessions
@@ -83,9 +98,11 @@ class TurnProcessor:
         self._media = media
         self._sleep = sleep
         self.inbox = Inbox(sessions, clock)
-        self.locks = ThreadLocks(sessions)
-        self.delivery = OutboundDelivery(
+        delivery = OutboundDelivery(
             sessions=sessions, sender=sender, pacer=pacer or SenderPacer(sessions), clock=clock
+        )
+        self.replies = ThreadReplies(
+            ownership=ownership or ThreadOwnership(sessions), delivery=delivery, clock=clock
         )
 
     async def handle(
@@ -95,7 +112,7 @@ class TurnProcessor:
         stream_seq: int | None = None,
         backlog: Backlog | None = None,
         earlier: Sequence[tuple[int, InboundMessage]] = (),
-    ) -> Outcome:
+    ) -> TurnResult:
         """Answer `inbound` with every earlier unanswered message of its conversation.
 
         `earlier` are messages of the same thread that this worker holds (stream sequence,
@@ -103,13 +120,13 @@ class TurnProcessor:
         """
         tenant = self.catalog.by_name(inbound.tenant)
         if tenant.spec.suspend:
-            return "tenant_suspended"
+            return TurnResult("tenant_suspended")
         stored = await self.inbox.store(tenant, inbound, stream_seq=stream_seq)
         if await self._settled(tenant, stored):
-            return "already_replied"
+            return TurnResult("already_replied")
         await self._wait_for_quiet(tenant, stored)
         key = thread_key(tenant.name, inbound.from_number, inbound.to_number)
-        async with self.locks.hold(key, timeout=THREAD_WAIT_SECONDS):
+        async with self.replies.own(key) as lease:
             earlier_messages = list(earlier)
             if backlog is not None:
                 held = {seq for seq, _ in earlier_messages}
@@ -123,11 +140,11 @@ class TurnProcessor:
             for seq, message in earlier_messages:
                 if message.message_sid not in stored_sids:
                     await self.inbox.store(tenant, message, stream_seq=seq)
-            outcome = await self._turn(tenant, inbound.message_sid)
+            result = await self._turn(tenant, inbound.message_sid, lease)
         metrics.TURN_SECONDS.labels(tenant.name).observe(
             max(0.0, (self.clock() - inbound.received_at).total_seconds())
         )
-        return outcome
+        return result
 
     async def _settled(self, tenant: Tenant, message: Message) -> bool:
         """Answered and every part of the answer left (or never will): nothing to do."""
@@ -141,21 +158,23 @@ class TurnProcessor:
 
     async def _wait_for_quiet(self, tenant: Tenant, message: Message) -> None:
         """Let a burst finish: the contact's quick follow-ups are answered in the same reply."""
+        if not tenant.spec.conversation.burst_window:
+            return  # no window: nothing to wait for, no need to ask
         while (moment := await self.inbox.settled_at(tenant, message.conversation_id)) is not None:
             wait = seconds_until(moment, self.clock())
             if wait <= 0:
                 return
             await self._sleep(wait)
 
-    async def _turn(self, tenant: Tenant, message_sid: str) -> Outcome:
-        """Under the thread lock: settle every unanswered message of the conversation at once."""
-        agent = tenant.default_agent()
+    async def _turn(self, tenant: Tenant, message_sid: str, lease: ThreadLease) -> TurnResult:
+        """Owning the thread: settle every unanswered message of the conversation at once."""
         batch: list[Message] = []
         async with self.sessions.begin() as session:
+            await fence(session, lease)
             message = await store.find_message(session, tenant.name, message_sid)
             assert message is not None
             if message.answered_by in MARKERS:
-                return MARKERS[message.answered_by]
+                return TurnResult(MARKERS[message.answered_by])
             conversation = await session.get(
                 Conversation, message.conversation_id, populate_existing=True
             )
@@ -165,90 +184,102 @@ class TurnProcessor:
                 if conversation.status == State.HUMAN_HANDOFF:
                     # A person took over after this reply was stored: the bot stays silent.
                     await refuse_pending(session, tenant.name, key, WITH_HUMAN, self.clock())
-                    return "with_human"
+                    return TurnResult("with_human")
+                parts = await message_parts(session, tenant.name, key)
             else:
                 if conversation.status in CLOSED:
                     conversation = await self.inbox.carry_over(session, tenant, conversation)
                 batch = await store.unanswered_inbound(session, conversation.id)
                 settled = await settle_without_agent(
-                    session, tenant, agent, conversation, batch, now=self.clock()
+                    session, tenant, tenant.default_agent(), conversation, batch, now=self.clock()
                 )
                 if settled is not None:
-                    return settled
+                    return TurnResult(settled)
                 key = reply_key(batch[-1].idempotency_key)
-                if await message_parts(session, tenant.name, key):
+                parts = await message_parts(session, tenant.name, key)
+                if parts:
                     await store.mark_answered(session, batch, key)  # stored before a crash
                     batch = []
         answer = None
         if batch:
-            assert agent is not None
-            answer = await self._answer(tenant, agent, conversation, batch, key)
-        async with self.sessions() as session:
-            parts = await message_parts(session, tenant.name, key)
-        report = await self.delivery.deliver(tenant, conversation, parts)
+            answer, parts = await self._answer(tenant, conversation, batch, key, lease)
+        report = await self.replies.deliver(tenant, conversation, parts, lease)
         await self._after_delivery(tenant, conversation, report, answer)
+        agent = answer.agent if answer is not None and answer.agent else ""
         if report.refused and not report.sent:
-            return "refused"
-        return "replied" if report.sent else "already_replied"
+            return TurnResult("refused", agent)
+        return TurnResult("replied" if report.sent else "already_replied", agent)
 
     async def _answer(
         self,
         tenant: Tenant,
-        agent: Agent,
         conversation: Conversation,
         batch: list[Message],
         key: str,
-    ) -> AgentReply:
+        lease: ThreadLease,
+    ) -> tuple[AgentReply, list[Message]]:
         """Run the agent on the burst and store its reply, split for WhatsApp, before any send."""
         attachments = await self._media.attachments(tenant, batch) if self._media else {}
+        default = tenant.default_agent()
+        assert default is not None
         async with self.sessions() as session:
+            # The agents package chooses who answers; the history covers any agent's window.
             turn = await build_turn(
                 session,
                 tenant=tenant,
-                agent=agent,
+                agent=default,
+                window=history_window(tenant),
                 conversation=conversation,
                 batch=batch,
                 attachments=attachments,
             )
-        answer = await self._run_agent(tenant, agent, turn)
+        answer = await self._run_agent(tenant, turn)
         async with self.sessions.begin() as session:
-            await save_outbound(
+            parts = await self.replies.store(
                 session,
+                lease,
                 conversation=conversation,
                 key=key,
                 parts=split_message(answer.text),
                 author="system" if answer.fallback else "agent",
-                agent=answer.agent or agent.name,
+                agent=answer.agent,
                 provider=answer.provider,
-                now=self.clock(),
+                answers=batch,
                 details={"answers": [m.idempotency_key for m in batch]},
                 media_urls=answer.media_urls,
             )
-            await store.mark_answered(session, batch, key)
             if answer.fallback:
                 await flag(session, conversation, "agent_failed", self.clock())
-        return answer
+        return answer, parts
 
-    async def _run_agent(self, tenant: Tenant, agent: Agent, turn: AgentTurn) -> AgentReply:
+    async def _run_agent(self, tenant: Tenant, turn: AgentTurn) -> AgentReply:
         started = time.perf_counter()
         try:
             answer = await self._provider.reply(turn)
         except ModelFailure as failure:
             if failure.reason in RETRYABLE:
                 raise  # transient: the consumer retries with backoff, then dead-letters
-            return self._fallback(tenant, agent)
+            return self._fallback(tenant, turn.agent)
         except Exception:
-            return self._fallback(tenant, agent)
-        metrics.AGENT_SECONDS.labels(tenant.name, agent.name, answer.provider).observe(
+            return self._fallback(tenant, turn.agent)
+        # The provider says which agent answered (it selects); a plain provider is the default.
+        answered_by = answer.agent or turn.agent.name
+        answer = dataclasses.replace(answer, agent=answered_by)
+        metrics.AGENT_SECONDS.labels(tenant.name, answered_by, answer.provider).observe(
             time.perf_counter() - started
         )
         return answer
 
     def _fallback(self, tenant: Tenant, agent: Agent) -> AgentReply:
         # Whatever the model did, the user gets the friendly fallback, never an error.
-        log.exception("agent %s of tenant %s failed; sending fallback", agent.name, tenant.name)
+        log.exception("agent of tenant %s failed; sending fallback", tenant.name)
         metrics.TURNS.labels(tenant.name, agent.name, "agent_failed").inc()
-        return AgentReply(text=fallback_text(tenant, agent), provider="fallback", fallback=True)
+        return AgentReply(
+            text=fallback_text(tenant, agent),
+            provider="fallback",
+            fallback=True,
+            agent=agent.name,
+        )
 
     async def _after_delivery(
         self,

@@ -1,0 +1,87 @@
+"""Thread leases in PostgreSQL: taken, renewed and released in one statement each, and fenced.
+
+A lease says which worker answers a conversation thread until `expires_at` (the database's
+clock). Taking it draws a new token from a sequence; every write that must come from the owner
+checks that token in its own transaction (`fence`), so a worker that paused past its lease can
+no longer store anything for the thread, even if it does not know yet that it lost it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+_ACQUIRE = text(
+    """
+    INSERT INTO thread_leases AS l (thread, owner, token, expires_at)
+    VALUES (:thread, :owner, nextval('thread_lease_tokens'), clock_timestamp() + :ttl)
+    ON CONFLICT (thread) DO UPDATE
+        SET owner = EXCLUDED.owner, token = EXCLUDED.token, expires_at = EXCLUDED.expires_at
+        WHERE l.expires_at <= clock_timestamp()
+    RETURNING token
+    """
+)
+_RENEW = text(
+    """
+    UPDATE thread_leases SET expires_at = clock_timestamp() + :ttl
+    WHERE token = ANY(:tokens) AND expires_at > clock_timestamp()
+    RETURNING token
+    """
+)
+_RELEASE = text("DELETE FROM thread_leases WHERE token = :token")
+# FOR SHARE: a takeover (an UPDATE of the row) waits until the fenced transaction has committed.
+_FENCE = text(
+    "SELECT 1 FROM thread_leases WHERE token = :token AND expires_at > clock_timestamp() FOR SHARE"
+)
+
+
+class LeaseLostError(RuntimeError):
+    """This worker no longer owns the thread: another may answer it now; write and send nothing."""
+
+
+@dataclass
+class ThreadLease:
+    """A lease this process holds; `valid_until` is on the local monotonic clock, conservative."""
+
+    thread: str
+    token: int
+    valid_until: float
+    lost: bool = False
+    monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
+
+    def check(self) -> None:
+        """Raise `LeaseLostError` unless the lease is certainly still ours (before a send)."""
+        if self.lost or self.monotonic() >= self.valid_until:
+            self.lost = True
+            raise LeaseLostError(f"lease {self.token} on a conversation thread is no longer held")
+
+
+async def acquire(session: AsyncSession, *, thread: str, owner: str, ttl: float) -> int | None:
+    """The new token when the thread was free (or its lease expired); None when it is held."""
+    token = await session.scalar(
+        _ACQUIRE, {"thread": thread, "owner": owner, "ttl": timedelta(seconds=ttl)}
+    )
+    return int(token) if token is not None else None
+
+
+async def renew(session: AsyncSession, tokens: Iterable[int], *, ttl: float) -> set[int]:
+    """Extend the leases still held; the tokens returned are the ones that were."""
+    rows = await session.scalars(_RENEW, {"tokens": list(tokens), "ttl": timedelta(seconds=ttl)})
+    return {int(token) for token in rows.all()}
+
+
+async def release(session: AsyncSession, token: int) -> None:
+    await session.execute(_RELEASE, {"token": token})
+
+
+async def fence(session: AsyncSession, lease: ThreadLease) -> None:
+    """In the caller's transaction: go on only while `lease` holds; writes then commit under it."""
+    lease.check()
+    if await session.scalar(_FENCE, {"token": lease.token}) is None:
+        lease.lost = True
+        raise LeaseLostError(f"lease {lease.token} on a conversation thread was taken over")

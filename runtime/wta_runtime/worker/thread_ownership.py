@@ -1,0 +1,124 @@
+"""One turn at a time per conversation thread, across every replica, without holding a connection.
+
+A thread is owned through a lease row (`db/thread_leases.py`): taken in one statement, renewed
+for every thread this worker holds in one statement every `ttl / 3` seconds, and released at the
+end of the turn. A worker that dies frees its threads when their leases expire (`ttl` seconds at
+most); one that pauses past its lease finds it lost at its next fenced write or send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from wta_runtime.db import thread_leases
+from wta_runtime.db.thread_leases import LeaseLostError, ThreadLease
+
+log = logging.getLogger("wta.worker")
+
+DEFAULT_LEASE_SECONDS = 30.0
+MAX_POLL = 0.5
+# Local validity ends this much before the database's, for timer and scheduling slack.
+GUARD_SECONDS = 1.0
+
+__all__ = ["LeaseLostError", "ThreadBusyError", "ThreadLease", "ThreadOwnership"]
+
+
+class ThreadBusyError(RuntimeError):
+    """Another replica kept the thread longer than we were willing to wait; try again later."""
+
+
+class ThreadOwnership:
+    """The leases of one worker process: `hold` one per turn, `renew_forever` keeps them alive."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        ttl: float = DEFAULT_LEASE_SECONDS,
+        owner: str | None = None,
+        poll: float = 0.05,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if ttl <= 3 * GUARD_SECONDS:
+            raise ValueError(f"a thread lease must last more than {3 * GUARD_SECONDS:.0f}s")
+        self._sessions = sessions
+        self.ttl = ttl
+        self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self._poll = poll
+        self._monotonic = monotonic
+        self._held: dict[int, ThreadLease] = {}
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    @asynccontextmanager
+    async def hold(self, thread: str, *, timeout: float) -> AsyncIterator[ThreadLease]:
+        """Own `thread` for the block; `ThreadBusyError` after waiting `timeout` seconds."""
+        lease = await self._acquire(thread, timeout)
+        self._held[lease.token] = lease
+        try:
+            yield lease
+        finally:
+            del self._held[lease.token]
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                # Not released means expired later: the thread is only slower to take over.
+                async with self._sessions.begin() as session:
+                    await thread_leases.release(session, lease.token)
+
+    async def _acquire(self, thread: str, timeout: float) -> ThreadLease:
+        deadline = self._monotonic() + timeout
+        poll = self._poll
+        while True:
+            started = self._monotonic()
+            async with self._sessions.begin() as session:
+                token = await thread_leases.acquire(
+                    session, thread=thread, owner=self.owner, ttl=self.ttl
+                )
+            if token is not None:
+                return ThreadLease(
+                    thread, token, started + self.ttl - GUARD_SECONDS, monotonic=self._monotonic
+                )
+            if self._monotonic() > deadline:
+                raise ThreadBusyError(f"conversation thread busy for {timeout:.0f}s")
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, MAX_POLL)  # the turn that holds it may take a while
+
+    async def renew_once(self) -> None:
+        """Extend every lease held now; mark those the database no longer has as lost."""
+        leases = list(self._held.values())
+        if not leases:
+            return
+        started = self._monotonic()
+        async with self._sessions.begin() as session:
+            kept = await thread_leases.renew(
+                session, (lease.token for lease in leases), ttl=self.ttl
+            )
+        for lease in leases:
+            if lease.token in kept:
+                lease.valid_until = started + self.ttl - GUARD_SECONDS
+            else:
+                lease.lost = True
+                log.warning("lost the lease of a conversation thread (token %d)", lease.token)
+
+    async def renew_forever(self, stopping: asyncio.Event) -> None:
+        """Renew every `ttl / 3` seconds until `stopping`; a failed renewal is tried again."""
+        while not stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=self.ttl / 3)
+            if stopping.is_set():
+                return
+            try:
+                await self.renew_once()
+            except (SQLAlchemyError, OSError):
+                # The database is away: leases run out locally and their turns stop sending.
+                log.warning("could not renew thread leases", exc_info=True)
