@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.channel.delivery import OutboundDelivery
@@ -16,7 +17,8 @@ from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.gateway.route_reloader import RouteReloader
-from wta_runtime.gateway.routes import conversations, handoff, health, status, webhook
+from wta_runtime.gateway.routes import conversations, handoff, health
+from wta_runtime.gateway.routes.twilio import match_twilio_path, serve_twilio
 from wta_runtime.gateway.state import GatewayState
 from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
@@ -24,7 +26,21 @@ from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ensure_tenant_stream
 
 
-def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> FastAPI:
+class GatewayApp(FastAPI):
+    """The FastAPI app, except for Twilio's posts: they take the lean route of routes/twilio.py."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            twilio = match_twilio_path(scope["path"])
+            if twilio is not None:
+                handler, tenant = twilio
+                state: GatewayState = self.state.gateway
+                await serve_twilio(state, handler, tenant, scope, receive, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> GatewayApp:
     """The gateway app; the catalog is read from `settings.manifests_dir` unless given."""
 
     @asynccontextmanager
@@ -73,10 +89,8 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Fast
             await sender.close()
             await engine.dispose()
 
-    app = FastAPI(title="WhatsApp Twilio AI gateway", lifespan=lifespan)
+    app = GatewayApp(title="WhatsApp Twilio AI gateway", lifespan=lifespan)
     app.include_router(health.router)
-    app.include_router(webhook.router)
-    app.include_router(status.router)
     app.include_router(conversations.router)
     app.include_router(handoff.router)
     return app

@@ -1,13 +1,21 @@
-"""What every request from Twilio must pass: its tenant found, its signature checked."""
+"""What every request from Twilio must pass (its tenant found, its signature checked) and how
+Twilio is answered, on the lean route that bypasses FastAPI (see routes/twilio.py)."""
 
 from __future__ import annotations
 
-from fastapi import Request
-from twilio.request_validator import RequestValidator
+from dataclasses import dataclass
 
+from starlette.requests import Request
+from starlette.types import Send
+
+from wta_runtime import metrics
 from wta_runtime.catalog import Tenant, UnknownTenantError
 from wta_runtime.gateway.public_url import public_url
+from wta_runtime.gateway.signature import valid_signature
 from wta_runtime.gateway.state import GatewayState
+from wta_runtime.gateway.webhook_form import WebhookFormError, read_form
+
+PLAIN_TEXT = b"text/plain; charset=utf-8"
 
 
 class TwilioRequestRejected(Exception):
@@ -18,6 +26,29 @@ class TwilioRequestRejected(Exception):
         self.status = status
         self.reason = reason
         self.tenant = tenant
+
+
+@dataclass(frozen=True)
+class SignedTwilioForm:
+    """A Twilio post whose tenant is known and whose signature that tenant's token checked."""
+
+    tenant: Tenant
+    params: dict[str, str]
+
+
+async def read_signed_form(
+    state: GatewayState, request: Request, tenant_name: str | None, *, number_param: str
+) -> SignedTwilioForm:
+    """Read the form, find its tenant (path, else `AccountSid` + `number_param`), check it."""
+    try:
+        params = await read_form(
+            request.headers, request.receive, max_bytes=state.settings.max_webhook_bytes
+        )
+    except WebhookFormError as exc:
+        raise TwilioRequestRejected(exc.status, exc.reason) from None
+    tenant = resolve_tenant(state, params, tenant_name, number_param=number_param)
+    check_signature(state, request, tenant, params)
+    return SignedTwilioForm(tenant, params)
 
 
 def resolve_tenant(
@@ -48,8 +79,27 @@ def check_signature(
         base_url=state.settings.public_base_url,
         trust_forwarded=state.settings.trust_forwarded_headers,
     )
-    validator = RequestValidator(tenant.auth_token.get_secret_value())
-    if not validator.validate(url, params, signature):
+    if not valid_signature(url, params, tenant.auth_token.get_secret_value(), signature):
         raise TwilioRequestRejected(403, "invalid X-Twilio-Signature", tenant.name)
     if params.get("AccountSid") and params["AccountSid"] != tenant.account_sid:
         raise TwilioRequestRejected(403, "AccountSid does not belong to this tenant", tenant.name)
+
+
+async def answer(
+    send: Send, status: int, body: bytes, content_type: bytes | None, *extra: tuple[bytes, bytes]
+) -> None:
+    """Send a whole response in two ASGI messages (no content headers without a content type)."""
+    headers = list(extra)
+    if content_type is not None:
+        headers += [(b"content-type", content_type), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def refuse(send: Send, rejected: TwilioRequestRejected, *, outcome_prefix: str) -> None:
+    """Count the refusal and answer it; a 503 tells Twilio when to retry."""
+    metrics.WEBHOOK_REQUESTS.labels(
+        rejected.tenant, f"{outcome_prefix}rejected_{rejected.status}"
+    ).inc()
+    retry = ((b"retry-after", b"5"),) if rejected.status == 503 else ()
+    await answer(send, rejected.status, rejected.reason.encode(), PLAIN_TEXT, *retry)

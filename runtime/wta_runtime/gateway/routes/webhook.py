@@ -6,42 +6,42 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from starlette.requests import Request
+from starlette.types import Send
 
 from wta_runtime import metrics
 from wta_runtime.gateway.publisher import PublishError
-from wta_runtime.gateway.state import GatewayDep, GatewayState
+from wta_runtime.gateway.state import GatewayState
 from wta_runtime.gateway.twilio_request import (
     TwilioRequestRejected,
-    check_signature,
-    resolve_tenant,
+    answer,
+    read_signed_form,
+    refuse,
 )
-from wta_runtime.gateway.webhook_form import WebhookFormError, read_form, require_message_params
+from wta_runtime.gateway.webhook_form import WebhookFormError, require_message_params
 from wta_runtime.stream.inbound import InboundMessage
 
 log = logging.getLogger("wta.gateway")
-router = APIRouter(prefix="/api/v1/twilio", tags=["twilio"])
 
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+TWIML = b"text/xml; charset=utf-8"
 
 
-async def _accept(request: Request, state: GatewayState, tenant_name: str | None) -> Response:
+async def receive_webhook(
+    state: GatewayState, request: Request, send: Send, tenant_name: str | None
+) -> None:
+    """Accept an inbound message; the tenant is the path's, else the owner of AccountSid + To."""
     started = time.perf_counter()
     try:
+        form = await read_signed_form(state, request, tenant_name, number_param="To")
+        tenant = form.tenant
         try:
-            params = await read_form(request, max_bytes=state.settings.max_webhook_bytes)
-        except WebhookFormError as exc:
-            raise TwilioRequestRejected(exc.status, exc.reason) from None
-        tenant = resolve_tenant(state, params, tenant_name, number_param="To")
-        check_signature(state, request, tenant, params)
-        try:
-            require_message_params(params)
+            require_message_params(form.params)
         except WebhookFormError as exc:
             raise TwilioRequestRejected(exc.status, exc.reason, tenant.name) from None
         if tenant.spec.suspend:
             raise TwilioRequestRejected(503, "tenant is suspended", tenant.name)
-        message = InboundMessage.from_twilio(tenant.name, params, datetime.now(UTC))
+        message = InboundMessage.from_twilio(tenant.name, form.params, datetime.now(UTC))
         try:
             duplicate = await state.publisher.publish(message)
         except PublishError as exc:
@@ -50,21 +50,8 @@ async def _accept(request: Request, state: GatewayState, tenant_name: str | None
                 503, "message queue unavailable, retry later", tenant.name
             ) from None
     except TwilioRequestRejected as rejected:
-        metrics.WEBHOOK_REQUESTS.labels(rejected.tenant, f"rejected_{rejected.status}").inc()
-        headers = {"Retry-After": "5"} if rejected.status == 503 else None
-        return PlainTextResponse(rejected.reason, status_code=rejected.status, headers=headers)
+        await refuse(send, rejected, outcome_prefix="")
+        return
     metrics.WEBHOOK_REQUESTS.labels(tenant.name, "duplicate" if duplicate else "accepted").inc()
     metrics.WEBHOOK_PUBLISH_SECONDS.labels(tenant.name).observe(time.perf_counter() - started)
-    return Response(EMPTY_TWIML, media_type="text/xml")
-
-
-@router.post("/webhook")
-async def receive_webhook(request: Request, state: GatewayDep) -> Response:
-    """Accept a Twilio webhook on the shared URL; the tenant comes from AccountSid and To."""
-    return await _accept(request, state, None)
-
-
-@router.post("/webhook/{tenant}")
-async def receive_tenant_webhook(tenant: str, request: Request, state: GatewayDep) -> Response:
-    """Accept a Twilio webhook on a tenant's own URL."""
-    return await _accept(request, state, tenant)
+    await answer(send, 200, EMPTY_TWIML, TWIML)
