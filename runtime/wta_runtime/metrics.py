@@ -18,6 +18,7 @@ WEBHOOK_PUBLISH_SECONDS = Histogram(
 DB_STATEMENTS = Counter(
     "wta_db_statements",
     "SQL statements this process sent to PostgreSQL (transaction control not counted).",
+    ["kind"],
 )
 THREAD_LEASES_LOST = Counter(
     "wta_thread_leases_lost",

@@ -48,12 +48,14 @@ def create_engine(
         pool_recycle=RECYCLE_SECONDS,
         connect_args={"server_settings": {"application_name": application_name}},
     )
-    event.listen(engine.sync_engine, "before_cursor_execute", _count_statement)
+    kind = "worker" if application_name.startswith("wta-worker") else "other"
+    statements = metrics.DB_STATEMENTS.labels(kind)
+
+    def count_statement(*_: Any) -> None:
+        statements.inc()
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count_statement)
     return engine
-
-
-def _count_statement(*_: Any) -> None:
-    metrics.DB_STATEMENTS.inc()
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
