@@ -142,6 +142,7 @@ async def test_tool_results_are_remembered_in_later_turns(
 
     prompt = system_prompt_of(model.requests[-1])
     assert "Tool results earlier in this conversation:" in prompt
+    assert "lookup_knowledge({'query': 'allergens'}) -> " in prompt
     assert "gorgonzola and nuts" in prompt
 
 

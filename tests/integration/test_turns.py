@@ -305,3 +305,50 @@ async def test_a_reply_to_a_closed_conversation_moves_to_the_next_one(
     assert successor.previous_conversation_id == closed.id
     assert len(twilio.sent_to(contact)) == 1
     assert ACME_NUMBER in twilio.sent_to(contact)[0].from_
+
+
+async def test_a_contacts_message_is_stored_once_and_opens_their_24_hour_window(
+    processor: TurnProcessor, clock: Clock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from sqlalchemy import select
+
+    from wta_runtime.db.tables import Contact
+
+    contact = new_contact()
+    message = inbound(contact, "hello", at=clock.now)
+    tenant = processor.catalog.by_name("acme-pizza")
+
+    first = await processor.inbox.store(tenant, message)
+    clock.advance(minutes=5)
+    again = await processor.inbox.store(tenant, message)  # a redelivery stores nothing new
+
+    assert again.id == first.id
+    [conversation] = await conversations_of(sessions, contact)
+    async with sessions() as session:
+        row = await session.scalar(select(Contact).where(Contact.contact_number == contact))
+    assert row is not None
+    assert row.last_inbound_at == conversation.last_inbound_at == clock.now - timedelta(minutes=5)
+    assert row.profile_name == conversation.contact_name
+
+
+async def test_a_first_message_opens_a_pending_conversation_with_its_history(
+    processor: TurnProcessor, clock: Clock, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from wta_runtime.conversation.lifecycle import State
+    from wta_runtime.db.transitions import transition
+
+    contact = new_contact()
+    tenant = processor.catalog.by_name("acme-pizza")
+    await processor.inbox.store(tenant, inbound(contact, "hello", at=clock.now))
+    [first] = await conversations_of(sessions, contact)
+    async with sessions.begin() as session:
+        await transition(session, first.id, State.EXPIRED, reason="test", now=clock.now)
+    clock.advance(minutes=1)
+    await processor.inbox.store(tenant, inbound(contact, "back again", at=clock.now))
+
+    older, newer = await conversations_of(sessions, contact)
+    assert (older.id, older.status, newer.status) == (first.id, "expired", "pending")
+    assert newer.previous_conversation_id == older.id
+    assert [(c.from_status, c.to_status, c.reason) for c in await history(sessions, newer.id)] == [
+        (None, "pending", "first_inbound_message")
+    ]

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import select
+from sqlalchemy import JSON, func, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.memory_tables import AgentSelection, ToolCall, TurnUsage
 from wta_runtime.agents.turn import ConversationContext, ToolCallRecord, Usage
+from wta_runtime.db.engine import single_statements
 
 log = logging.getLogger("wta.agents")
 
@@ -150,33 +152,55 @@ class ConversationState:
 async def conversation_state(
     sessions: async_sessionmaker[AsyncSession], conversation_id: uuid.UUID, *, recent_tools: int
 ) -> ConversationState:
-    """The last selected agent, the failed turns before this one, the latest tool results."""
-    async with sessions() as session:
-        sticky = await session.scalar(
-            select(AgentSelection.agent)
-            .where(AgentSelection.conversation_id == conversation_id)
-            .order_by(AgentSelection.id.desc())
-            .limit(1)
+    """The last selected agent, the failed turns before this one, the latest tool results.
+
+    One statement (three subqueries): the turn pays one round trip for it.
+    """
+    of_conversation = AgentSelection.conversation_id == conversation_id
+    sticky = (
+        select(AgentSelection.agent)
+        .where(of_conversation)
+        .order_by(AgentSelection.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    recent = (
+        select(TurnUsage.id, TurnUsage.outcome)
+        .where(TurnUsage.conversation_id == conversation_id)
+        .order_by(TurnUsage.id.desc())
+        .limit(20)
+        .subquery()
+    )
+    outcomes = select(
+        func.array_agg(aggregate_order_by(recent.c.outcome, recent.c.id.desc()))
+    ).scalar_subquery()
+    latest = (
+        select(ToolCall.id, ToolCall.name, ToolCall.arguments, ToolCall.result)
+        .where(ToolCall.conversation_id == conversation_id)
+        .order_by(ToolCall.id.desc())
+        .limit(recent_tools)
+        .subquery()
+    )
+    calls = select(
+        func.json_agg(
+            aggregate_order_by(
+                func.json_build_array(latest.c.name, latest.c.arguments, latest.c.result),
+                latest.c.id.desc(),
+            ),
+            type_=JSON,
         )
-        outcomes = await session.scalars(
-            select(TurnUsage.outcome)
-            .where(TurnUsage.conversation_id == conversation_id)
-            .order_by(TurnUsage.id.desc())
-            .limit(20)
-        )
-        failed = 0
-        for outcome in outcomes:
-            if outcome not in ("fallback", "unanswered"):
-                break
-            failed += 1
-        calls = await session.execute(
-            select(ToolCall.name, ToolCall.arguments, ToolCall.result)
-            .where(ToolCall.conversation_id == conversation_id)
-            .order_by(ToolCall.id.desc())
-            .limit(recent_tools)
-        )
-        results = tuple(f"{c.name}({c.arguments}) -> {c.result[:300]}" for c in calls)
-    return ConversationState(sticky, failed, tuple(reversed(results)))
+    ).scalar_subquery()
+    async with single_statements(sessions)() as session:
+        row = (await session.execute(select(sticky, outcomes, calls))).one()
+    failed = 0
+    for outcome in row[1] or ():
+        if outcome not in ("fallback", "unanswered"):
+            break
+        failed += 1
+    results = tuple(
+        f"{name}({arguments}) -> {result[:300]}" for name, arguments, result in row[2] or ()
+    )
+    return ConversationState(row[0], failed, tuple(reversed(results)))
 
 
 async def load_state(

@@ -15,6 +15,7 @@ from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender, SendError, Template
 from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
 from wta_runtime.db.contacts import last_inbound_at
+from wta_runtime.db.engine import single_statements
 from wta_runtime.db.outbound import mark_sent, mark_unsent
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease
@@ -46,6 +47,7 @@ class OutboundDelivery:
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
+        self._single = single_statements(sessions)
         self._sender = sender
         self._pacer = pacer
         self._clock = clock
@@ -57,21 +59,25 @@ class OutboundDelivery:
         parts: Sequence[Message],
         *,
         lease: ThreadLease | None = None,
+        last_inbound: datetime | None = None,
     ) -> DeliveryReport:
         """Send every still-pending part, in order; raises `SendError` when Twilio fails one.
 
         With the thread's `lease`, nothing is sent once it is lost (`LeaseLostError`).
+        `last_inbound`, when the caller knows it, is the contact's last message (24 h window).
         """
         pending = [p for p in parts if p.delivery_status == "pending"]
         if not pending:
             return DeliveryReport()
-        async with self._sessions() as session:
-            last = await last_inbound_at(
-                session,
-                tenant=tenant.name,
-                business=conversation.business_number,
-                contact=conversation.contact_number,
-            )
+        last = last_inbound
+        if last is None:
+            async with self._single() as session:
+                last = await last_inbound_at(
+                    session,
+                    tenant=tenant.name,
+                    business=conversation.business_number,
+                    contact=conversation.contact_number,
+                )
         template = tenant.spec.template
         decision = decide_send(
             last,
@@ -131,7 +137,7 @@ class OutboundDelivery:
             raise
         metrics.OUTBOUND_MESSAGES.labels(tenant.name, sent.status).inc()
         details = {"template": template.content_sid} if template else None
-        async with self._sessions.begin() as session:
+        async with self._single() as session:
             await mark_sent(
                 session,
                 message_id=part.id,

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wta_runtime.db.engine import single_statements
 from wta_runtime.db.thread_leases import LeaseLostError, ThreadLease
 
 # Each send reserves the sender's next free slot atomically; slots are 1/rate apart, on the
@@ -46,7 +47,7 @@ class SenderPacer:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._sessions = sessions
+        self._sessions = single_statements(sessions)  # one statement: no transaction round trips
         self._sleep = sleep
 
     async def wait_turn(
@@ -58,7 +59,7 @@ class SenderPacer:
         """
         interval = timedelta(seconds=1 / per_second)
         params = {"tenant": tenant, "sender": sender, "interval": interval}
-        async with self._sessions.begin() as session:
+        async with self._sessions() as session:
             if lease is None:
                 wait = await session.scalar(_RESERVE, params)
             else:

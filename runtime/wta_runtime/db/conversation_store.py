@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, String, exists, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -55,20 +55,22 @@ async def open_conversation(
         Conversation.contact_number == contact,
         Conversation.business_number == business,
     )
-    found = await session.scalar(
-        select(Conversation).where(*where, Conversation.status.in_(OPEN_STATES)).with_for_update()
-    )
+    open_one = select(Conversation).where(*where, Conversation.status.in_(OPEN_STATES))
+    found = await session.scalar(open_one.with_for_update())
     if found is not None:
         return found
-    previous = await session.scalar(
-        select(Conversation.id).where(*where).order_by(Conversation.created_at.desc()).limit(1)
+    previous = (
+        select(Conversation.id)
+        .where(*where)
+        .order_by(Conversation.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    new_id = uuid.uuid4()
     # A concurrent writer may create the same open conversation: the partial unique index decides.
-    await session.execute(
+    opened = (
         insert(Conversation)
         .values(
-            id=new_id,
+            id=uuid.uuid4(),
             tenant=tenant,
             contact_number=contact,
             business_number=business,
@@ -81,24 +83,33 @@ async def open_conversation(
             expires_at=now + pending_timeout,
         )
         .on_conflict_do_nothing()
+        .returning(Conversation)
+        .cte("opened")
     )
-    conversation = await session.scalar(
+    history = (
+        insert(StateChange)
+        .from_select(
+            ["conversation_id", "from_status", "to_status", "reason", "changed_at"],
+            select(
+                opened.c.id,
+                literal(None, String()),
+                literal("pending"),
+                literal("first_inbound_message"),
+                literal(now, DateTime(timezone=True)),
+            ),
+        )
+        .cte("history")
+    )
+    conversation: Conversation | None = await session.scalar(
         select(Conversation)
-        .where(*where, Conversation.status.in_(OPEN_STATES))
-        .with_for_update()
+        .from_statement(select(opened).add_cte(history))
         .execution_options(populate_existing=True)
     )
-    assert conversation is not None
-    if conversation.id == new_id:
-        session.add(
-            StateChange(
-                conversation_id=new_id,
-                from_status=None,
-                to_status="pending",
-                reason="first_inbound_message",
-                changed_at=now,
-            )
+    if conversation is None:  # the other writer's conversation: wait for it, then use it
+        conversation = await session.scalar(
+            open_one.with_for_update().execution_options(populate_existing=True)
         )
+    assert conversation is not None
     return conversation
 
 
@@ -115,9 +126,10 @@ async def record_inbound(
 ) -> Message:
     """Store an inbound message once, keyed by its `MessageSid`; return the stored row.
 
-    The first time, it also records the contact's last inbound time (WhatsApp's 24 h window).
+    The first time, it also records the contact's last inbound time (WhatsApp's 24 h window);
+    message, conversation and contact are written by one statement.
     """
-    inserted = await session.scalar(
+    inserted = (
         insert(Message)
         .values(
             id=uuid.uuid4(),
@@ -133,34 +145,44 @@ async def record_inbound(
             created_at=received_at or now,
         )
         .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
-        .returning(Message.id)
+        .returning(Message)
+        .cte("inserted")
     )
-    if inserted is not None:
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.id == conversation.id)
-            .values(last_inbound_at=now, updated_at=now)
-        )
-        contact = insert(Contact).values(
-            tenant=conversation.tenant,
-            business_number=conversation.business_number,
-            contact_number=conversation.contact_number,
-            profile_name=conversation.contact_name,
-            last_inbound_at=now,
-        )
-        await session.execute(
-            contact.on_conflict_do_update(
-                index_elements=["tenant", "business_number", "contact_number"],
-                set_={
-                    "last_inbound_at": contact.excluded.last_inbound_at,
-                    "profile_name": contact.excluded.profile_name,
-                },
-                where=Contact.last_inbound_at < contact.excluded.last_inbound_at,
-            )
-        )
-    stored = await find_message(session, conversation.tenant, message_sid)
-    assert stored is not None
-    return stored
+    stored = exists(select(inserted.c.id))
+    seen = (
+        update(Conversation)
+        .where(Conversation.id == conversation.id, stored)
+        .values(last_inbound_at=now, updated_at=now)
+        .cte("seen")
+    )
+    contact = insert(Contact).from_select(
+        ["tenant", "business_number", "contact_number", "profile_name", "last_inbound_at"],
+        select(
+            literal(conversation.tenant),
+            literal(conversation.business_number),
+            literal(conversation.contact_number),
+            literal(conversation.contact_name, String()),
+            literal(now, DateTime(timezone=True)),
+        ).where(stored),
+    )
+    upserted = contact.on_conflict_do_update(
+        index_elements=["tenant", "business_number", "contact_number"],
+        set_={
+            "last_inbound_at": contact.excluded.last_inbound_at,
+            "profile_name": contact.excluded.profile_name,
+        },
+        where=Contact.last_inbound_at < contact.excluded.last_inbound_at,
+    ).cte("contact")
+    row: Message | None = await session.scalar(
+        select(Message)
+        .from_statement(select(inserted).add_cte(seen, upserted))
+        .execution_options(populate_existing=True)
+    )
+    if row is not None:
+        return row
+    found = await find_message(session, conversation.tenant, message_sid)  # stored before
+    assert found is not None
+    return found
 
 
 async def find_message(session: AsyncSession, tenant: str, key: str) -> Message | None:
@@ -169,6 +191,21 @@ async def find_message(session: AsyncSession, tenant: str, key: str) -> Message 
         .where(Message.tenant == tenant, Message.idempotency_key == key)
         .execution_options(populate_existing=True)
     )
+
+
+async def message_and_conversation(
+    session: AsyncSession, tenant: str, key: str
+) -> tuple[Message, Conversation] | None:
+    """A stored message and its conversation, read fresh, in one query."""
+    row = (
+        await session.execute(
+            select(Message, Conversation)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(Message.tenant == tenant, Message.idempotency_key == key)
+            .execution_options(populate_existing=True)
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else None
 
 
 async def recent_messages(

@@ -60,3 +60,16 @@ def create_engine(
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def single_statements(
+    sessions: async_sessionmaker[AsyncSession],
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on the same pool whose statements each commit on their own.
+
+    For reads and for one-statement writes: no BEGIN, COMMIT or ROLLBACK round trips.
+    """
+    bind = sessions.kw["bind"]
+    return async_sessionmaker(
+        bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )

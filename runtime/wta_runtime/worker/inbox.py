@@ -14,6 +14,7 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.conversation.bursts import quiet_at
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.engine import single_statements
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.transitions import transition
 from wta_runtime.stream.inbound import InboundMessage
@@ -47,6 +48,7 @@ class Inbox:
         self, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], datetime]
     ) -> None:
         self._sessions = sessions
+        self._reads = single_statements(sessions)
         self._clock = clock
 
     async def store(
@@ -92,7 +94,7 @@ class Inbox:
         """Which of these `MessageSid`s are stored already (one query for a whole backlog)."""
         if not sids:
             return set()
-        async with self._sessions() as session:
+        async with self._reads() as session:
             rows = await session.scalars(
                 select(Message.idempotency_key).where(
                     Message.tenant == tenant.name, Message.idempotency_key.in_(sids)
@@ -102,7 +104,7 @@ class Inbox:
 
     async def settled_at(self, tenant: Tenant, conversation_id: uuid.UUID) -> datetime | None:
         """When the burst of unanswered messages may be answered; None when nothing waits."""
-        async with self._sessions() as session:
+        async with self._reads() as session:
             oldest, newest = (
                 await session.execute(
                     select(func.min(Message.created_at), func.max(Message.created_at)).where(

@@ -35,6 +35,20 @@ MARKERS: dict[str, Outcome] = {
 }
 
 
+def answers_plainly(
+    tenant: Tenant, agent: Agent | None, conversation: Conversation, batch: list[Message]
+) -> bool:
+    """True when `settle_without_agent` would leave the burst to the bot (and write nothing)."""
+    return (
+        bool(batch)
+        and agent is not None
+        and conversation.status != State.HUMAN_HANDOFF
+        and not is_closing_intent(
+            contact_message(batch[-1]).body, tenant.spec.conversation.closing_keywords
+        )
+    )
+
+
 async def settle_without_agent(
     session: AsyncSession,
     tenant: Tenant,

@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.db import thread_leases
+from wta_runtime.db.engine import single_statements
 from wta_runtime.db.thread_leases import LeaseLostError, ThreadLease
 
 log = logging.getLogger("wta.worker")
@@ -50,7 +51,7 @@ class ThreadOwnership:
     ) -> None:
         if ttl <= 3 * GUARD_SECONDS:
             raise ValueError(f"a thread lease must last more than {3 * GUARD_SECONDS:.0f}s")
-        self._sessions = sessions
+        self._sessions = single_statements(sessions)  # each lease statement commits on its own
         self.ttl = ttl
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._poll = poll
@@ -72,7 +73,7 @@ class ThreadOwnership:
             del self._held[lease.token]
             with contextlib.suppress(SQLAlchemyError, OSError):
                 # Not released means expired later: the thread is only slower to take over.
-                async with self._sessions.begin() as session:
+                async with self._sessions() as session:
                     await thread_leases.release(session, lease.token)
 
     async def _acquire(self, thread: str, timeout: float) -> ThreadLease:
@@ -80,7 +81,7 @@ class ThreadOwnership:
         poll = self._poll
         while True:
             started = self._monotonic()
-            async with self._sessions.begin() as session:
+            async with self._sessions() as session:
                 token = await thread_leases.acquire(
                     session, thread=thread, owner=self.owner, ttl=self.ttl
                 )
@@ -99,7 +100,7 @@ class ThreadOwnership:
         if not leases:
             return
         started = self._monotonic()
-        async with self._sessions.begin() as session:
+        async with self._sessions() as session:
             kept = await thread_leases.renew(
                 session, (lease.token for lease in leases), ttl=self.ttl
             )

@@ -86,4 +86,7 @@ class ThreadReplies:
         lease: ThreadLease,
     ) -> DeliveryReport:
         """Send the parts still pending, each only while `lease` holds."""
-        return await self.delivery.deliver(tenant, conversation, parts, lease=lease)
+        # The conversation answered holds the contact's newest message: its time opens the window.
+        return await self.delivery.deliver(
+            tenant, conversation, parts, lease=lease, last_inbound=conversation.last_inbound_at
+        )

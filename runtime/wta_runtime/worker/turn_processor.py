@@ -25,6 +25,7 @@ from wta_runtime.channel.split import split_message
 from wta_runtime.conversation.bursts import seconds_until
 from wta_runtime.conversation.lifecycle import CLOSED, State
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.engine import single_statements
 from wta_runtime.db.outbound import message_parts
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
@@ -36,6 +37,7 @@ from wta_runtime.worker.settling import (
     MARKERS,
     WITH_HUMAN,
     Outcome,
+    answers_plainly,
     fallback_text,
     flag,
     refuse_pending,
@@ -97,6 +99,7 @@ class TurnProcessor:
         self.clock = clock
         self._media = media
         self._sleep = sleep
+        self._reads = single_statements(sessions)
         self.inbox = Inbox(sessions, clock)
         delivery = OutboundDelivery(
             sessions=sessions, sender=sender, pacer=pacer or SenderPacer(sessions), clock=clock
@@ -168,7 +171,40 @@ class TurnProcessor:
 
     async def _turn(self, tenant: Tenant, message_sid: str, lease: ThreadLease) -> TurnResult:
         """Owning the thread: settle every unanswered message of the conversation at once."""
-        batch: list[Message] = []
+        async with self._reads() as session:
+            found = await store.message_and_conversation(session, tenant.name, message_sid)
+            assert found is not None
+            message, conversation = found
+            batch: list[Message] = []
+            if message.answered_by is None and conversation.status not in CLOSED:
+                batch = await store.unanswered_inbound(session, conversation.id)
+            # The usual turn only reads here; what must be written first goes through a
+            # transaction fenced by the lease (settling without the bot, a reply found stored).
+            key = reply_key(batch[-1].idempotency_key) if batch else None
+            plain = key is not None and answers_plainly(
+                tenant, tenant.default_agent(), conversation, batch
+            )
+            if plain and key is not None and await message_parts(session, tenant.name, key):
+                plain = False  # stored before a crash: settle the burst with it below
+        answer: AgentReply | None
+        if plain and key is not None:
+            answer, parts = await self._answer(tenant, conversation, batch, key, lease)
+        else:
+            settled = await self._settle_first(tenant, message_sid, lease)
+            if isinstance(settled, TurnResult):
+                return settled
+            conversation, parts, answer = settled
+        report = await self.replies.deliver(tenant, conversation, parts, lease)
+        await self._after_delivery(tenant, conversation, report, answer)
+        agent = answer.agent if answer is not None and answer.agent else ""
+        if report.refused and not report.sent:
+            return TurnResult("refused", agent)
+        return TurnResult("replied" if report.sent else "already_replied", agent)
+
+    async def _settle_first(
+        self, tenant: Tenant, message_sid: str, lease: ThreadLease
+    ) -> TurnResult | tuple[Conversation, list[Message], AgentReply | None]:
+        """The unusual turn, in a fenced transaction: the result, or a stored reply to deliver."""
         async with self.sessions.begin() as session:
             await fence(session, lease)
             message = await store.find_message(session, tenant.name, message_sid)
@@ -185,30 +221,23 @@ class TurnProcessor:
                     # A person took over after this reply was stored: the bot stays silent.
                     await refuse_pending(session, tenant.name, key, WITH_HUMAN, self.clock())
                     return TurnResult("with_human")
-                parts = await message_parts(session, tenant.name, key)
-            else:
-                if conversation.status in CLOSED:
-                    conversation = await self.inbox.carry_over(session, tenant, conversation)
-                batch = await store.unanswered_inbound(session, conversation.id)
-                settled = await settle_without_agent(
-                    session, tenant, tenant.default_agent(), conversation, batch, now=self.clock()
-                )
-                if settled is not None:
-                    return TurnResult(settled)
-                key = reply_key(batch[-1].idempotency_key)
-                parts = await message_parts(session, tenant.name, key)
-                if parts:
-                    await store.mark_answered(session, batch, key)  # stored before a crash
-                    batch = []
-        answer = None
-        if batch:
-            answer, parts = await self._answer(tenant, conversation, batch, key, lease)
-        report = await self.replies.deliver(tenant, conversation, parts, lease)
-        await self._after_delivery(tenant, conversation, report, answer)
-        agent = answer.agent if answer is not None and answer.agent else ""
-        if report.refused and not report.sent:
-            return TurnResult("refused", agent)
-        return TurnResult("replied" if report.sent else "already_replied", agent)
+                return conversation, await message_parts(session, tenant.name, key), None
+            if conversation.status in CLOSED:
+                conversation = await self.inbox.carry_over(session, tenant, conversation)
+            batch = await store.unanswered_inbound(session, conversation.id)
+            settled = await settle_without_agent(
+                session, tenant, tenant.default_agent(), conversation, batch, now=self.clock()
+            )
+            if settled is not None:
+                return TurnResult(settled)
+            key = reply_key(batch[-1].idempotency_key)
+            parts = await message_parts(session, tenant.name, key)
+            if parts:
+                await store.mark_answered(session, batch, key)  # stored before a crash
+                return conversation, parts, None
+        # A conversation carried over to a new one: answer it like any other burst.
+        answer, parts = await self._answer(tenant, conversation, batch, key, lease)
+        return conversation, parts, answer
 
     async def _answer(
         self,
@@ -222,7 +251,7 @@ class TurnProcessor:
         attachments = await self._media.attachments(tenant, batch) if self._media else {}
         default = tenant.default_agent()
         assert default is not None
-        async with self.sessions() as session:
+        async with self._reads() as session:
             # The agents package chooses who answers; the history covers any agent's window.
             turn = await build_turn(
                 session,
