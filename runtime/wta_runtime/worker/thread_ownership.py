@@ -107,7 +107,7 @@ class ThreadOwnership:
         for lease in leases:
             if lease.token in kept:
                 lease.valid_until = started + self.ttl - GUARD_SECONDS
-            else:
+            elif lease.token in self._held:  # not released meanwhile: really taken over
                 lease.lost = True
                 log.warning("lost the lease of a conversation thread (token %d)", lease.token)
 
