@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import JSON, func, select
+from sqlalchemy import JSON, func, insert, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -94,50 +94,56 @@ def export_metrics(record: TurnRecord) -> None:
 async def store_turn(
     sessions: async_sessionmaker[AsyncSession], record: TurnRecord, now: datetime
 ) -> None:
-    """Write the selection, the tool calls and the usage of the turn in one transaction."""
-    async with sessions.begin() as session:
-        session.add(
-            AgentSelection(
-                tenant=record.tenant,
-                conversation_id=record.conversation_id,
-                turn_key=record.turn_key,
-                agent=record.agent,
-                method=record.method,
-                detail=record.detail,
-                created_at=now,
-            )
+    """Write the selection, the tool calls and the usage of the turn in one statement."""
+    selection = (
+        insert(AgentSelection)
+        .values(
+            tenant=record.tenant,
+            conversation_id=record.conversation_id,
+            turn_key=record.turn_key,
+            agent=record.agent,
+            method=record.method,
+            detail=record.detail,
+            created_at=now,
         )
-        for call in record.tool_calls:
-            session.add(
-                ToolCall(
-                    tenant=record.tenant,
-                    agent=record.agent,
-                    conversation_id=record.conversation_id,
-                    turn_key=record.turn_key,
-                    name=call.name,
-                    arguments=call.arguments,
-                    result=call.result,
-                    status=call.status,
-                    seconds=call.seconds,
-                    created_at=now,
-                )
-            )
-        session.add(
-            TurnUsage(
-                tenant=record.tenant,
-                agent=record.agent,
-                conversation_id=record.conversation_id,
-                turn_key=record.turn_key,
-                provider=record.provider,
-                model=record.model,
-                prompt_tokens=record.usage.prompt_tokens,
-                completion_tokens=record.usage.completion_tokens,
-                model_calls=record.usage.model_calls,
-                seconds=record.seconds,
-                outcome=record.outcome,
-                created_at=now,
-            )
+        .cte("selection")
+    )
+    usage = insert(TurnUsage).values(
+        tenant=record.tenant,
+        agent=record.agent,
+        conversation_id=record.conversation_id,
+        turn_key=record.turn_key,
+        provider=record.provider,
+        model=record.model,
+        prompt_tokens=record.usage.prompt_tokens,
+        completion_tokens=record.usage.completion_tokens,
+        model_calls=record.usage.model_calls,
+        seconds=record.seconds,
+        outcome=record.outcome,
+        created_at=now,
+    )
+    ctes = [selection]
+    if record.tool_calls:
+        calls = insert(ToolCall).values(
+            [
+                {
+                    "tenant": record.tenant,
+                    "agent": record.agent,
+                    "conversation_id": record.conversation_id,
+                    "turn_key": record.turn_key,
+                    "name": call.name,
+                    "arguments": call.arguments,
+                    "result": call.result,
+                    "status": call.status,
+                    "seconds": call.seconds,
+                    "created_at": now,
+                }
+                for call in record.tool_calls
+            ]
         )
+        ctes.append(calls.cte("calls"))
+    async with single_statements(sessions)() as session:
+        await session.execute(usage.add_cte(*ctes))
 
 
 @dataclass(frozen=True)

@@ -273,14 +273,25 @@ async def move_to_progress(
     session: AsyncSession, *, conversation: Conversation, now: datetime, timeout: timedelta
 ) -> None:
     """A reply moves a pending or idle conversation to progress; every reply extends its expiry."""
-    current = await session.scalar(
-        select(Conversation.status).where(Conversation.id == conversation.id)
-    )
+    row = (
+        await session.execute(
+            select(Conversation.status, Conversation.version).where(
+                Conversation.id == conversation.id
+            )
+        )
+    ).one()
+    current = State(row.status)
     extend = {"expires_at": now + timeout}
     if current in (State.PENDING, State.IDLE_TIMEOUT):
         reason = "first_reply" if current == State.PENDING else "user_returned"
         await transition(
-            session, conversation.id, State.PROGRESS, reason=reason, now=now, values=extend
+            session,
+            conversation.id,
+            State.PROGRESS,
+            reason=reason,
+            now=now,
+            values=extend,
+            known=(current, int(row.version)),
         )
     elif current == State.PROGRESS:
         await touch(session, conversation.id, now=now, values=extend)

@@ -57,6 +57,7 @@ async def transition(
     now: datetime,
     seen_version: int | None = None,
     values: dict[str, Any] | None = None,
+    known: tuple[State, int] | None = None,
 ) -> Moved:
     """Move a conversation to `target` with optimistic locking on `version`.
 
@@ -65,16 +66,20 @@ async def transition(
     the closing priority decides. `seen_version` is the version the caller's decision was based on.
     """
     for _ in range(MAX_ATTEMPTS):
-        row = (
-            await session.execute(
-                select(Conversation.status, Conversation.version).where(
-                    Conversation.id == conversation_id
+        if known is not None:
+            # The caller just read status and version: try with them; a conflict reads again.
+            (current, version), known = known, None
+        else:
+            row = (
+                await session.execute(
+                    select(Conversation.status, Conversation.version).where(
+                        Conversation.id == conversation_id
+                    )
                 )
-            )
-        ).one_or_none()
-        if row is None:
-            raise ConversationNotFoundError(f"no conversation {conversation_id}")
-        current, version = State(row.status), int(row.version)
+            ).one_or_none()
+            if row is None:
+                raise ConversationNotFoundError(f"no conversation {conversation_id}")
+            current, version = State(row.status), int(row.version)
         if current in CLOSED and target in CLOSED:
             if not _closing_race_won(current, target, version, seen_version):
                 return Moved(conversation_id, current, current, version)
