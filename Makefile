@@ -72,6 +72,7 @@ lint: install ## Lint and type-check (ruff, mypy, shellcheck)
 
 bench: install ## Benchmarks; results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench
+	$(BIN)/python -m hack.bench_worker
 
 image: ## Build the container image (needs Docker)
 	docker build -t wta-runtime:dev .
