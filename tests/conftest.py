@@ -13,7 +13,7 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from tests.utils.media_server import MediaHost, serve_media
+from tests.utils.media_server import MediaFiles, MediaHost, create_media_app, sample_media
 from tests.utils.openai_server import ScriptedModel, create_openai_app
 from tests.utils.s3_server import S3Server, serve_s3
 from tests.utils.servers import serve_in_thread
@@ -131,6 +131,7 @@ def catalog(manifests_dir: Path) -> TenantCatalog:
 class TwilioServer:
     url: str
     messages: list[RecordedMessage]
+    media: MediaFiles
 
     def sent_to(self, contact: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
@@ -140,16 +141,17 @@ class TwilioServer:
 def twilio(catalog: TenantCatalog) -> Iterator[TwilioServer]:
     accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
     app = create_twilio_app(accounts)
+    media = sample_media()
+    # Twilio serves media from its API host: the worker sends credentials to no other.
+    app.router.routes.extend(create_media_app(accounts, media).routes)
     with serve_in_thread(app) as url:
-        yield TwilioServer(url, app.state.messages)
+        yield TwilioServer(url, app.state.messages, media)
 
 
 @pytest.fixture(scope="session")
-def media_host(catalog: TenantCatalog) -> Iterator[MediaHost]:
+def media_host(catalog: TenantCatalog, twilio: TwilioServer) -> MediaHost:
     """Media of the example tenant's account, served like Twilio's (Basic auth, redirect)."""
-    accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
-    with serve_media(accounts, catalog.by_name("acme-pizza").account_sid) as host:
-        yield host
+    return MediaHost(twilio.url, twilio.media, catalog.by_name("acme-pizza").account_sid)
 
 
 @pytest.fixture(scope="session")

@@ -17,26 +17,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from twilio.request_validator import RequestValidator
 
 from tests.utils.conversations import ACME_ACCOUNT, ACME_NUMBER, T0, conversation_in
+from tests.utils.gateways import GATEWAY_BASE, gateway_client
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.db.outbound import mark_sent, save_outbound
 from wta_runtime.db.tables import Message
-from wta_runtime.gateway.app import create_app
-from wta_runtime.settings import Settings
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ensure_tenant_stream
 from wta_runtime.worker.status_updates import StatusApplier
 
-BASE = "http://gateway.test"
+BASE = GATEWAY_BASE
 STATUS = "/api/v1/twilio/status"
 
 
 @pytest.fixture
 async def gateway(catalog: TenantCatalog, nats_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Settings(nats_url=nats_url, public_base_url=BASE), catalog)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            yield client
+    async with gateway_client(catalog, nats_url) as client:
+        yield client
 
 
 @pytest.fixture

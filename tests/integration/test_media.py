@@ -20,7 +20,7 @@ from tests.utils.media_server import PHOTO, MediaHost
 from tests.utils.scripted_agent import ScriptedAgent
 from tests.utils.webhooks import new_contact
 from wta_runtime.catalog import TenantCatalog
-from wta_runtime.channel.media import MediaDownloader, MediaPolicy
+from wta_runtime.channel.media import MediaDownloader, MediaPolicy, MediaRefusedError
 from wta_runtime.channel.media_store import LocalMediaStore
 from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.sender import OutboundSender, SendError
@@ -48,7 +48,9 @@ async def processor(
         )
         media = MediaIntake(
             sessions=sessions,
-            downloader=MediaDownloader(http, MediaPolicy(max_bytes=4096)),
+            downloader=MediaDownloader(
+                http, MediaPolicy(max_bytes=4096), twilio_api_url=media_host.url
+            ),
             stores=MediaStores(LocalMediaStore(tmp_path / "media")),
             transcriber=transcriber,
             clock=clock,
@@ -161,6 +163,81 @@ async def test_wrong_credentials_and_oversized_files_are_refused_with_a_reason(
     await turns.handle(inbound(other, "big", at=turns.clock(), media=media[1:]))
     [big] = await _media_rows(sessions, other)
     assert (big.status, big.reason) == ("refused", "larger than 4096 bytes")
+
+
+async def test_a_file_url_is_refused_at_once_and_the_message_still_answered(
+    processor: tuple[TurnProcessor, ScriptedAgent, Path],
+    sessions: async_sessionmaker[AsyncSession],
+    twilio: TwilioServer,
+) -> None:
+    turns, agent, _ = processor
+    contact = new_contact()
+    local_file = AnnouncedMedia(url="file:///etc/passwd", content_type="image/jpeg")
+
+    await turns.handle(inbound(contact, "see this", at=turns.clock(), media=[local_file]))
+
+    [row] = await _media_rows(sessions, contact)
+    assert (row.status, row.reason) == ("refused", "media URL scheme 'file' is not allowed")
+    assert agent.turns[-1].user_text.splitlines()[-1] == (
+        "[image attachment not accepted: media URL scheme 'file' is not allowed]"
+    )
+    assert len(twilio.sent_to(contact)) == 1
+
+
+def _elsewhere(media_host: MediaHost, media_id: str) -> str:
+    """The media URL on another name of the same loopback server: not the Twilio base."""
+    return media_host.media_url(media_id).replace("127.0.0.1", "localhost")
+
+
+async def _public(host: str, port: int) -> list[str]:
+    return ["93.184.216.34"]  # what a public media host would resolve to
+
+
+async def test_credentials_go_to_no_host_but_twilios(
+    media_host: MediaHost, catalog: TenantCatalog
+) -> None:
+    async with httpx.AsyncClient() as http:
+        downloader = MediaDownloader(
+            http, MediaPolicy(), twilio_api_url=media_host.url, resolve=_public
+        )
+        asked = len(media_host.files.media_auth)
+
+        with pytest.raises(MediaRefusedError, match="HTTP 401"):
+            await downloader.download(catalog.by_name("acme-pizza"), _elsewhere(media_host, "ME1"))
+
+    assert media_host.files.media_auth[asked:] == [None]
+
+
+async def test_a_loopback_host_that_is_not_the_twilio_base_is_never_asked(
+    media_host: MediaHost, catalog: TenantCatalog
+) -> None:
+    async with httpx.AsyncClient() as http:
+        downloader = MediaDownloader(http, MediaPolicy(), twilio_api_url=media_host.url)
+        asked = len(media_host.files.media_auth)
+
+        with pytest.raises(MediaRefusedError, match="not a public address"):
+            await downloader.download(catalog.by_name("acme-pizza"), _elsewhere(media_host, "ME1"))
+
+    assert len(media_host.files.media_auth) == asked
+
+
+async def test_a_redirect_to_a_private_host_is_refused(
+    media_host: MediaHost, catalog: TenantCatalog
+) -> None:
+    media_host.files.files["ME-REDIRECT"] = ("image/jpeg", PHOTO)
+    media_host.files.redirects["ME-REDIRECT"] = (
+        media_host.url.replace("127.0.0.1", "localhost") + "/files/ME-REDIRECT"
+    )
+    async with httpx.AsyncClient() as http:
+        downloader = MediaDownloader(http, MediaPolicy(), twilio_api_url=media_host.url)
+        fetched = len(media_host.files.file_auth)
+
+        with pytest.raises(MediaRefusedError, match="not a public address"):
+            await downloader.download(
+                catalog.by_name("acme-pizza"), media_host.media_url("ME-REDIRECT")
+            )
+
+    assert len(media_host.files.file_auth) == fetched
 
 
 async def test_a_tenant_cannot_read_another_tenants_media(tmp_path: Path) -> None:

@@ -1,20 +1,18 @@
 """Twilio's media URLs as Twilio serves them: HTTP Basic with the account's token, then a redirect.
 
-Also an OpenAI-compatible transcription endpoint, for voice messages.
+Also an OpenAI-compatible transcription endpoint, for voice messages. The routes are served by the
+local Twilio server of the tests, the worker's configured Twilio API base, as Twilio serves media
+from its API host.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse
-
-from tests.utils.servers import serve_in_thread
 
 PHOTO = b"\xff\xd8\xff\xe0 a jpeg photo of a pizza"
 VOICE = b"OggS a voice note"
@@ -22,9 +20,14 @@ VOICE = b"OggS a voice note"
 
 @dataclass
 class MediaFiles:
-    """Files by media id; which Authorization header each file download carried."""
+    """Files by media id; which Authorization header each media and file request carried.
+
+    `redirects` sends a media id elsewhere than this server's `/files/`, by absolute URL.
+    """
 
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    redirects: dict[str, str] = field(default_factory=dict)
+    media_auth: list[str | None] = field(default_factory=list)
     file_auth: list[str | None] = field(default_factory=list)
     transcriptions: list[dict[str, Any]] = field(default_factory=list)
     transcript: str = "two margheritas for tonight"
@@ -42,21 +45,23 @@ class MediaHost:
         return f"{self.url}/2010-04-01/Accounts/{self.account_sid}/Messages/MM1/Media/{media_id}"
 
 
-def create_media_app(accounts: dict[str, str], media: MediaFiles, redirect_host: str) -> FastAPI:
-    """`redirect_host` is another name of this server, so the redirect leaves the original host."""
+def create_media_app(accounts: dict[str, str], media: MediaFiles) -> FastAPI:
+    """The media routes; their redirect stays on this server unless `media.redirects` says."""
     app = FastAPI(title="Local Twilio media")
 
     @app.get("/2010-04-01/Accounts/{account_sid}/Messages/{message_sid}/Media/{media_id}")
     async def read_media(
         account_sid: str, media_id: str, authorization: Annotated[str | None, Header()] = None
     ) -> Response:
+        media.media_auth.append(authorization)
         expected = accounts.get(account_sid, "")
         given = base64.b64decode((authorization or "Basic ")[6:]).decode(errors="replace")
         if given != f"{account_sid}:{expected}":
             raise HTTPException(401, "Authenticate")
         if media_id not in media.files:
             raise HTTPException(404, "no such media")
-        return RedirectResponse(f"{redirect_host}/files/{media_id}", status_code=307)
+        target = media.redirects.get(media_id, f"/files/{media_id}")
+        return RedirectResponse(target, status_code=307)
 
     @app.get("/files/{media_id}")
     async def read_file(
@@ -79,10 +84,9 @@ def create_media_app(accounts: dict[str, str], media: MediaFiles, redirect_host:
     return app
 
 
-@contextmanager
-def serve_media(accounts: dict[str, str], account_sid: str) -> Iterator[MediaHost]:
-    """A photo, a voice note, an archive and a large PNG, as Twilio serves them to `accounts`."""
-    files = MediaFiles(
+def sample_media() -> MediaFiles:
+    """A photo, a voice note, an archive and a large PNG."""
+    return MediaFiles(
         files={
             "ME1": ("image/jpeg", PHOTO),
             "ME2": ("audio/ogg", VOICE),
@@ -90,10 +94,3 @@ def serve_media(accounts: dict[str, str], account_sid: str) -> Iterator[MediaHos
             "ME4": ("image/png", b"\x89PNG" + b"0" * 5000),
         }
     )
-    app = create_media_app(accounts, files, redirect_host="")
-    with serve_in_thread(app) as url:
-        # Redirect to "localhost" while the media URL says 127.0.0.1: another host for httpx.
-        redirect = url.replace("127.0.0.1", "localhost")
-        app.router.routes.clear()
-        app.router.routes.extend(create_media_app(accounts, files, redirect).routes)
-        yield MediaHost(url, files, account_sid)

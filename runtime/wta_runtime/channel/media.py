@@ -7,6 +7,13 @@ from dataclasses import dataclass
 import httpx
 
 from wta_runtime.catalog import Tenant
+from wta_runtime.channel.media_source import (
+    MediaSourceRefused,
+    MediaSources,
+    MediaSourceUnresolved,
+    Resolve,
+    resolve_host,
+)
 
 DEFAULT_CONTENT_TYPES = (
     "image/jpeg",
@@ -22,6 +29,8 @@ DEFAULT_CONTENT_TYPES = (
     "application/pdf",
 )
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+# Twilio's media URL redirects once, to its CDN.
+MAX_REDIRECTS = 5
 
 
 class MediaRefusedError(Exception):
@@ -56,32 +65,69 @@ def bare_type(header: str | None) -> str:
 
 
 class MediaDownloader:
-    """HTTP Basic with the tenant's Account SID and token, following Twilio's redirect."""
+    """HTTP Basic with the tenant's Account SID and token to Twilio only; redirects without them."""
 
-    def __init__(self, client: httpx.AsyncClient, policy: MediaPolicy) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        policy: MediaPolicy,
+        *,
+        twilio_api_url: str | None = None,
+        resolve: Resolve = resolve_host,
+    ) -> None:
+        if twilio_api_url is None:
+            # Until every caller passes settings.twilio_api_url, read the process's settings
+            # (imported here: settings imports this module's content types).
+            from wta_runtime.settings import get_settings
+
+            twilio_api_url = get_settings().twilio_api_url
         self._client = client
         self._policy = policy
+        self._sources = MediaSources(twilio_api_url, resolve)
 
     async def download(self, tenant: Tenant, url: str) -> DownloadedMedia:
-        auth = httpx.BasicAuth(tenant.account_sid, tenant.auth_token.get_secret_value())
+        """The media at `url`; refused (permanent) or unavailable (retry later) otherwise."""
         try:
-            # httpx drops the Authorization header when a redirect leaves the original host.
-            async with self._client.stream("GET", url, auth=auth, follow_redirects=True) as reply:
-                if reply.status_code == 429 or reply.status_code >= 500:
-                    raise MediaUnavailableError(f"media download got HTTP {reply.status_code}")
-                if reply.status_code != 200:
-                    raise MediaRefusedError(f"download failed with HTTP {reply.status_code}")
-                content_type = bare_type(reply.headers.get("content-type"))
-                if content_type not in self._policy.content_types:
-                    raise MediaRefusedError(f"content type {content_type or 'none'} not allowed")
-                declared = reply.headers.get("content-length", "")
-                if declared.isdigit() and int(declared) > self._policy.max_bytes:
-                    raise MediaRefusedError(f"larger than {self._policy.max_bytes} bytes")
-                content = bytearray()
-                async for chunk in reply.aiter_bytes():
-                    content += chunk
-                    if len(content) > self._policy.max_bytes:
-                        raise MediaRefusedError(f"larger than {self._policy.max_bytes} bytes")
+            target = self._sources.parse(url)
+            auth = None
+            if self._sources.credentials_allowed(target):
+                auth = httpx.BasicAuth(tenant.account_sid, tenant.auth_token.get_secret_value())
+            for _ in range(MAX_REDIRECTS + 1):
+                await self._sources.check(target)
+                async with self._client.stream(
+                    "GET", target, auth=auth, follow_redirects=False
+                ) as reply:
+                    location = reply.headers.get("location")
+                    if not (reply.is_redirect and location):
+                        return await self._read(reply)
+                # The token is for Twilio's API only: the CDN's signed URL needs none.
+                target, auth = target.join(location), None
+        except MediaSourceRefused as exc:
+            raise MediaRefusedError(str(exc)) from None
+        except httpx.InvalidURL:
+            raise MediaRefusedError("media redirect is not a valid URL") from None
+        except MediaSourceUnresolved as exc:
+            raise MediaUnavailableError(str(exc)) from None
+        except httpx.UnsupportedProtocol:
+            raise MediaRefusedError("media URL scheme is not allowed") from None
         except httpx.TransportError as exc:
             raise MediaUnavailableError(f"media download failed: {type(exc).__name__}") from exc
+        raise MediaRefusedError(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _read(self, reply: httpx.Response) -> DownloadedMedia:
+        if reply.status_code == 429 or reply.status_code >= 500:
+            raise MediaUnavailableError(f"media download got HTTP {reply.status_code}")
+        if reply.status_code != 200:
+            raise MediaRefusedError(f"download failed with HTTP {reply.status_code}")
+        content_type = bare_type(reply.headers.get("content-type"))
+        if content_type not in self._policy.content_types:
+            raise MediaRefusedError(f"content type {content_type[:64] or 'none'} not allowed")
+        declared = reply.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self._policy.max_bytes:
+            raise MediaRefusedError(f"larger than {self._policy.max_bytes} bytes")
+        content = bytearray()
+        async for chunk in reply.aiter_bytes():
+            content += chunk
+            if len(content) > self._policy.max_bytes:
+                raise MediaRefusedError(f"larger than {self._policy.max_bytes} bytes")
         return DownloadedMedia(bytes(content), content_type)

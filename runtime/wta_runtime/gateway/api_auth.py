@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Request
 
 from wta_runtime.catalog import Tenant, UnknownTenantError
 from wta_runtime.db.api_keys import tenant_of_key
+from wta_runtime.gateway.schemas import TENANT_NAME
 from wta_runtime.gateway.state import GatewayDep
 
 UNAUTHENTICATED = {"WWW-Authenticate": "Bearer"}
 
 
-async def authorized_tenant(tenant: str, request: Request, state: GatewayDep) -> Tenant:
+async def authorized_tenant(
+    tenant: Annotated[str, Path(max_length=253, pattern=TENANT_NAME)],
+    request: Request,
+    state: GatewayDep,
+) -> Tenant:
     """The tenant of the path, if the request carries one of that tenant's API keys."""
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not key.strip():

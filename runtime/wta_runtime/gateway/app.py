@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from starlette.types import Receive, Scope, Send
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
@@ -38,6 +41,13 @@ class GatewayApp(FastAPI):
                 await serve_twilio(state, handler, tenant, scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
+
+
+async def unprocessable(request: Request, exc: Exception) -> Response:
+    """FastAPI's 422, its JSON kept ASCII: a bad input echoed back may be a lone surrogate."""
+    assert isinstance(exc, RequestValidationError)
+    detail = json.dumps({"detail": jsonable_encoder(exc.errors())}, ensure_ascii=True)
+    return Response(detail, 422, media_type="application/json")
 
 
 def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> GatewayApp:
@@ -90,6 +100,7 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
             await engine.dispose()
 
     app = GatewayApp(title="WhatsApp Twilio AI gateway", lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, unprocessable)
     app.include_router(health.router)
     app.include_router(conversations.router)
     app.include_router(handoff.router)

@@ -1,11 +1,33 @@
-"""What the handoff and conversation API reads and returns."""
+"""What the handoff and conversation API reads and returns, and the bounds of what it reads."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+# PostgreSQL's OFFSET is a bigint; no page of conversations starts past this.
+MAX_OFFSET = 2**31 - 1
+# A tenant is a Kubernetes object name (a DNS-1123 subdomain).
+TENANT_NAME = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
+MEDIA_URL = r"^https?://[^\s]+$"
+
+
+def storable(text: str) -> str:
+    """Refuse what PostgreSQL's text and jsonb cannot hold, rather than fail on it with a 500."""
+    if "\x00" in text:
+        raise ValueError("must not contain the NUL character (\\x00)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return text
+
+
+# Any string the API reads that may reach the database.
+StorableStr = Annotated[str, AfterValidator(storable)]
 
 
 class ConversationPublic(BaseModel):
@@ -56,17 +78,23 @@ class StateChangePublic(BaseModel):
 
 
 class HandoffRequest(BaseModel):
-    reason: str = Field(min_length=1, max_length=256, description="Why a person takes over.")
+    reason: StorableStr = Field(
+        min_length=1, max_length=256, description="Why a person takes over."
+    )
 
 
 class AssignRequest(BaseModel):
-    staff: str = Field(min_length=1, max_length=256, description="Who takes the conversation.")
+    staff: StorableStr = Field(
+        min_length=1, max_length=256, description="Who takes the conversation."
+    )
 
 
 class HumanReplyCreate(BaseModel):
-    text: str = Field(min_length=1, max_length=4096, description="What the person writes.")
-    staff: str | None = Field(default=None, max_length=256, description="Who writes it.")
-    media_urls: list[str] = Field(default_factory=list, max_length=10)
+    text: StorableStr = Field(min_length=1, max_length=4096, description="What the person writes.")
+    staff: StorableStr | None = Field(default=None, max_length=256, description="Who writes it.")
+    media_urls: list[Annotated[StorableStr, Field(max_length=2048, pattern=MEDIA_URL)]] = Field(
+        default_factory=list, max_length=10, description="Public http(s) URLs to attach."
+    )
 
 
 class HumanReplyPublic(BaseModel):

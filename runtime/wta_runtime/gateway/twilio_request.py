@@ -48,6 +48,7 @@ async def read_signed_form(
         raise TwilioRequestRejected(exc.status, exc.reason) from None
     tenant = resolve_tenant(state, params, tenant_name, number_param=number_param)
     check_signature(state, request, tenant, params)
+    check_business_number(tenant, params, number_param)
     return SignedTwilioForm(tenant, params)
 
 
@@ -83,6 +84,17 @@ def check_signature(
         raise TwilioRequestRejected(403, "invalid X-Twilio-Signature", tenant.name)
     if params.get("AccountSid") and params["AccountSid"] != tenant.account_sid:
         raise TwilioRequestRejected(403, "AccountSid does not belong to this tenant", tenant.name)
+
+
+def check_business_number(tenant: Tenant, params: dict[str, str], number_param: str) -> None:
+    """The business number must be the tenant's own: a tenant's token signs no other number."""
+    number = params.get(number_param, "")
+    if not number:
+        raise TwilioRequestRejected(400, f"missing parameter: {number_param}", tenant.name)
+    if number.removeprefix("whatsapp:") not in tenant.numbers:
+        raise TwilioRequestRejected(
+            403, f"{number_param} {number} is not a number of tenant {tenant.name}", tenant.name
+        )
 
 
 async def answer(

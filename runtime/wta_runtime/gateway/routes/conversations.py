@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db.conversation_queries import (
     conversation_history,
     conversation_messages,
@@ -16,7 +17,13 @@ from wta_runtime.db.conversation_queries import (
 )
 from wta_runtime.db.tables import Conversation
 from wta_runtime.gateway.api_auth import TenantDep
-from wta_runtime.gateway.schemas import ConversationPublic, MessagePublic, StateChangePublic
+from wta_runtime.gateway.schemas import (
+    MAX_OFFSET,
+    ConversationPublic,
+    MessagePublic,
+    StateChangePublic,
+    StorableStr,
+)
 from wta_runtime.gateway.state import GatewayDep
 
 router = APIRouter(prefix="/api/v1/tenants/{tenant}", tags=["conversations"])
@@ -35,11 +42,11 @@ async def read_conversations(
     *,
     tenant: TenantDep,
     state: GatewayDep,
-    status: Annotated[list[str], Query()] = [],  # noqa: B006 - FastAPI copies defaults
-    contact: str | None = None,
+    status: Annotated[list[State], Query(max_length=len(State))] = [],  # noqa: B006 - copied
+    contact: Annotated[StorableStr | None, Query(min_length=1, max_length=64)] = None,
     flagged: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[Conversation]:
     """The tenant's conversations, most recently active first."""
     async with state.sessions() as session:

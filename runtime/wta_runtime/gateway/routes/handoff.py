@@ -25,6 +25,7 @@ from wta_runtime.gateway.schemas import (
     HumanReplyCreate,
     HumanReplyPublic,
     MessagePublic,
+    StorableStr,
 )
 from wta_runtime.gateway.state import GatewayDep, GatewayState
 
@@ -106,7 +107,7 @@ async def send_human_reply(
     state: GatewayDep,
     conversation_id: uuid.UUID,
     body: HumanReplyCreate,
-    idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
+    idempotency_key: Annotated[StorableStr | None, Header(max_length=64)] = None,
 ) -> HumanReplyPublic:
     """Send a person's message to WhatsApp now (stored first; a retry with the same key is safe)."""
     conversation = await _with_a_person(state, tenant, conversation_id)
