@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
 
     worker_metrics_port: int = 9101
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="Address the worker's and scheduler's metrics listen on: loopback unless set "
+        "(runtime pods set 0.0.0.0 so Prometheus can scrape them).",
+    )
     worker_concurrency: int = Field(
         default=256,
         ge=1,

@@ -93,6 +93,45 @@ def test_run_chat_and_stop(
         assert not port_open(int(local_env[port])), f"{port} still open after stop"
 
 
+def test_metrics_listen_on_loopback_and_media_stays_in_the_data_folder(
+    running: subprocess.Popen[bytes], local_env: dict[str, str], tmp_path: Path
+) -> None:
+    listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True).stdout
+    for setting in ("WTA_WORKER_METRICS_PORT", "WTA_SCHEDULER_METRICS_PORT"):
+        port = local_env[setting]
+        addresses = [
+            line.split()[3]
+            for line in listening.splitlines()
+            if line.split()[3].endswith(f":{port}")
+        ]
+        assert addresses == [f"127.0.0.1:{port}"], f"{setting}: {addresses}"
+    worker = next(
+        child
+        for child in Path(f"/proc/{running.pid}/task/{running.pid}/children").read_text().split()
+        if b"worker" in Path(f"/proc/{child}/cmdline").read_bytes()
+    )
+    environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    media = str(tmp_path / "wta-data" / "media").encode()
+    assert b"WTA_MEDIA_DIR=" + media in environ
+
+
+def test_a_taken_port_is_named_with_the_setting_that_moves_it(
+    local_env: dict[str, str], tmp_path: Path
+) -> None:
+    import socket
+
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", int(local_env["WTA_GATEWAY_PORT"])))
+        blocker.listen()
+        result = _wta(local_env, "run", timeout=60)
+
+    assert result.returncode == 1
+    assert f"gateway: port {local_env['WTA_GATEWAY_PORT']} is already in use" in result.stderr
+    assert "WTA_GATEWAY_PORT" in result.stderr
+    assert "is running locally" not in result.stdout
+    assert not port_open(int(local_env["WTA_LOCAL_NATS_PORT"]))  # nothing was left running
+
+
 def test_data_survives_a_restart(local_env: dict[str, str], tmp_path: Path) -> None:
     contact = new_contact()
     first = _start(local_env, tmp_path / "first.log")

@@ -92,6 +92,8 @@ def runtime_env(tenant: TenantView, inputs: RuntimeInputs) -> list[dict[str, Any
         {"name": "WTA_MANIFESTS_DIR", "value": MANIFESTS_DIR},
         {"name": "WTA_NATS_URL", "value": inputs.nats_url},
         {"name": "WTA_WORKER_METRICS_PORT", "value": str(inputs.metrics_port)},
+        # Metrics bind loopback by default; in the pod Prometheus scrapes them from outside.
+        {"name": "WTA_METRICS_HOST", "value": "0.0.0.0"},
     ]
     if inputs.twilio_api_base:
         env.append({"name": "WTA_TWILIO_API_BASE", "value": inputs.twilio_api_base})

@@ -72,15 +72,9 @@ class MediaDownloader:
         client: httpx.AsyncClient,
         policy: MediaPolicy,
         *,
-        twilio_api_url: str | None = None,
+        twilio_api_url: str,
         resolve: Resolve = resolve_host,
     ) -> None:
-        if twilio_api_url is None:
-            # Until every caller passes settings.twilio_api_url, read the process's settings
-            # (imported here: settings imports this module's content types).
-            from wta_runtime.settings import get_settings
-
-            twilio_api_url = get_settings().twilio_api_url
         self._client = client
         self._policy = policy
         self._sources = MediaSources(twilio_api_url, resolve)

@@ -13,7 +13,12 @@ from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.db.migrate import upgrade_database
 from wta_runtime.local.embedded_postgres import create_database, postgres_process
 from wta_runtime.local.nats_server import nats_process
-from wta_runtime.local.processes import ManagedProcess, stop_together
+from wta_runtime.local.processes import (
+    ManagedProcess,
+    ProcessStartError,
+    port_open,
+    stop_together,
+)
 from wta_runtime.settings import Settings
 
 LOCAL_DATABASE = "wta"
@@ -47,19 +52,24 @@ def _wta(*args: str) -> list[str]:
     return [sys.executable, "-m", "wta_runtime", *args]
 
 
-def start_infrastructure(settings: Settings) -> list[ManagedProcess]:
-    """Start NATS and PostgreSQL with data under the local data folder, then migrate."""
+def infrastructure_processes(settings: Settings) -> list[ManagedProcess]:
+    """NATS and PostgreSQL with their data under the local data folder (not started)."""
     data = settings.local_data_dir
-    endpoints = local_endpoints(settings)
     nats = nats_process(
         data / "nats", port=settings.local_nats_port, log_path=data / "logs/nats.log"
     )
     postgres = postgres_process(
         data / "postgres", port=settings.local_postgres_port, log_path=data / "logs/postgres.log"
     )
+    return [nats, postgres]
+
+
+def start_infrastructure(settings: Settings) -> list[ManagedProcess]:
+    """Start NATS and PostgreSQL with data under the local data folder, then migrate."""
+    endpoints = local_endpoints(settings)
     started: list[ManagedProcess] = []
     try:
-        for process in (nats, postgres):
+        for process in infrastructure_processes(settings):
             process.spawn()
             started.append(process)
         for process in started:
@@ -83,6 +93,12 @@ def application_processes(settings: Settings, endpoints: LocalEndpoints) -> list
         # Twilio signs callbacks with this URL; locally it also turns on delivery callbacks.
         "WTA_PUBLIC_BASE_URL": settings.public_base_url
         or f"http://{settings.gateway_host}:{settings.gateway_port}",
+        # Media lives with the rest of the local data unless a folder was chosen for it.
+        "WTA_MEDIA_DIR": str(
+            settings.media_dir
+            if "media_dir" in settings.model_fields_set
+            else settings.local_data_dir / "media"
+        ),
     }
     return [
         ManagedProcess(
@@ -97,6 +113,33 @@ def application_processes(settings: Settings, endpoints: LocalEndpoints) -> list
             "scheduler", _wta("scheduler"), port=settings.scheduler_metrics_port, env=env
         ),
     ]
+
+
+# The setting that moves each local process to another port.
+PORT_SETTINGS = {
+    "nats": "WTA_LOCAL_NATS_PORT",
+    "postgres": "WTA_LOCAL_POSTGRES_PORT",
+    "twilio": "WTA_LOCAL_TWILIO_PORT",
+    "gateway": "WTA_GATEWAY_PORT",
+    "worker": "WTA_WORKER_METRICS_PORT",
+    "scheduler": "WTA_SCHEDULER_METRICS_PORT",
+}
+
+
+class PortTakenError(RuntimeError):
+    """A port the local platform needs is already in use by another program."""
+
+
+def check_ports_free(processes: list[ManagedProcess]) -> None:
+    """Refuse to start when a port is taken: a readiness check would see the other program."""
+    taken = [p for p in processes if p.port is not None and port_open(p.port)]
+    if taken:
+        lines = [
+            f"  {p.name}: port {p.port} is already in use; stop what listens there (another "
+            f"`make run`? `make stop`) or set {PORT_SETTINGS.get(p.name, 'its port')}"
+            for p in taken
+        ]
+        raise PortTakenError("cannot start the local platform:\n" + "\n".join(lines))
 
 
 def stop_all(processes: list[ManagedProcess]) -> None:
@@ -128,9 +171,10 @@ def run_local_platform(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     processes: list[ManagedProcess] = []
+    applications = application_processes(settings, local_endpoints(settings))
     try:
+        check_ports_free([*infrastructure_processes(settings), *applications])
         processes += start_infrastructure(settings)
-        applications = application_processes(settings, local_endpoints(settings))
         for process in applications:
             process.spawn()
             processes.append(process)
@@ -144,6 +188,9 @@ def run_local_platform(settings: Settings) -> None:
             if dead:
                 print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
                 break
+    except (PortTakenError, ProcessStartError) as exc:
+        print(f"{exc}\n(logs: {settings.local_data_dir / 'logs'})", file=sys.stderr)
+        raise SystemExit(1) from None
     finally:
         stop_all(processes)
         pid_file(settings).unlink(missing_ok=True)

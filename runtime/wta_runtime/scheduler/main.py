@@ -20,7 +20,7 @@ async def run_scheduler_process(settings: Settings) -> None:
     """Sweep conversation timers every interval until SIGTERM or SIGINT."""
     catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
     if settings.scheduler_metrics_port:
-        start_http_server(settings.scheduler_metrics_port, addr="0.0.0.0")
+        start_http_server(settings.scheduler_metrics_port, addr=settings.metrics_host)
     engine = create_engine(settings.database_url, pool_size=2)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

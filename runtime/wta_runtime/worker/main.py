@@ -93,7 +93,7 @@ async def run_worker(settings: Settings) -> None:
         settings, [catalog.tenants[n] for n in tenants if n in catalog.tenants]
     )
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr="0.0.0.0")
+        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host)
     connection = await connect(settings.nats_url, name="wta-worker")
     sender = OutboundSender(
         settings.twilio_api_url, status_callback_url=status_callback_url(settings.public_base_url)
@@ -105,6 +105,7 @@ async def run_worker(settings: Settings) -> None:
         downloader=MediaDownloader(
             http,
             MediaPolicy(frozenset(settings.media_content_types), settings.media_max_bytes),
+            twilio_api_url=settings.twilio_api_url,
         ),
         stores=stores,
         transcriber=transcriber,
