@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import DateTime, String, exists, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    String,
+    Text,
+    bindparam,
+    exists,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db.outbound import mark_sent, save_outbound
@@ -39,6 +51,120 @@ class InboundRecord:
     message: Message
 
 
+@functools.cache
+def _open_conversation_statement() -> ExecutableReturnsRows:
+    """Open a conversation (linked to the contact's previous one) with its first history row.
+
+    Built once: the statement is the same for every message, only its parameters change.
+    """
+    where = (
+        Conversation.tenant == bindparam("p_tenant"),
+        Conversation.contact_number == bindparam("p_contact"),
+        Conversation.business_number == bindparam("p_business"),
+    )
+    previous = (
+        select(Conversation.id)
+        .where(*where)
+        .order_by(Conversation.created_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    # A concurrent writer may create the same open conversation: the partial unique index decides.
+    opened = (
+        insert(Conversation)
+        .values(
+            id=bindparam("p_id"),
+            tenant=bindparam("p_tenant"),
+            contact_number=bindparam("p_contact"),
+            business_number=bindparam("p_business"),
+            contact_name=bindparam("p_contact_name", type_=Text()),
+            status="pending",
+            version=1,
+            previous_conversation_id=previous,
+            created_at=bindparam("p_now"),
+            updated_at=bindparam("p_now"),
+            expires_at=bindparam("p_expires_at"),
+        )
+        .on_conflict_do_nothing()
+        .returning(Conversation)
+        .cte("opened")
+    )
+    history = (
+        insert(StateChange)
+        .from_select(
+            ["conversation_id", "from_status", "to_status", "reason", "changed_at"],
+            select(
+                opened.c.id,
+                literal(None, String()),
+                literal("pending"),
+                literal("first_inbound_message"),
+                bindparam("p_now", type_=DateTime(timezone=True)),
+            ),
+        )
+        .cte("history")
+    )
+    return (
+        select(Conversation)
+        .from_statement(select(opened).add_cte(history))
+        .execution_options(populate_existing=True)
+    )
+
+
+@functools.cache
+def _record_inbound_statement() -> ExecutableReturnsRows:
+    """Insert an inbound message once; when new, update its conversation and contact too."""
+    inserted = (
+        insert(Message)
+        .values(
+            id=bindparam("p_id"),
+            tenant=bindparam("p_tenant"),
+            conversation_id=bindparam("p_conversation_id"),
+            direction="inbound",
+            author="user",
+            idempotency_key=bindparam("p_key"),
+            body=bindparam("p_body"),
+            twilio_sid=bindparam("p_key"),
+            details=bindparam("p_details", type_=JSONB()),
+            stream_seq=bindparam("p_stream_seq", type_=BigInteger()),
+            created_at=bindparam("p_created_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
+        .returning(Message)
+        .cte("inserted")
+    )
+    stored = exists(select(inserted.c.id))
+    now = bindparam("p_now", type_=DateTime(timezone=True))
+    seen = (
+        update(Conversation)
+        .where(Conversation.id == bindparam("p_conversation_id"), stored)
+        .values(last_inbound_at=now, updated_at=now)
+        .cte("seen")
+    )
+    contact = insert(Contact).from_select(
+        ["tenant", "business_number", "contact_number", "profile_name", "last_inbound_at"],
+        select(
+            bindparam("p_tenant", type_=String()),
+            bindparam("p_business", type_=String()),
+            bindparam("p_contact", type_=String()),
+            bindparam("p_profile_name", type_=Text()),
+            now,
+        ).where(stored),
+    )
+    upserted = contact.on_conflict_do_update(
+        index_elements=["tenant", "business_number", "contact_number"],
+        set_={
+            "last_inbound_at": contact.excluded.last_inbound_at,
+            "profile_name": contact.excluded.profile_name,
+        },
+        where=Contact.last_inbound_at < contact.excluded.last_inbound_at,
+    ).cte("contact")
+    return (
+        select(Message)
+        .from_statement(select(inserted).add_cte(seen, upserted))
+        .execution_options(populate_existing=True)
+    )
+
+
 async def open_conversation(
     session: AsyncSession,
     *,
@@ -59,51 +185,17 @@ async def open_conversation(
     found = await session.scalar(open_one.with_for_update())
     if found is not None:
         return found
-    previous = (
-        select(Conversation.id)
-        .where(*where)
-        .order_by(Conversation.created_at.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    # A concurrent writer may create the same open conversation: the partial unique index decides.
-    opened = (
-        insert(Conversation)
-        .values(
-            id=uuid.uuid4(),
-            tenant=tenant,
-            contact_number=contact,
-            business_number=business,
-            contact_name=contact_name,
-            status="pending",
-            version=1,
-            previous_conversation_id=previous,
-            created_at=now,
-            updated_at=now,
-            expires_at=now + pending_timeout,
-        )
-        .on_conflict_do_nothing()
-        .returning(Conversation)
-        .cte("opened")
-    )
-    history = (
-        insert(StateChange)
-        .from_select(
-            ["conversation_id", "from_status", "to_status", "reason", "changed_at"],
-            select(
-                opened.c.id,
-                literal(None, String()),
-                literal("pending"),
-                literal("first_inbound_message"),
-                literal(now, DateTime(timezone=True)),
-            ),
-        )
-        .cte("history")
-    )
     conversation: Conversation | None = await session.scalar(
-        select(Conversation)
-        .from_statement(select(opened).add_cte(history))
-        .execution_options(populate_existing=True)
+        _open_conversation_statement(),
+        {
+            "p_id": uuid.uuid4(),
+            "p_tenant": tenant,
+            "p_contact": contact,
+            "p_business": business,
+            "p_contact_name": contact_name,
+            "p_now": now,
+            "p_expires_at": now + pending_timeout,
+        },
     )
     if conversation is None:  # the other writer's conversation: wait for it, then use it
         conversation = await session.scalar(
@@ -129,54 +221,22 @@ async def record_inbound(
     The first time, it also records the contact's last inbound time (WhatsApp's 24 h window);
     message, conversation and contact are written by one statement.
     """
-    inserted = (
-        insert(Message)
-        .values(
-            id=uuid.uuid4(),
-            tenant=conversation.tenant,
-            conversation_id=conversation.id,
-            direction="inbound",
-            author="user",
-            idempotency_key=message_sid,
-            body=body,
-            twilio_sid=message_sid,
-            details=details,
-            stream_seq=stream_seq,
-            created_at=received_at or now,
-        )
-        .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
-        .returning(Message)
-        .cte("inserted")
-    )
-    stored = exists(select(inserted.c.id))
-    seen = (
-        update(Conversation)
-        .where(Conversation.id == conversation.id, stored)
-        .values(last_inbound_at=now, updated_at=now)
-        .cte("seen")
-    )
-    contact = insert(Contact).from_select(
-        ["tenant", "business_number", "contact_number", "profile_name", "last_inbound_at"],
-        select(
-            literal(conversation.tenant),
-            literal(conversation.business_number),
-            literal(conversation.contact_number),
-            literal(conversation.contact_name, String()),
-            literal(now, DateTime(timezone=True)),
-        ).where(stored),
-    )
-    upserted = contact.on_conflict_do_update(
-        index_elements=["tenant", "business_number", "contact_number"],
-        set_={
-            "last_inbound_at": contact.excluded.last_inbound_at,
-            "profile_name": contact.excluded.profile_name,
-        },
-        where=Contact.last_inbound_at < contact.excluded.last_inbound_at,
-    ).cte("contact")
     row: Message | None = await session.scalar(
-        select(Message)
-        .from_statement(select(inserted).add_cte(seen, upserted))
-        .execution_options(populate_existing=True)
+        _record_inbound_statement(),
+        {
+            "p_id": uuid.uuid4(),
+            "p_tenant": conversation.tenant,
+            "p_conversation_id": conversation.id,
+            "p_key": message_sid,
+            "p_body": body,
+            "p_details": details,
+            "p_stream_seq": stream_seq,
+            "p_created_at": received_at or now,
+            "p_business": conversation.business_number,
+            "p_contact": conversation.contact_number,
+            "p_profile_name": conversation.contact_name,
+            "p_now": now,
+        },
     )
     if row is not None:
         return row
