@@ -18,11 +18,13 @@ from rich.table import Table
 from wta_runtime.gateway.api_key_commands import api_keys
 from wta_runtime.manifests import ManifestError
 from wta_runtime.settings import get_settings
+from wta_runtime.worker.dead_letter_commands import dead_letters
 
 app = typer.Typer(
     help="WhatsApp Twilio AI: Kubernetes-native WhatsApp agents.", no_args_is_help=True
 )
 app.add_typer(api_keys, name="api-key")
+app.add_typer(dead_letters, name="dead-letters")
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -27,34 +26,6 @@ from wta_runtime.catalog import TenantCatalog
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.scheduler.sweeps import idle_conversations
 from wta_runtime.worker.turn_processor import TurnProcessor
-
-
-@pytest.fixture
-async def sender(twilio: TwilioServer) -> AsyncIterator[OutboundSender]:
-    created = OutboundSender(twilio.url)
-    yield created
-    await created.close()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def agent() -> ScriptedAgent:
-    return ScriptedAgent()
-
-
-@pytest.fixture
-def processor(
-    catalog: TenantCatalog,
-    sessions: async_sessionmaker[AsyncSession],
-    agent: ScriptedAgent,
-    sender: OutboundSender,
-    clock: Clock,
-) -> TurnProcessor:
-    return processor_for(catalog, sessions, agent, sender, clock)
 
 
 async def test_a_burst_of_messages_gets_one_reply_that_reads_them_all_in_order(

@@ -50,6 +50,7 @@ def inbound(
     number: str = ACME_NUMBER,
     media: list[MediaItem] | None = None,
     button: tuple[str, str] | None = None,
+    profile_name: str | None = None,
 ) -> InboundMessage:
     return InboundMessage(
         tenant=tenant,
@@ -58,6 +59,7 @@ def inbound(
         from_number=f"whatsapp:{contact}",
         to_number=f"whatsapp:{number}",
         body=body,
+        profile_name=profile_name,
         media=media or [],
         button_text=button[0] if button else None,
         button_payload=button[1] if button else None,

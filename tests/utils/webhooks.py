@@ -24,6 +24,7 @@ def webhook_for(
     body: str,
     message_sid: str | None = None,
     media: Sequence[tuple[str, str]] = (),
+    profile_name: str = "Test Contact",
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Form parameters and headers of a correctly signed inbound message webhook.
 
@@ -34,7 +35,7 @@ def webhook_for(
         url,
         contact=contact,
         body=body,
-        profile_name="Test Contact",
+        profile_name=profile_name,
         message_sid=message_sid or "SM" + secrets.token_hex(16),
     )
     if media:

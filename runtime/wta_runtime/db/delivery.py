@@ -41,5 +41,5 @@ async def apply_status(
     message.delivery_status = status
     message.status_updated_at = now
     if error_code:
-        message.error_code = error_code[:16]
+        message.error_code = error_code
     return "applied"

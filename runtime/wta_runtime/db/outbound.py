@@ -11,6 +11,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wta_runtime.db.storable import storable_json, storable_text
 from wta_runtime.db.tables import Conversation, Message
 
 
@@ -58,11 +59,11 @@ async def save_outbound(
                 direction="outbound",
                 author=author,
                 idempotency_key=part_key(key, index),
-                body=body,
+                body=storable_text(body),
                 agent=agent,
                 provider=provider,
                 delivery_status="pending",
-                details=part_details,
+                details=storable_json(part_details),
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
@@ -117,7 +118,7 @@ async def mark_unsent(
         .where(Message.id == message_id, Message.delivery_status == "pending")
         .values(
             delivery_status=status,
-            failure_reason=reason[:256],
+            failure_reason=storable_text(reason),
             error_code=str(error_code) if error_code is not None else None,
             status_updated_at=now,
         )

@@ -204,7 +204,9 @@ class ConversationRules(SpecModel):
         description=(
             "Per language, words or phrases that close the conversation as user_closed when the "
             "contact writes a farewell: one of them as a whole word with at most 3 other words "
-            "(a message with a question, or saying more, never closes)."
+            "(a message with a question, an attachment, or saying more, is no farewell). A burst "
+            "of farewells only closes without a reply; a burst that ends with a farewell after "
+            "anything else is answered first, then closed (unless the agent hands it to a person)."
         ),
     )
 

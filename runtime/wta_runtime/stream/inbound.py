@@ -6,28 +6,34 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from wta_runtime.db.storable import StorableStr
+
 
 class MediaItem(BaseModel):
     """One attachment Twilio announced (`MediaUrlN` / `MediaContentTypeN`)."""
 
-    url: str
-    content_type: str | None = None
+    url: StorableStr
+    content_type: StorableStr | None = None
 
 
 class InboundMessage(BaseModel):
-    """A webhook Twilio posted, reduced to what the runtime uses plus every raw parameter."""
+    """A webhook Twilio posted, reduced to what the runtime uses plus every raw parameter.
+
+    The fields the worker stores are made storable (no NUL) as the message is built or read;
+    `params` keeps the parameters exactly as Twilio posted them.
+    """
 
     tenant: str
-    message_sid: str
-    account_sid: str
-    from_number: str
-    to_number: str
-    body: str = ""
-    profile_name: str | None = None
-    wa_id: str | None = None
+    message_sid: StorableStr
+    account_sid: StorableStr
+    from_number: StorableStr
+    to_number: StorableStr
+    body: StorableStr = ""
+    profile_name: StorableStr | None = None
+    wa_id: StorableStr | None = None
     media: list[MediaItem] = Field(default_factory=list)
-    button_payload: str | None = None
-    button_text: str | None = None
+    button_payload: StorableStr | None = None
+    button_text: StorableStr | None = None
     received_at: datetime
     params: dict[str, str] = Field(default_factory=dict)
 

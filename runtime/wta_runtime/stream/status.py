@@ -6,14 +6,16 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from wta_runtime.db.storable import StorableStr
+
 
 class StatusUpdate(BaseModel):
     """What Twilio said about one outbound message (`MessageStatus`, `ErrorCode`)."""
 
     tenant: str
-    message_sid: str
-    status: str
-    error_code: str | None = None
+    message_sid: StorableStr
+    status: StorableStr
+    error_code: StorableStr | None = None
     received_at: datetime
 
     @property

@@ -12,6 +12,7 @@ from wta_runtime.conversation.intents import is_closing_intent
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.outbound import mark_unsent, message_parts
+from wta_runtime.db.storable import storable_text
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.transitions import touch, transition
 from wta_runtime.worker.turn_context import contact_message
@@ -35,6 +36,23 @@ MARKERS: dict[str, Outcome] = {
 }
 
 
+def is_farewell(tenant: Tenant, message: Message) -> bool:
+    """A message that only says goodbye (closing words, no attachment): nothing to answer."""
+    return not message.details.get("num_media") and is_closing_intent(
+        contact_message(message).body, tenant.spec.conversation.closing_keywords
+    )
+
+
+def needs_answer(tenant: Tenant, batch: list[Message]) -> bool:
+    """Whether the burst says anything besides goodbye ("opening hours?" then "thanks" does)."""
+    return any(not is_farewell(tenant, message) for message in batch)
+
+
+def closes_after_reply(tenant: Tenant, batch: list[Message]) -> bool:
+    """A burst that asks, then says goodbye: answered first, then closed as `user_closed`."""
+    return bool(batch) and is_farewell(tenant, batch[-1]) and needs_answer(tenant, batch)
+
+
 def answers_plainly(
     tenant: Tenant, agent: Agent | None, conversation: Conversation, batch: list[Message]
 ) -> bool:
@@ -43,9 +61,7 @@ def answers_plainly(
         bool(batch)
         and agent is not None
         and conversation.status != State.HUMAN_HANDOFF
-        and not is_closing_intent(
-            contact_message(batch[-1]).body, tenant.spec.conversation.closing_keywords
-        )
+        and needs_answer(tenant, batch)
     )
 
 
@@ -58,7 +74,7 @@ async def settle_without_agent(
     *,
     now: datetime,
 ) -> Outcome | None:
-    """Settle the burst when the bot must not answer it: with a person, closing, no agent.
+    """Settle the burst when the bot must not answer it: with a person, only goodbyes, no agent.
 
     Handoff words are the agent's business (`AIAgent.spec.handoff`): it answers with the
     `handoff_to_human` action, which the worker applies after sending its reply.
@@ -66,8 +82,8 @@ async def settle_without_agent(
     if conversation.status == State.HUMAN_HANDOFF:
         await store.mark_answered(session, batch, WITH_HUMAN)
         return "with_human"
-    newest = contact_message(batch[-1]).body
-    if is_closing_intent(newest, tenant.spec.conversation.closing_keywords):
+    if batch and not needs_answer(tenant, batch):
+        # Only goodbyes: a burst that also asks something is answered, then closed.
         await transition(
             session, conversation.id, State.USER_CLOSED, reason="user_closing_words", now=now
         )
@@ -87,7 +103,7 @@ async def flag(
     session: AsyncSession, conversation: Conversation, reason: str, now: datetime
 ) -> None:
     """Mark a conversation for a person to look at (kept until someone clears it)."""
-    flagged = {"flagged_at": now, "flag_reason": reason}
+    flagged = {"flagged_at": now, "flag_reason": storable_text(reason)[:256]}
     await touch(session, conversation.id, now=now, values=flagged)
 
 

@@ -38,8 +38,10 @@ from wta_runtime.worker.settling import (
     WITH_HUMAN,
     Outcome,
     answers_plainly,
+    closes_after_reply,
     fallback_text,
     flag,
+    is_farewell,
     refuse_pending,
     settle_without_agent,
 )
@@ -57,6 +59,16 @@ def utcnow() -> datetime:
 def reply_key(message_sid: str) -> str:
     """The deterministic id of the reply to an inbound message (the newest of its burst)."""
     return f"reply:{message_sid}"
+
+
+async def _ends_with_goodbye(session: AsyncSession, tenant: Tenant, key: str) -> bool:
+    """Whether the burst the stored reply `key` answers ended with a goodbye (the key names its
+    newest message); a fallback leaves the conversation open for a person to look at."""
+    prefix = reply_key("")
+    if not key.startswith(prefix):
+        return False
+    newest = await store.find_message(session, tenant.name, key.removeprefix(prefix))
+    return newest is not None and is_farewell(tenant, newest)
 
 
 @dataclass(frozen=True)
@@ -189,13 +201,14 @@ class TurnProcessor:
         answer: AgentReply | None
         if plain and key is not None:
             answer, parts = await self._answer(tenant, conversation, batch, key, lease)
+            closes = closes_after_reply(tenant, batch)
         else:
             settled = await self._settle_first(tenant, message_sid, lease)
             if isinstance(settled, TurnResult):
                 return settled
-            conversation, parts, answer = settled
+            conversation, parts, answer, closes = settled
         report = await self.replies.deliver(tenant, conversation, parts, lease)
-        await self._after_delivery(tenant, conversation, report, answer)
+        await self._after_delivery(tenant, conversation, report, answer, closes=closes)
         agent = answer.agent if answer is not None and answer.agent else ""
         if report.refused and not report.sent:
             return TurnResult("refused", agent)
@@ -203,8 +216,9 @@ class TurnProcessor:
 
     async def _settle_first(
         self, tenant: Tenant, message_sid: str, lease: ThreadLease
-    ) -> TurnResult | tuple[Conversation, list[Message], AgentReply | None]:
-        """The unusual turn, in a fenced transaction: the result, or a stored reply to deliver."""
+    ) -> TurnResult | tuple[Conversation, list[Message], AgentReply | None, bool]:
+        """The unusual turn, in a fenced transaction: the result, or a stored reply to deliver
+        (and whether the burst it answers ends with a goodbye that closes the conversation)."""
         async with self.sessions.begin() as session:
             await fence(session, lease)
             message = await store.find_message(session, tenant.name, message_sid)
@@ -221,7 +235,8 @@ class TurnProcessor:
                     # A person took over after this reply was stored: the bot stays silent.
                     await refuse_pending(session, tenant.name, key, WITH_HUMAN, self.clock())
                     return TurnResult("with_human")
-                return conversation, await message_parts(session, tenant.name, key), None
+                closes = await _ends_with_goodbye(session, tenant, key)
+                return conversation, await message_parts(session, tenant.name, key), None, closes
             if conversation.status in CLOSED:
                 conversation = await self.inbox.carry_over(session, tenant, conversation)
             batch = await store.unanswered_inbound(session, conversation.id)
@@ -234,10 +249,10 @@ class TurnProcessor:
             parts = await message_parts(session, tenant.name, key)
             if parts:
                 await store.mark_answered(session, batch, key)  # stored before a crash
-                return conversation, parts, None
+                return conversation, parts, None, closes_after_reply(tenant, batch)
         # A conversation carried over to a new one: answer it like any other burst.
         answer, parts = await self._answer(tenant, conversation, batch, key, lease)
-        return conversation, parts, answer
+        return conversation, parts, answer, closes_after_reply(tenant, batch)
 
     async def _answer(
         self,
@@ -316,16 +331,30 @@ class TurnProcessor:
         conversation: Conversation,
         report: DeliveryReport,
         answer: AgentReply | None,
+        *,
+        closes: bool,
     ) -> None:
-        """A sent reply moves the conversation to progress; the agent may also close or hand off."""
+        """A sent reply moves the conversation to progress; the agent may also close or hand off,
+        and a burst that ended with the contact's goodbye closes as theirs (`user_closed`)."""
         if not report.sent:
             return
         now = self.clock()
+        actions = answer.actions if answer is not None else ()
         async with self.sessions.begin() as session:
             await store.move_to_progress(
                 session, conversation=conversation, now=now, timeout=tenant.spec.timers.progress
             )
-            for action in answer.actions if answer is not None else ():
+            # A handoff the agent asked for still reaches a person; otherwise the goodbye wins
+            # over the agent's own close (closing priority), so it is applied first.
+            if closes and not any(a.kind == "handoff_to_human" for a in actions):
+                await transition(
+                    session,
+                    conversation.id,
+                    State.USER_CLOSED,
+                    reason="user_closing_words",
+                    now=now,
+                )
+            for action in actions:
                 if action.kind == "close_conversation":
                     await transition(
                         session, conversation.id, State.AGENT_CLOSED, reason="agent", now=now
