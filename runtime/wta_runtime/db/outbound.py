@@ -46,28 +46,41 @@ async def save_outbound(
 ) -> list[Message]:
     """Store every part of an outbound message (media too) as `pending`; parts stored before win."""
     laid_out = with_media(parts, media_urls) if media_urls else [(p, []) for p in parts]
+    rows: list[dict[str, Any]] = []
     for index, (body, media) in enumerate(laid_out):
         part_details = {**(details or {}), "part": index + 1, "parts": len(laid_out)}
         if media:
             part_details["media_urls"] = media
-        await session.execute(
-            insert(Message)
-            .values(
-                id=uuid.uuid4(),
-                tenant=conversation.tenant,
-                conversation_id=conversation.id,
-                direction="outbound",
-                author=author,
-                idempotency_key=part_key(key, index),
-                body=storable_text(body),
-                agent=agent,
-                provider=provider,
-                delivery_status="pending",
-                details=storable_json(part_details),
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "tenant": conversation.tenant,
+                "conversation_id": conversation.id,
+                "direction": "outbound",
+                "author": author,
+                "idempotency_key": part_key(key, index),
+                "body": storable_text(body),
+                "agent": agent,
+                "provider": provider,
+                "delivery_status": "pending",
+                "details": storable_json(part_details),
+                "created_at": now,
+            }
         )
+    # Every part in one statement; RETURNING gives them back unless some were stored before.
+    inserted = await session.scalars(
+        select(Message)
+        .from_statement(
+            insert(Message)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
+            .returning(Message)
+        )
+        .execution_options(populate_existing=True)
+    )
+    stored = sorted(inserted.all(), key=lambda m: m.ordinal)
+    if len(stored) == len(rows):
+        return stored
     return await message_parts(session, conversation.tenant, key)
 
 
