@@ -57,6 +57,10 @@ class ChildNames:
     def database_secret(self) -> str:
         return f"{self.tenant}-database"
 
+    @property
+    def nats_secret(self) -> str:
+        return f"{self.tenant}-nats"
+
 
 def check_tenant_name(name: str) -> ChildNames:
     """The child names of a tenant, or InvalidNameError saying why the name cannot be used."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +28,19 @@ class OperatorConfig(BaseSettings):
     runtime_nats_url: str | None = Field(
         default=None,
         description="NATS URL given to the runtime pods; unset means the operator's own.",
+    )
+    nats_auth_secret: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$",
+        description="`namespace/name` of the Secret the operator writes NATS's `authorization` "
+        "block into (key auth.conf), one user per tenant limited to its own streams; unset "
+        "means every runtime gets WTA_RUNTIME_NATS_URL as is.",
+    )
+    gateway_nats_url: SecretStr | None = Field(
+        default=None,
+        description="The gateway's NATS URL with its user and password, listed in auth.conf "
+        "with the gateway's rights (publish to every tenant); unset means the gateway uses the "
+        "operator's own user.",
     )
     admin_database_url: SecretStr | None = Field(
         default=None,
@@ -105,6 +119,15 @@ class OperatorConfig(BaseSettings):
     connect_timeout_seconds: float = Field(
         default=3.0, gt=0, description="Timeout to reach NATS or PostgreSQL before reporting."
     )
+
+    @model_validator(mode="after")
+    def _nats_users_keep_the_operator_in(self) -> OperatorConfig:
+        if self.nats_auth_secret is not None and not urlsplit(self.nats_url).username:
+            raise ValueError(
+                "WTA_NATS_AUTH_SECRET needs a user and password in WTA_NATS_URL: the operator "
+                "lists its own user in NATS's authorization block, or it would lock itself out"
+            )
+        return self
 
     @model_validator(mode="after")
     def _media_store_complete(self) -> OperatorConfig:

@@ -115,6 +115,26 @@ def test_metrics_listen_on_loopback_and_media_stays_in_the_data_folder(
     assert b"WTA_MEDIA_DIR=" + media in environ
 
 
+def test_the_worker_connects_to_nats_as_its_tenants_own_user(
+    running: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    children = Path(f"/proc/{running.pid}/task/{running.pid}/children").read_text().split()
+    environs = {
+        role: Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
+        for child in children
+        for role in (b"worker", b"gateway")
+        if role in Path(f"/proc/{child}/cmdline").read_bytes()
+    }
+    config = (tmp_path / "wta-data" / "nats.conf").read_text()
+
+    assert any(
+        v.startswith(b"WTA_NATS_URL=nats://wta-tenant-acme-pizza:") for v in environs[b"worker"]
+    )
+    assert any(v.startswith(b"WTA_NATS_URL=nats://wta-gateway:") for v in environs[b"gateway"])
+    assert '"user": "wta-tenant-acme-pizza"' in config
+    assert "$JS.API.CONSUMER.MSG.NEXT.WTA_INBOUND_ACME_PIZZA.runtime-worker" in config
+
+
 def test_a_taken_port_is_named_with_the_setting_that_moves_it(
     local_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -207,36 +207,45 @@ class KubeClient:
             _content_type=MERGE,
         )
 
-    async def _routes(self, namespace: str, name: str) -> tuple[str, dict[str, str]]:
-        what = f"get Secret {namespace}/{name}"
-        try:
-            body = await self._call(what, self._core.read_namespaced_secret, name, namespace)
-        except KubeError as exc:
-            if exc.status != 404:
-                raise
-            body = await self._call(
-                f"create Secret {namespace}/{name}",
-                self._core.create_namespaced_secret,
-                namespace,
-                build_routes_secret(namespace, name),
-            )
-        return str(body["metadata"]["resourceVersion"]), dict(body.get("data") or {})
+    async def edit_secret(
+        self,
+        blank: Mapping[str, Any],
+        edit: Callable[[dict[str, str]], Mapping[str, str | None]],
+    ) -> bool:
+        """Change keys of a shared Secret (made from `blank` when missing); True when it changed.
 
-    async def write_route(self, namespace: str, name: str, key: str, text: str | None) -> bool:
-        """Set (or with None remove) one key of the routes Secret; True when it changed.
-
-        Read-modify-write with the resourceVersion, so two operators or two tenants racing for
-        the Secret never overwrite each other: the loser of a race reads again and retries.
+        `edit` gets the decoded data and returns the keys to set (None removes one); it runs
+        again after a conflicting write, like `write_route`.
         """
-        wanted = base64.b64encode(text.encode()).decode() if text is not None else None
+        namespace, name = blank["metadata"]["namespace"], blank["metadata"]["name"]
+        what = f"Secret {namespace}/{name}"
         for _ in range(ROUTE_WRITE_ATTEMPTS):
-            version, data = await self._routes(namespace, name)
-            if data.get(key) == wanted:
+            try:
+                body = await self._call(
+                    f"get {what}", self._core.read_namespaced_secret, name, namespace
+                )
+            except KubeError as exc:
+                if exc.status != 404:
+                    raise
+                body = await self._call(
+                    f"create {what}", self._core.create_namespaced_secret, namespace, dict(blank)
+                )
+            data = {
+                k: base64.b64decode(v).decode("utf-8", errors="replace")
+                for k, v in (body.get("data") or {}).items()
+            }
+            changes = edit(data)
+            if not changes:
                 return False
-            patch = {"metadata": {"resourceVersion": version}, "data": {key: wanted}}
+            encoded = {
+                k: base64.b64encode(v.encode()).decode() if v is not None else None
+                for k, v in changes.items()
+            }
+            version = str(body["metadata"]["resourceVersion"])
+            patch = {"metadata": {"resourceVersion": version}, "data": encoded}
             try:
                 await self._call(
-                    f"patch Secret {namespace}/{name}",
+                    f"patch {what}",
                     self._core.patch_namespaced_secret,
                     name,
                     namespace,
@@ -249,4 +258,15 @@ class KubeClient:
                     continue
                 raise
             return True
-        raise KubeError(f"patch Secret {namespace}/{name}: kept conflicting, will retry", 409)
+        raise KubeError(f"patch {what}: kept conflicting, will retry", 409)
+
+    async def write_route(self, namespace: str, name: str, key: str, text: str | None) -> bool:
+        """Set (or with None remove) one key of the routes Secret; True when it changed.
+
+        Read-modify-write with the resourceVersion, so two operators or two tenants racing for
+        the Secret never overwrite each other: the loser of a race reads again and retries.
+        """
+        return await self.edit_secret(
+            build_routes_secret(namespace, name),
+            lambda data: {} if data.get(key) == text else {key: text},
+        )

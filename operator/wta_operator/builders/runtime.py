@@ -46,6 +46,8 @@ class RuntimeInputs:
     # WTA_MEDIA_* of the platform's media store, and the Secret keys of its credentials.
     media_env: Mapping[str, str] = field(default_factory=dict)
     media_credentials: Sequence[SecretKeyRef] = ()
+    # WTA_NATS_URL from the tenant's own NATS user's Secret instead of `nats_url`.
+    nats_url_secret: SecretKeyRef | None = None
 
 
 def media_credential_refs(secret: str | None) -> list[SecretKeyRef]:
@@ -84,13 +86,23 @@ def secret_env(refs: Sequence[SecretKeyRef]) -> list[dict[str, Any]]:
     ]
 
 
+def nats_url_env(inputs: RuntimeInputs) -> dict[str, Any]:
+    ref = inputs.nats_url_secret
+    if ref is None:
+        return {"name": "WTA_NATS_URL", "value": inputs.nats_url}
+    return {
+        "name": "WTA_NATS_URL",
+        "valueFrom": {"secretKeyRef": {"name": ref.name, "key": ref.key}},
+    }
+
+
 def runtime_env(tenant: TenantView, inputs: RuntimeInputs) -> list[dict[str, Any]]:
     """The worker's environment: what it serves, where NATS and PostgreSQL are, its Secrets."""
     env: list[dict[str, Any]] = [
         {"name": "WTA_ENVIRONMENT", "value": "production"},
         {"name": "WTA_TENANTS", "value": json.dumps([tenant.name])},
         {"name": "WTA_MANIFESTS_DIR", "value": MANIFESTS_DIR},
-        {"name": "WTA_NATS_URL", "value": inputs.nats_url},
+        nats_url_env(inputs),
         {"name": "WTA_WORKER_METRICS_PORT", "value": str(inputs.metrics_port)},
         # Metrics bind loopback by default; in the pod Prometheus scrapes them from outside.
         {"name": "WTA_METRICS_HOST", "value": "0.0.0.0"},

@@ -24,21 +24,31 @@ from wta_operator.naming import route_key
 from wta_operator.plane import ControlPlane
 from wta_operator.reconcile.secrets import SecretCheck
 from wta_operator.views import TenantView
+from wta_runtime.stream.permissions import tenant_user
 
 STREAM, ROUTING, DATABASE = "Stream", "Routing", "Database"
 
 
 async def apply_stream(
-    plane: ControlPlane, tenant: TenantView, *, name_taken: str
+    plane: ControlPlane,
+    tenant: TenantView,
+    *,
+    name_taken: str,
+    user_problem: Condition | None = None,
 ) -> tuple[Condition, str | None]:
     """The tenant's stream and durable consumer; not while another tenant owns the name."""
     if name_taken:
         return false(STREAM, "NameConflict", name_taken), None
+    if user_problem is not None:
+        return user_problem, None
     try:
         stream = await plane.streams.ensure(tenant.name)
     except StreamUnavailableError as exc:
         return false(STREAM, "NatsUnavailable", str(exc), retry=True), None
-    return true(STREAM, "Ready", f"stream {stream} with its durable worker consumer"), stream
+    user = (
+        "" if plane.config.nats_auth_secret is None else f"; NATS user {tenant_user(tenant.name)}"
+    )
+    return true(STREAM, "Ready", f"stream {stream} with its durable worker consumer{user}"), stream
 
 
 async def write_route(plane: ControlPlane, tenant: TenantView, text: str | None) -> bool:

@@ -29,6 +29,7 @@ from wta_operator.builders.runtime import (
 )
 from wta_operator.conditions import Condition, false, true
 from wta_operator.plane import ControlPlane
+from wta_operator.reconcile.nats_users import nats_url_ref
 from wta_operator.reconcile.secrets import SecretCheck, check_secrets
 from wta_operator.settings import OperatorConfig
 from wta_operator.views import AgentView, TenantView, all_secret_refs
@@ -99,6 +100,7 @@ def runtime_inputs(
         ],
         media_env=config.runtime_media_env,
         media_credentials=media_credential_refs(config.runtime_media_s3_credentials_secret),
+        nats_url_secret=nats_url_ref(tenant, config),
     )
 
 

@@ -22,6 +22,7 @@ from wta_operator.conditions import (
 )
 from wta_operator.naming import route_key
 from wta_operator.plane import ControlPlane
+from wta_operator.reconcile.nats_users import apply_nats_user, write_auth
 from wta_operator.reconcile.parts import apply_database, apply_routing, apply_stream
 from wta_operator.reconcile.runtime import apply_runtime
 from wta_operator.views import AgentEntry, AgentView, TenantView, read_tenant, valid_agents
@@ -79,6 +80,7 @@ async def reconcile_tenant(
     place = standing(tenant, body, claims, agents)
     async with plane.tenant_lock(tenant.namespace, tenant.name):
         database = await apply_database(plane, body, tenant)
+        nats_user = await apply_nats_user(plane, body, tenant, name_taken=place.name_taken)
         runtime = await apply_runtime(
             plane,
             body,
@@ -87,7 +89,9 @@ async def reconcile_tenant(
             may_run=not place.name_taken,
             conflict=place.name_taken,
         )
-        stream, stream_name = await apply_stream(plane, tenant, name_taken=place.name_taken)
+        stream, stream_name = await apply_stream(
+            plane, tenant, name_taken=place.name_taken, user_problem=nats_user
+        )
         routing = await apply_routing(plane, tenant, runtime.secrets, lost=place.lost)
     parts = [runtime.condition, stream, routing, database]
     routed = len(tenant.spec.numbers) if routing.status == "True" else 0
@@ -158,6 +162,10 @@ async def clean_up_tenant(plane: ControlPlane, body: kopf.Body, claims: ClaimsIn
             )
         if removed:
             done.append("gateway route removed")
+        if plane.config.nats_auth_secret is not None and await write_auth(
+            plane, name, namespace, None
+        ):
+            done.append("NATS user removed")
         if policy == "Delete":
             done += await _delete_data(plane, body, namespace, name, claims)
     except (KubeError, StreamUnavailableError, DatabaseUnavailableError) as exc:

@@ -26,11 +26,18 @@ def nats_server_binary() -> Path:
     )
 
 
-def nats_process(data_dir: Path, *, port: int, log_path: Path | None = None) -> ManagedProcess:
-    """A JetStream-enabled NATS server on loopback storing its streams under `data_dir`."""
+def nats_process(
+    data_dir: Path, *, port: int, log_path: Path | None = None, config: Path | None = None
+) -> ManagedProcess:
+    """A JetStream-enabled NATS server on loopback storing its streams under `data_dir`.
+
+    `config` is a nats-server config file (the local platform's users and permissions); the
+    command-line flags below take precedence over it.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         str(nats_server_binary()),
+        *(["--config", str(config)] if config is not None else []),
         "--jetstream",
         "--store_dir",
         str(data_dir),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -13,6 +14,12 @@ from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.db.migrate import upgrade_database
 from wta_runtime.local.embedded_postgres import create_database, postgres_process
 from wta_runtime.local.nats_server import nats_process
+from wta_runtime.local.nats_users import (
+    LocalNatsUsers,
+    make_tenant_streams,
+    mint_local_users,
+    write_server_config,
+)
 from wta_runtime.local.processes import (
     ManagedProcess,
     ProcessStartError,
@@ -52,11 +59,18 @@ def _wta(*args: str) -> list[str]:
     return [sys.executable, "-m", "wta_runtime", *args]
 
 
+def nats_config_path(settings: Settings) -> Path:
+    return settings.local_data_dir / "nats.conf"
+
+
 def infrastructure_processes(settings: Settings) -> list[ManagedProcess]:
     """NATS and PostgreSQL with their data under the local data folder (not started)."""
     data = settings.local_data_dir
     nats = nats_process(
-        data / "nats", port=settings.local_nats_port, log_path=data / "logs/nats.log"
+        data / "nats",
+        port=settings.local_nats_port,
+        log_path=data / "logs/nats.log",
+        config=nats_config_path(settings),
     )
     postgres = postgres_process(
         data / "postgres", port=settings.local_postgres_port, log_path=data / "logs/postgres.log"
@@ -64,9 +78,10 @@ def infrastructure_processes(settings: Settings) -> list[ManagedProcess]:
     return [nats, postgres]
 
 
-def start_infrastructure(settings: Settings) -> list[ManagedProcess]:
-    """Start NATS and PostgreSQL with data under the local data folder, then migrate."""
+def start_infrastructure(settings: Settings, users: LocalNatsUsers) -> list[ManagedProcess]:
+    """Start NATS (with these users) and PostgreSQL, make the tenants' streams, then migrate."""
     endpoints = local_endpoints(settings)
+    write_server_config(nats_config_path(settings), users)
     started: list[ManagedProcess] = []
     try:
         for process in infrastructure_processes(settings):
@@ -74,6 +89,11 @@ def start_infrastructure(settings: Settings) -> list[ManagedProcess]:
             started.append(process)
         for process in started:
             process.wait_ready()
+        make_tenant_streams(
+            users.admin_url(endpoints.nats_url),
+            sorted(users.tenants),
+            ack_wait=settings.stream_ack_wait_seconds,
+        )
         create_database(settings.local_postgres_port, LOCAL_DATABASE, LOCAL_DATABASE)
         upgrade_database(endpoints.database_url)
     except BaseException:
@@ -82,8 +102,38 @@ def start_infrastructure(settings: Settings) -> list[ManagedProcess]:
     return started
 
 
-def application_processes(settings: Settings, endpoints: LocalEndpoints) -> list[ManagedProcess]:
-    """The local Twilio API, the gateway, a worker and the scheduler, wired to embedded parts."""
+def worker_processes(
+    settings: Settings, env: dict[str, str], nats_url: str, users: LocalNatsUsers
+) -> list[ManagedProcess]:
+    """One worker per tenant, as in a cluster, each connected as its tenant's NATS user.
+
+    The first listens for metrics on `WTA_WORKER_METRICS_PORT`, the next ones on the ports after.
+    """
+    tenants = sorted(users.tenants)
+    if not tenants:
+        return [
+            ManagedProcess("worker", _wta("worker"), port=settings.worker_metrics_port, env=env)
+        ]
+    return [
+        ManagedProcess(
+            "worker" if len(tenants) == 1 else f"worker-{tenant}",
+            _wta("worker"),
+            port=settings.worker_metrics_port + index,
+            env={
+                **env,
+                "WTA_TENANTS": json.dumps([tenant]),
+                "WTA_NATS_URL": users.tenant_url(nats_url, tenant),
+                "WTA_WORKER_METRICS_PORT": str(settings.worker_metrics_port + index),
+            },
+        )
+        for index, tenant in enumerate(tenants)
+    ]
+
+
+def application_processes(
+    settings: Settings, endpoints: LocalEndpoints, users: LocalNatsUsers
+) -> list[ManagedProcess]:
+    """The local Twilio API, the gateway, the workers and the scheduler, wired to embedded parts."""
     env = {
         **os.environ,
         "WTA_NATS_URL": endpoints.nats_url,
@@ -107,8 +157,13 @@ def application_processes(settings: Settings, endpoints: LocalEndpoints) -> list
             port=settings.local_twilio_port,
             env=env,
         ),
-        ManagedProcess("gateway", _wta("gateway"), port=settings.gateway_port, env=env),
-        ManagedProcess("worker", _wta("worker"), port=settings.worker_metrics_port, env=env),
+        ManagedProcess(
+            "gateway",
+            _wta("gateway"),
+            port=settings.gateway_port,
+            env={**env, "WTA_NATS_URL": users.gateway_url(endpoints.nats_url)},
+        ),
+        *worker_processes(settings, env, endpoints.nats_url, users),
         ManagedProcess(
             "scheduler", _wta("scheduler"), port=settings.scheduler_metrics_port, env=env
         ),
@@ -126,6 +181,12 @@ PORT_SETTINGS = {
 }
 
 
+def _port_setting(process: str) -> str:
+    if process.startswith("worker-"):  # one per tenant, on the ports after the first's
+        return PORT_SETTINGS["worker"]
+    return PORT_SETTINGS.get(process, "its port")
+
+
 class PortTakenError(RuntimeError):
     """A port the local platform needs is already in use by another program."""
 
@@ -136,7 +197,7 @@ def check_ports_free(processes: list[ManagedProcess]) -> None:
     if taken:
         lines = [
             f"  {p.name}: port {p.port} is already in use; stop what listens there (another "
-            f"`make run`? `make stop`) or set {PORT_SETTINGS.get(p.name, 'its port')}"
+            f"`make run`? `make stop`) or set {_port_setting(p.name)}"
             for p in taken
         ]
         raise PortTakenError("cannot start the local platform:\n" + "\n".join(lines))
@@ -171,10 +232,11 @@ def run_local_platform(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     processes: list[ManagedProcess] = []
-    applications = application_processes(settings, local_endpoints(settings))
+    users = mint_local_users(sorted(catalog.tenants))
+    applications = application_processes(settings, local_endpoints(settings), users)
     try:
         check_ports_free([*infrastructure_processes(settings), *applications])
-        processes += start_infrastructure(settings)
+        processes += start_infrastructure(settings, users)
         for process in applications:
             process.spawn()
             processes.append(process)

@@ -8,12 +8,20 @@ import nats
 from nats.aio.client import Client as NATS
 from nats.errors import Error as NatsError
 
+from wta_runtime.stream.permissions import inbox_prefix, url_user
+
 log = logging.getLogger("wta.nats")
 
 
 async def connect(url: str, *, name: str) -> NATS:
-    """A connection that keeps reconnecting for as long as the process lives."""
-    return await nats.connect(url, name=name, max_reconnect_attempts=-1)
+    """A connection that keeps reconnecting for as long as the process lives.
+
+    A URL with a user (`nats://user:password@host`) takes its replies under that user's own
+    inbox prefix, the only one its NATS permissions let it subscribe to.
+    """
+    return await nats.connect(
+        url, name=name, max_reconnect_attempts=-1, inbox_prefix=inbox_prefix(url_user(url))
+    )
 
 
 async def close_connection(connection: NATS) -> None:

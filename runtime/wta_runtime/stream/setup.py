@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 from datetime import timedelta
+from typing import Any
 
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
 from wta_runtime.stream.names import TenantStream
+
+log = logging.getLogger("wta.stream")
 
 # Twilio retries a webhook for minutes, not hours: a day of duplicate detection covers it amply.
 DUPLICATE_WINDOW = timedelta(hours=24)
@@ -70,14 +76,48 @@ def status_consumer_config(names: TenantStream) -> ConsumerConfig:
     )
 
 
+def differs(desired: Any, live: Any) -> bool:
+    """Whether `live` lacks a value `desired` sets (fields left None are the server's choice)."""
+    for item in dataclasses.fields(desired):
+        wanted = getattr(desired, item.name)
+        if wanted is not None and getattr(live, item.name, None) != wanted:
+            return True
+    return False
+
+
+async def _write(what: str, write: Any) -> None:
+    try:
+        await write
+    except NatsTimeoutError:
+        # A refused request gets no answer, only a permissions violation on the connection.
+        log.error(
+            "JetStream did not answer %s: a tenant's runtime may not change streams or consumers "
+            "(the operator, or the local platform, makes them: see its Stream condition)",
+            what,
+        )
+        raise
+
+
 async def _ensure_stream(js: JetStreamContext, config: StreamConfig) -> None:
     assert config.name is not None
     try:
-        await js.stream_info(config.name)
+        live = (await js.stream_info(config.name)).config
     except NotFoundError:
-        await js.add_stream(config)
-    else:
-        await js.update_stream(config)
+        await _write(f"creating stream {config.name}", js.add_stream(config))
+        return
+    if differs(config, live):
+        await _write(f"updating stream {config.name}", js.update_stream(config))
+
+
+async def _ensure_consumer(js: JetStreamContext, stream: str, config: ConsumerConfig) -> None:
+    assert config.durable_name is not None
+    try:
+        live = (await js.consumer_info(stream, config.durable_name)).config
+    except NotFoundError:
+        live = None
+    if live is None or differs(config, live):
+        what = f"consumer {config.durable_name} of {stream}"
+        await _write(f"creating or updating {what}", js.add_consumer(stream, config))
 
 
 async def ensure_tenant_stream(
@@ -89,11 +129,13 @@ async def ensure_tenant_stream(
 ) -> None:
     """Create the tenant's streams (and consumers), or bring them to the desired configuration.
 
-    The gateway only publishes and passes `consumers=False`, so it never resets what the workers
-    and the operator configured for consuming.
+    Only what is missing or differs is written: a tenant's runtime, whose NATS user may only
+    read its streams, binds to what the operator made with the same configuration. The gateway
+    only publishes and passes `consumers=False`, so it never resets what the workers and the
+    operator configured for consuming.
     """
     await _ensure_stream(js, stream_config(names))
     await _ensure_stream(js, dead_letter_config(names))
     if consumers:
-        await js.add_consumer(names.stream, worker_consumer_config(names, ack_wait=ack_wait))
-        await js.add_consumer(names.stream, status_consumer_config(names))
+        await _ensure_consumer(js, names.stream, worker_consumer_config(names, ack_wait=ack_wait))
+        await _ensure_consumer(js, names.stream, status_consumer_config(names))
