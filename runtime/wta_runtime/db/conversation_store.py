@@ -18,6 +18,7 @@ from sqlalchemy import (
     exists,
     literal,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -327,6 +328,50 @@ async def save_reply(
         now=now,
     )
     return parts[0]
+
+
+# A sent reply moves pending/idle to progress (with its history row) or extends progress, and the
+# thread's lease is released, in one statement; every other state is left as it is.
+_PROGRESS_AND_RELEASE = text(
+    """
+    WITH old AS (
+        SELECT id, status FROM conversations WHERE id = :conversation FOR UPDATE
+    ),
+    moved AS (
+        UPDATE conversations AS c
+        SET status = CASE WHEN old.status IN ('pending', 'idle_timeout') THEN 'progress'
+                          ELSE c.status END,
+            version = c.version + 1, updated_at = :now, expires_at = :expires_at
+        FROM old
+        WHERE c.id = old.id AND old.status IN ('pending', 'idle_timeout', 'progress')
+        RETURNING old.status AS before
+    ),
+    history AS (
+        INSERT INTO conversation_state_history
+            (conversation_id, from_status, to_status, reason, changed_at)
+        SELECT :conversation, before, 'progress',
+               CASE WHEN before = 'pending' THEN 'first_reply' ELSE 'user_returned' END, :now
+        FROM moved WHERE before <> 'progress'
+    ),
+    released AS (DELETE FROM thread_leases WHERE token = :token)
+    SELECT before FROM moved
+    """
+)
+
+
+async def progress_and_release(
+    session: AsyncSession,
+    *,
+    conversation_id: uuid.UUID,
+    now: datetime,
+    timeout: timedelta,
+    token: int,
+) -> None:
+    """`move_to_progress` and the release of the thread's lease `token`, in one statement."""
+    await session.execute(
+        _PROGRESS_AND_RELEASE,
+        {"conversation": conversation_id, "now": now, "expires_at": now + timeout, "token": token},
+    )
 
 
 async def move_to_progress(

@@ -7,12 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import column, exists, func, or_, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.db.storable import storable_json, storable_text
-from wta_runtime.db.tables import Conversation, Message
+from wta_runtime.db.tables import Conversation, Message, ThreadLease
 
 
 def part_key(key: str, index: int) -> str:
@@ -31,8 +31,7 @@ def with_media(parts: Sequence[str], media_urls: Sequence[str]) -> list[tuple[st
     return laid_out + [("", [url]) for url in media_urls[1:]]
 
 
-async def save_outbound(
-    session: AsyncSession,
+def outbound_rows(
     *,
     conversation: Conversation,
     key: str,
@@ -43,8 +42,8 @@ async def save_outbound(
     now: datetime,
     details: dict[str, Any] | None = None,
     media_urls: Sequence[str] = (),
-) -> list[Message]:
-    """Store every part of an outbound message (media too) as `pending`; parts stored before win."""
+) -> list[dict[str, Any]]:
+    """The rows of an outbound message's parts (media laid out one per part), storable."""
     laid_out = with_media(parts, media_urls) if media_urls else [(p, []) for p in parts]
     rows: list[dict[str, Any]] = []
     for index, (body, media) in enumerate(laid_out):
@@ -67,6 +66,79 @@ async def save_outbound(
                 "created_at": now,
             }
         )
+    return rows
+
+
+async def save_outbound_fenced(
+    session: AsyncSession,
+    *,
+    token: int,
+    rows: list[dict[str, Any]],
+    key: str,
+    answers: Sequence[uuid.UUID],
+) -> list[Message]:
+    """One statement: while lease `token` holds, store the parts and settle what they answer.
+
+    Returns the parts stored; fewer than `rows` when the lease was lost or some part was
+    stored before (the caller then takes the transactional way, which tells which).
+    """
+    held = (
+        select(ThreadLease.token)
+        .where(ThreadLease.token == token, ThreadLease.expires_at > func.clock_timestamp())
+        .with_for_update(read=True)  # a takeover waits until this statement has committed
+        .cte("held")
+    )
+    owned = exists(select(held.c.token))
+    columns = [Message.__table__.c[name] for name in rows[0]]
+    laid = values(*[column(c.name, c.type) for c in columns], name="laid").data(
+        [tuple(row[c.name] for c in columns) for row in rows]
+    )
+    inserted = (
+        insert(Message)
+        .from_select([c.name for c in columns], select(laid).where(owned))
+        .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
+        .returning(Message)
+        .cte("inserted")
+    )
+    settled = (
+        update(Message)
+        .where(Message.id.in_(list(answers)), Message.answered_by.is_(None), owned)
+        .values(answered_by=key)
+        .cte("settled")
+    )
+    stored = await session.scalars(
+        select(Message)
+        .from_statement(select(inserted).add_cte(held, settled))
+        .execution_options(populate_existing=True)
+    )
+    return sorted(stored.all(), key=lambda m: m.ordinal)
+
+
+async def save_outbound(
+    session: AsyncSession,
+    *,
+    conversation: Conversation,
+    key: str,
+    parts: list[str],
+    author: str,
+    agent: str | None,
+    provider: str | None,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+    media_urls: Sequence[str] = (),
+) -> list[Message]:
+    """Store every part of an outbound message (media too) as `pending`; parts stored before win."""
+    rows = outbound_rows(
+        conversation=conversation,
+        key=key,
+        parts=parts,
+        author=author,
+        agent=agent,
+        provider=provider,
+        now=now,
+        details=details,
+        media_urls=media_urls,
+    )
     # Every part in one statement; RETURNING gives them back unless some were stored before.
     inserted = await session.scalars(
         select(Message)

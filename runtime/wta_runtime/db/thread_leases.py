@@ -52,6 +52,8 @@ class ThreadLease:
     token: int
     valid_until: float
     lost: bool = False
+    # Released by a statement of the turn's own (its last write), not by the holder.
+    released: bool = False
     monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def check(self) -> None:

@@ -19,7 +19,7 @@ from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.worker.inbox import Inbox, thread_key
 from wta_runtime.worker.settling import MARKERS, fallback_text, flag, refuse_pending
-from wta_runtime.worker.thread_replies import ThreadReplies
+from wta_runtime.worker.thread_replies import ReplyDraft, ThreadReplies
 
 log = logging.getLogger("wta.worker")
 
@@ -112,9 +112,7 @@ class DeadLetters:
                 await flag(session, conversation, f"dead_letter: {reason}"[:256], clock())
                 if conversation.status == State.HUMAN_HANDOFF:
                     return  # a person answers; the bot stays silent even now
-                parts = await self._replies.store(
-                    session,
-                    lease,
+                fallback = ReplyDraft(
                     conversation=conversation,
                     key=key,
                     parts=[fallback_text(tenant, tenant.default_agent())],
@@ -123,4 +121,5 @@ class DeadLetters:
                     provider="fallback",
                     details={"reason": reason[:256]},
                 )
+                parts = await self._replies.store(session, lease, fallback)
             await self._replies.deliver(tenant, conversation, parts, lease)

@@ -71,10 +71,11 @@ class ThreadOwnership:
             yield lease
         finally:
             del self._held[lease.token]
-            with contextlib.suppress(SQLAlchemyError, OSError):
-                # Not released means expired later: the thread is only slower to take over.
-                async with self._sessions() as session:
-                    await thread_leases.release(session, lease.token)
+            if not lease.released:
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    # Not released means expired later: the thread is only slower to take over.
+                    async with self._sessions() as session:
+                        await thread_leases.release(session, lease.token)
 
     async def _acquire(self, thread: str, timeout: float) -> ThreadLease:
         deadline = self._monotonic() + timeout

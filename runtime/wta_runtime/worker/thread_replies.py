@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.delivery import DeliveryReport, OutboundDelivery
 from wta_runtime.db import conversation_store as store
-from wta_runtime.db.outbound import save_outbound
+from wta_runtime.db.engine import single_statements
+from wta_runtime.db.outbound import outbound_rows, save_outbound, save_outbound_fenced
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
 from wta_runtime.worker.thread_ownership import ThreadOwnership
@@ -25,16 +27,47 @@ from wta_runtime.worker.thread_ownership import ThreadOwnership
 THREAD_WAIT_SECONDS = 300.0
 
 
+@dataclass(frozen=True)
+class ReplyDraft:
+    """A reply about to be stored: its text, who wrote it, and the messages it answers."""
+
+    conversation: Conversation
+    key: str
+    parts: list[str]
+    author: str
+    agent: str | None
+    provider: str | None
+    answers: Sequence[Message] = ()
+    details: dict[str, Any] | None = None
+    media_urls: Sequence[str] = ()
+
+    def outbound(self) -> dict[str, Any]:
+        """The arguments `save_outbound` and `outbound_rows` take (all but the time)."""
+        return {
+            "conversation": self.conversation,
+            "key": self.key,
+            "parts": self.parts,
+            "author": self.author,
+            "agent": self.agent,
+            "provider": self.provider,
+            "details": self.details,
+            "media_urls": self.media_urls,
+        }
+
+
 class ThreadReplies:
     """Own a thread, store its reply under that ownership, deliver it under the same."""
 
     def __init__(
         self,
         *,
+        sessions: async_sessionmaker[AsyncSession],
         ownership: ThreadOwnership,
         delivery: OutboundDelivery,
         clock: Callable[[], datetime],
     ) -> None:
+        self._sessions = sessions
+        self._single = single_statements(sessions)
         self.ownership = ownership
         self.delivery = delivery
         self._clock = clock
@@ -46,37 +79,29 @@ class ThreadReplies:
             yield lease
 
     async def store(
-        self,
-        session: AsyncSession,
-        lease: ThreadLease,
-        *,
-        conversation: Conversation,
-        key: str,
-        parts: list[str],
-        author: str,
-        agent: str | None,
-        provider: str | None,
-        answers: Sequence[Message] = (),
-        details: dict[str, Any] | None = None,
-        media_urls: Sequence[str] = (),
+        self, session: AsyncSession, lease: ThreadLease, draft: ReplyDraft
     ) -> list[Message]:
-        """In the caller's transaction: store the reply and settle what it `answers`."""
+        """In the caller's transaction: store the reply and settle what it answers."""
         await fence(session, lease)
-        stored = await save_outbound(
-            session,
-            conversation=conversation,
-            key=key,
-            parts=parts,
-            author=author,
-            agent=agent,
-            provider=provider,
-            now=self._clock(),
-            details=details,
-            media_urls=media_urls,
-        )
-        if answers:
-            await store.mark_answered(session, answers, key)
+        stored = await save_outbound(session, **draft.outbound(), now=self._clock())
+        if draft.answers:
+            await store.mark_answered(session, draft.answers, draft.key)
         return stored
+
+    async def store_alone(self, lease: ThreadLease, draft: ReplyDraft) -> list[Message]:
+        """`store` in one statement of its own; the transactional way when that cannot tell."""
+        lease.check()
+        rows = outbound_rows(**draft.outbound(), now=self._clock())
+        answers = [m.id for m in draft.answers]
+        async with self._single() as session:
+            stored = await save_outbound_fenced(
+                session, token=lease.token, rows=rows, key=draft.key, answers=answers
+            )
+        if len(stored) == len(rows):
+            return stored
+        # Lease lost, or a part stored before: the transaction says which (and raises if lost).
+        async with self._sessions.begin() as session:
+            return await self.store(session, lease, draft)
 
     async def deliver(
         self,

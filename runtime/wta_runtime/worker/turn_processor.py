@@ -46,7 +46,7 @@ from wta_runtime.worker.settling import (
     settle_without_agent,
 )
 from wta_runtime.worker.thread_ownership import ThreadOwnership
-from wta_runtime.worker.thread_replies import ThreadReplies
+from wta_runtime.worker.thread_replies import ReplyDraft, ThreadReplies
 from wta_runtime.worker.turn_context import build_turn
 
 log = logging.getLogger("wta.worker")
@@ -117,7 +117,10 @@ class TurnProcessor:
             sessions=sessions, sender=sender, pacer=pacer or SenderPacer(sessions), clock=clock
         )
         self.replies = ThreadReplies(
-            ownership=ownership or ThreadOwnership(sessions), delivery=delivery, clock=clock
+            sessions=sessions,
+            ownership=ownership or ThreadOwnership(sessions),
+            delivery=delivery,
+            clock=clock,
         )
 
     async def handle(
@@ -208,7 +211,7 @@ class TurnProcessor:
                 return settled
             conversation, parts, answer, closes = settled
         report = await self.replies.deliver(tenant, conversation, parts, lease)
-        await self._after_delivery(tenant, conversation, report, answer, closes=closes)
+        await self._after_delivery(tenant, conversation, report, answer, lease, closes=closes)
         agent = answer.agent if answer is not None and answer.agent else ""
         if report.refused and not report.sent:
             return TurnResult("refused", agent)
@@ -278,22 +281,22 @@ class TurnProcessor:
                 attachments=attachments,
             )
         answer = await self._run_agent(tenant, turn)
+        draft = ReplyDraft(
+            conversation=conversation,
+            key=key,
+            parts=split_message(answer.text),
+            author="system" if answer.fallback else "agent",
+            agent=answer.agent,
+            provider=answer.provider,
+            answers=batch,
+            details={"answers": [m.idempotency_key for m in batch]},
+            media_urls=answer.media_urls,
+        )
+        if not answer.fallback:
+            return answer, await self.replies.store_alone(lease, draft)
         async with self.sessions.begin() as session:
-            parts = await self.replies.store(
-                session,
-                lease,
-                conversation=conversation,
-                key=key,
-                parts=split_message(answer.text),
-                author="system" if answer.fallback else "agent",
-                agent=answer.agent,
-                provider=answer.provider,
-                answers=batch,
-                details={"answers": [m.idempotency_key for m in batch]},
-                media_urls=answer.media_urls,
-            )
-            if answer.fallback:
-                await flag(session, conversation, "agent_failed", self.clock())
+            parts = await self.replies.store(session, lease, draft)
+            await flag(session, conversation, "agent_failed", self.clock())
         return answer, parts
 
     async def _run_agent(self, tenant: Tenant, turn: AgentTurn) -> AgentReply:
@@ -331,6 +334,7 @@ class TurnProcessor:
         conversation: Conversation,
         report: DeliveryReport,
         answer: AgentReply | None,
+        lease: ThreadLease,
         *,
         closes: bool,
     ) -> None:
@@ -340,6 +344,18 @@ class TurnProcessor:
             return
         now = self.clock()
         actions = answer.actions if answer is not None else ()
+        if not actions and not closes:
+            # The usual turn: its last write moves the conversation and frees the thread.
+            async with self._reads() as session:
+                await store.progress_and_release(
+                    session,
+                    conversation_id=conversation.id,
+                    now=now,
+                    timeout=tenant.spec.timers.progress,
+                    token=lease.token,
+                )
+            lease.released = True
+            return
         async with self.sessions.begin() as session:
             await store.move_to_progress(
                 session, conversation=conversation, now=now, timeout=tenant.spec.timers.progress
