@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     String,
     Text,
+    and_,
     bindparam,
     exists,
     literal,
@@ -23,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from wta_runtime.conversation.lifecycle import State
@@ -254,19 +256,71 @@ async def find_message(session: AsyncSession, tenant: str, key: str) -> Message 
     )
 
 
-async def message_and_conversation(
-    session: AsyncSession, tenant: str, key: str
-) -> tuple[Message, Conversation] | None:
-    """A stored message and its conversation, read fresh, in one query."""
-    row = (
+@dataclass(frozen=True)
+class TurnState:
+    """What a turn reads before it answers, read together (fresh) in one query."""
+
+    conversation: Conversation
+    # What settled the turn's own message (a reply's key or a marker); None when nothing has.
+    answered_by: str | None
+    # The unanswered inbound messages of the conversation, in the order the contact sent them
+    # (empty when the message is settled or the conversation is closed).
+    batch: list[Message]
+    # A reply to the newest of the batch was stored before (a crash after storing it).
+    reply_stored: bool
+    # A person handed this conversation back to the bot at some point.
+    human_handled: bool
+
+
+async def turn_state(
+    session: AsyncSession, tenant: str, key: str, *, reply_prefix: str
+) -> TurnState | None:
+    """The conversation of message `key`, what settled it, and the burst still to answer."""
+    target = (
+        select(Message.conversation_id, Message.answered_by)
+        .where(Message.tenant == tenant, Message.idempotency_key == key)
+        .cte("target")
+    )
+    pending = aliased(Message, name="pending")
+    reply = aliased(Message, name="reply")
+    replied = exists().where(
+        reply.tenant == tenant,
+        reply.idempotency_key == literal(reply_prefix) + pending.idempotency_key,
+    )
+    human = exists().where(
+        StateChange.conversation_id == Conversation.id,
+        StateChange.from_status == State.HUMAN_HANDOFF.value,
+        StateChange.to_status == State.PROGRESS.value,
+    )
+    rows = (
         await session.execute(
-            select(Message, Conversation)
-            .join(Conversation, Conversation.id == Message.conversation_id)
-            .where(Message.tenant == tenant, Message.idempotency_key == key)
+            select(Conversation, target.c.answered_by, pending, replied, human)
+            .select_from(target)
+            .join(Conversation, Conversation.id == target.c.conversation_id)
+            .outerjoin(
+                pending,
+                and_(
+                    pending.conversation_id == Conversation.id,
+                    pending.direction == "inbound",
+                    pending.answered_by.is_(None),
+                    target.c.answered_by.is_(None),
+                    Conversation.status.in_(OPEN_STATES),
+                ),
+            )
+            .order_by(pending.stream_seq.asc().nulls_last(), pending.created_at, pending.ordinal)
             .execution_options(populate_existing=True)
         )
-    ).one_or_none()
-    return (row[0], row[1]) if row is not None else None
+    ).all()
+    if not rows:
+        return None
+    batch = [row[2] for row in rows if row[2] is not None]
+    return TurnState(
+        conversation=rows[0][0],
+        answered_by=rows[0][1],
+        batch=batch,
+        reply_stored=bool(batch) and bool(rows[-1][3]),
+        human_handled=bool(rows[0][4]),
+    )
 
 
 async def recent_messages(

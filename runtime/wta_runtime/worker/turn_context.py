@@ -54,11 +54,13 @@ async def build_turn(
     conversation: Conversation,
     batch: Sequence[Message],
     attachments: Mapping[uuid.UUID, Sequence[Attachment]],
+    human_handled: bool | None = None,
 ) -> AgentTurn:
     """History before the burst, the burst as one user turn, and notes about the conversation.
 
     `window` (default: the agent's own) is how many earlier messages to load; an agent runtime
-    that selects another agent trims it to that agent's window.
+    that selects another agent trims it to that agent's window. `human_handled`, when the caller
+    read it already, saves asking whether a person handed the conversation back.
     """
     window = agent.spec.memory.window if window is None else window
     batch_ids = {m.id for m in batch}
@@ -68,15 +70,16 @@ async def build_turn(
         for entry in (history_entry(m) for m in recent if m.id not in batch_ids)
         if entry is not None
     ]
-    human_handled = await session.scalar(
-        select(
-            exists().where(
-                StateChange.conversation_id == conversation.id,
-                StateChange.from_status == "human_handoff",
-                StateChange.to_status == "progress",
+    if human_handled is None:
+        human_handled = await session.scalar(
+            select(
+                exists().where(
+                    StateChange.conversation_id == conversation.id,
+                    StateChange.from_status == "human_handoff",
+                    StateChange.to_status == "progress",
+                )
             )
         )
-    )
     return AgentTurn(
         tenant=tenant,
         agent=agent,

@@ -187,23 +187,24 @@ class TurnProcessor:
     async def _turn(self, tenant: Tenant, message_sid: str, lease: ThreadLease) -> TurnResult:
         """Owning the thread: settle every unanswered message of the conversation at once."""
         async with self._reads() as session:
-            found = await store.message_and_conversation(session, tenant.name, message_sid)
-            assert found is not None
-            message, conversation = found
-            batch: list[Message] = []
-            if message.answered_by is None and conversation.status not in CLOSED:
-                batch = await store.unanswered_inbound(session, conversation.id)
-            # The usual turn only reads here; what must be written first goes through a
-            # transaction fenced by the lease (settling without the bot, a reply found stored).
-            key = reply_key(batch[-1].idempotency_key) if batch else None
-            plain = key is not None and answers_plainly(
-                tenant, tenant.default_agent(), conversation, batch
+            state = await store.turn_state(
+                session, tenant.name, message_sid, reply_prefix=reply_key("")
             )
-            if plain and key is not None and await message_parts(session, tenant.name, key):
-                plain = False  # stored before a crash: settle the burst with it below
+        assert state is not None
+        conversation, batch = state.conversation, state.batch
+        # The usual turn only reads here; what must be written first goes through a
+        # transaction fenced by the lease (settling without the bot, a reply found stored).
+        key = reply_key(batch[-1].idempotency_key) if batch else None
+        plain = (
+            key is not None
+            and not state.reply_stored
+            and answers_plainly(tenant, tenant.default_agent(), conversation, batch)
+        )
         answer: AgentReply | None
         if plain and key is not None:
-            answer, parts = await self._answer(tenant, conversation, batch, key, lease)
+            answer, parts = await self._answer(
+                tenant, conversation, batch, key, lease, human_handled=state.human_handled
+            )
             closes = closes_after_reply(tenant, batch)
         else:
             settled = await self._settle_first(tenant, message_sid, lease)
@@ -264,6 +265,8 @@ class TurnProcessor:
         batch: list[Message],
         key: str,
         lease: ThreadLease,
+        *,
+        human_handled: bool | None = None,
     ) -> tuple[AgentReply, list[Message]]:
         """Run the agent on the burst and store its reply, split for WhatsApp, before any send."""
         attachments = await self._media.attachments(tenant, batch) if self._media else {}
@@ -279,6 +282,7 @@ class TurnProcessor:
                 conversation=conversation,
                 batch=batch,
                 attachments=attachments,
+                human_handled=human_handled,
             )
         answer = await self._run_agent(tenant, turn)
         draft = ReplyDraft(
