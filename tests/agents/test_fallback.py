@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import agent_doc, context, new_name, tenant_docs, write
 from tests.utils.openai_server import ScriptedModel, ScriptedReply
-from wta_runtime.agents.memory_tables import TurnUsage
+from wta_runtime.db.agent_tables import TurnUsage
 
 AGENT_FALLBACK = "Our assistant is resting; a person will reply soon."
 

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import agent_doc, context, new_name, tenant_docs, write
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
-from wta_runtime.agents.memory_tables import ToolCall
+from wta_runtime.db.agent_tables import ToolCall
 
 MENU_URL = "https://cdn.shop.example/menu.jpg"
 MAP_URL = "https://cdn.shop.example/map.png"

@@ -13,32 +13,17 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.embeddings import Embedder, cosine
-from wta_runtime.agents.memory_tables import MemoryItem
 from wta_runtime.agents.offline import OFFLINE_LABEL
 from wta_runtime.agents.turn import ToolCallRecord
+from wta_runtime.db import agent_memory
 
 RRF_K = 60  # the constant of Cormack et al.; damps the weight of the very first ranks
 CANDIDATES = 20  # rows each ranking contributes before fusion
 PYTHON_SCAN_LIMIT = 500  # most recent rows ranked in Python when pgvector is missing
 _TOKEN = re.compile(r"\w+", re.UNICODE)
-
-_VECTOR_SQL = text(
-    "SELECT id FROM agent_memory WHERE tenant = :tenant AND contact_number = :contact"
-    " AND embedding_model = :model"
-    " ORDER BY CAST(embedding AS vector) <=> CAST(CAST(:query AS real[]) AS vector), id DESC"
-    " LIMIT :limit"
-)
-_TEXT_SQL = text(
-    "SELECT id FROM agent_memory WHERE tenant = :tenant AND contact_number = :contact"
-    " AND search @@ to_tsquery('simple', :query)"  # the table's SEARCH_CONFIG
-    " ORDER BY ts_rank_cd(search, to_tsquery('simple', :query)) DESC, id DESC"
-    " LIMIT :limit"
-)
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:
@@ -114,36 +99,26 @@ class ContactMemory:
             }
             for (suffix, role, body), vector in zip(kept, vectors, strict=True)
         ]
-        statement = insert(MemoryItem).values(rows)
         async with self._sessions.begin() as session:
-            await session.execute(
-                statement.on_conflict_do_nothing(index_elements=["tenant", "source_key"])
-            )
+            await agent_memory.remember(session, rows)
 
     async def recall(
         self, *, tenant: str, contact: str, query: str, top_k: int, skip: Sequence[str] = ()
     ) -> list[str]:
         """The contact's earlier messages most related to `query`, best first (`skip` aside)."""
         [vector] = await self._embedder.embed([query])
-        scope = {"tenant": tenant, "contact": contact, "limit": CANDIDATES}
         async with self._sessions() as session:
-            by_meaning = await self._by_meaning(session, scope, vector)
+            by_meaning = await self._by_meaning(session, tenant, contact, vector)
             words = text_query(query)
             by_words: list[int] = []
             if words is not None:
-                result = await session.execute(_TEXT_SQL, {**scope, "query": words})
-                by_words = list(result.scalars())
+                by_words = await agent_memory.matching_words(
+                    session, tenant=tenant, contact=contact, query=words, limit=CANDIDATES
+                )
             fused = reciprocal_rank_fusion([by_meaning, by_words])
             if not fused:
                 return []
-            found = await session.execute(
-                select(MemoryItem.id, MemoryItem.role, MemoryItem.content).where(
-                    MemoryItem.id.in_(fused),
-                    MemoryItem.tenant == tenant,
-                    MemoryItem.contact_number == contact,
-                )
-            )
-            rows = {row.id: (row.role, row.content) for row in found}
+            rows = await agent_memory.memory_texts(session, fused, tenant=tenant, contact=contact)
         skipped = set(skip)
         recalled = [
             f"{rows[i][0]}: {rows[i][1]}" for i in fused if i in rows and rows[i][1] not in skipped
@@ -151,26 +126,15 @@ class ContactMemory:
         return recalled[:top_k]
 
     async def _by_meaning(
-        self, session: AsyncSession, scope: dict[str, object], vector: list[float]
+        self, session: AsyncSession, tenant: str, contact: str, vector: list[float]
     ) -> list[int]:
         if self._pgvector is None:
-            installed = await session.scalar(
-                text("SELECT count(*) FROM pg_extension WHERE extname = 'vector'")
-            )
-            self._pgvector = bool(installed)
-        params = {**scope, "model": self._embedder.name}
+            self._pgvector = await agent_memory.pgvector_installed(session)
+        scope = {"tenant": tenant, "contact": contact, "model": self._embedder.name}
         if self._pgvector:
-            result = await session.execute(_VECTOR_SQL, {**params, "query": vector})
-            return list(result.scalars())
-        rows = await session.execute(
-            select(MemoryItem.id, MemoryItem.embedding)
-            .where(
-                MemoryItem.tenant == scope["tenant"],
-                MemoryItem.contact_number == scope["contact"],
-                MemoryItem.embedding_model == self._embedder.name,
+            return await agent_memory.nearest_by_vector(
+                session, **scope, vector=vector, limit=CANDIDATES
             )
-            .order_by(MemoryItem.id.desc())
-            .limit(PYTHON_SCAN_LIMIT)
-        )
-        ranked = sorted(rows, key=lambda row: -cosine(row.embedding, vector))
-        return [row.id for row in ranked[:CANDIDATES]]
+        rows = await agent_memory.latest_embeddings(session, **scope, limit=PYTHON_SCAN_LIMIT)
+        ranked = sorted(rows, key=lambda row: -cosine(row[1], vector))
+        return [row_id for row_id, _ in ranked[:CANDIDATES]]

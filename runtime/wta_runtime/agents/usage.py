@@ -9,13 +9,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import JSON, func, insert, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wta_runtime.agents.memory_tables import AgentSelection, ToolCall, TurnUsage
 from wta_runtime.agents.turn import ConversationContext, ToolCallRecord, Usage
+from wta_runtime.db import agent_records
 from wta_runtime.db.engine import single_statements
 
 log = logging.getLogger("wta.agents")
@@ -95,55 +93,39 @@ async def store_turn(
     sessions: async_sessionmaker[AsyncSession], record: TurnRecord, now: datetime
 ) -> None:
     """Write the selection, the tool calls and the usage of the turn in one statement."""
-    selection = (
-        insert(AgentSelection)
-        .values(
-            tenant=record.tenant,
-            conversation_id=record.conversation_id,
-            turn_key=record.turn_key,
-            agent=record.agent,
-            method=record.method,
-            detail=record.detail,
-            created_at=now,
-        )
-        .cte("selection")
-    )
-    usage = insert(TurnUsage).values(
-        tenant=record.tenant,
-        agent=record.agent,
-        conversation_id=record.conversation_id,
-        turn_key=record.turn_key,
-        provider=record.provider,
-        model=record.model,
-        prompt_tokens=record.usage.prompt_tokens,
-        completion_tokens=record.usage.completion_tokens,
-        model_calls=record.usage.model_calls,
-        seconds=record.seconds,
-        outcome=record.outcome,
-        created_at=now,
-    )
-    ctes = [selection]
-    if record.tool_calls:
-        calls = insert(ToolCall).values(
-            [
+    turn = {
+        "tenant": record.tenant,
+        "agent": record.agent,
+        "conversation_id": record.conversation_id,
+        "turn_key": record.turn_key,
+        "created_at": now,
+    }
+    async with single_statements(sessions)() as session:
+        await agent_records.record_turn(
+            session,
+            selection={**turn, "method": record.method, "detail": record.detail},
+            usage={
+                **turn,
+                "provider": record.provider,
+                "model": record.model,
+                "prompt_tokens": record.usage.prompt_tokens,
+                "completion_tokens": record.usage.completion_tokens,
+                "model_calls": record.usage.model_calls,
+                "seconds": record.seconds,
+                "outcome": record.outcome,
+            },
+            tool_calls=[
                 {
-                    "tenant": record.tenant,
-                    "agent": record.agent,
-                    "conversation_id": record.conversation_id,
-                    "turn_key": record.turn_key,
+                    **turn,
                     "name": call.name,
                     "arguments": call.arguments,
                     "result": call.result,
                     "status": call.status,
                     "seconds": call.seconds,
-                    "created_at": now,
                 }
                 for call in record.tool_calls
-            ]
+            ],
         )
-        ctes.append(calls.cte("calls"))
-    async with single_statements(sessions)() as session:
-        await session.execute(usage.add_cte(*ctes))
 
 
 @dataclass(frozen=True)
@@ -158,55 +140,20 @@ class ConversationState:
 async def conversation_state(
     sessions: async_sessionmaker[AsyncSession], conversation_id: uuid.UUID, *, recent_tools: int
 ) -> ConversationState:
-    """The last selected agent, the failed turns before this one, the latest tool results.
-
-    One statement (three subqueries): the turn pays one round trip for it.
-    """
-    of_conversation = AgentSelection.conversation_id == conversation_id
-    sticky = (
-        select(AgentSelection.agent)
-        .where(of_conversation)
-        .order_by(AgentSelection.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    recent = (
-        select(TurnUsage.id, TurnUsage.outcome)
-        .where(TurnUsage.conversation_id == conversation_id)
-        .order_by(TurnUsage.id.desc())
-        .limit(20)
-        .subquery()
-    )
-    outcomes = select(
-        func.array_agg(aggregate_order_by(recent.c.outcome, recent.c.id.desc()))
-    ).scalar_subquery()
-    latest = (
-        select(ToolCall.id, ToolCall.name, ToolCall.arguments, ToolCall.result)
-        .where(ToolCall.conversation_id == conversation_id)
-        .order_by(ToolCall.id.desc())
-        .limit(recent_tools)
-        .subquery()
-    )
-    calls = select(
-        func.json_agg(
-            aggregate_order_by(
-                func.json_build_array(latest.c.name, latest.c.arguments, latest.c.result),
-                latest.c.id.desc(),
-            ),
-            type_=JSON,
-        )
-    ).scalar_subquery()
+    """The last selected agent, the failed turns before this one, the latest tool results."""
     async with single_statements(sessions)() as session:
-        row = (await session.execute(select(sticky, outcomes, calls))).one()
+        earlier = await agent_records.earlier_turns(
+            session, conversation_id, outcomes=20, tool_calls=recent_tools
+        )
     failed = 0
-    for outcome in row[1] or ():
+    for outcome in earlier.outcomes:
         if outcome not in ("fallback", "unanswered"):
             break
         failed += 1
     results = tuple(
-        f"{name}({arguments}) -> {result[:300]}" for name, arguments, result in row[2] or ()
+        f"{name}({arguments}) -> {result[:300]}" for name, arguments, result in earlier.tool_calls
     )
-    return ConversationState(row[0], failed, tuple(reversed(results)))
+    return ConversationState(earlier.sticky_agent, failed, tuple(reversed(results)))
 
 
 async def load_state(

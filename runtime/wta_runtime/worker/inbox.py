@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.conversation.bursts import quiet_at
 from wta_runtime.conversation.lifecycle import State
+from wta_runtime.db import bursts
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.engine import single_statements
 from wta_runtime.db.receive import receive
@@ -113,25 +113,12 @@ class Inbox:
         if not sids:
             return set()
         async with self._reads() as session:
-            rows = await session.scalars(
-                select(Message.idempotency_key).where(
-                    Message.tenant == tenant.name, Message.idempotency_key.in_(sids)
-                )
-            )
-            return set(rows.all())
+            return await bursts.stored_keys(session, tenant.name, sids)
 
     async def settled_at(self, tenant: Tenant, conversation_id: uuid.UUID) -> datetime | None:
         """When the burst of unanswered messages may be answered; None when nothing waits."""
         async with self._reads() as session:
-            oldest, newest = (
-                await session.execute(
-                    select(func.min(Message.created_at), func.max(Message.created_at)).where(
-                        Message.conversation_id == conversation_id,
-                        Message.direction == "inbound",
-                        Message.answered_by.is_(None),
-                    )
-                )
-            ).one()
+            oldest, newest = await bursts.unanswered_span(session, conversation_id)
         if oldest is None or newest is None:
             return None
         return quiet_at(oldest, newest, tenant.spec.conversation.burst_window)
@@ -149,13 +136,5 @@ class Inbox:
             now=self._clock(),
             pending_timeout=tenant.spec.timers.pending,
         )
-        await session.execute(
-            update(Message)
-            .where(
-                Message.conversation_id == closed.id,
-                Message.direction == "inbound",
-                Message.answered_by.is_(None),
-            )
-            .values(conversation_id=successor.id)
-        )
+        await bursts.move_unanswered(session, source=closed.id, target=successor.id)
         return successor

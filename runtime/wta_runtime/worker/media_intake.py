@@ -7,8 +7,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import Tenant
@@ -16,6 +14,7 @@ from wta_runtime.channel.media import MediaDownloader, MediaRefusedError
 from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.transcription import Transcriber
 from wta_runtime.conversation.turn_text import Attachment
+from wta_runtime.db.media_items import find_media, record_media, save_transcript
 from wta_runtime.db.tables import MediaItem, Message
 
 log = logging.getLogger("wta.worker")
@@ -58,7 +57,7 @@ class MediaIntake:
 
     async def _item(self, tenant: Tenant, message: Message, position: int, url: str) -> MediaItem:
         async with self._sessions() as session:
-            row = await self._find(session, message.id, position)
+            row = await find_media(session, message.id, position)
         if row is None:
             row = await self._fetch(tenant, message, position, url)
         if (
@@ -71,9 +70,7 @@ class MediaIntake:
             audio = await self._stores.for_tenant(tenant).read(tenant.name, row.storage_key)
             text = await self._transcriber.transcribe(tenant, audio, row.content_type or "")
             async with self._sessions.begin() as session:
-                await session.execute(
-                    update(MediaItem).where(MediaItem.id == row.id).values(transcript=text)
-                )
+                await save_transcript(session, row.id, text)
             row.transcript = text
         return row
 
@@ -102,21 +99,4 @@ class MediaIntake:
                 "storage_key": stored.key,
             }
         async with self._sessions.begin() as session:
-            await session.execute(
-                insert(MediaItem)
-                .values(**values)
-                .on_conflict_do_nothing(index_elements=["message_id", "position"])
-            )
-            row = await self._find(session, message.id, position)
-        assert row is not None
-        return row
-
-    @staticmethod
-    async def _find(
-        session: AsyncSession, message_id: uuid.UUID, position: int
-    ) -> MediaItem | None:
-        return await session.scalar(
-            select(MediaItem)
-            .where(MediaItem.message_id == message_id, MediaItem.position == position)
-            .execution_options(populate_existing=True)
-        )
+            return await record_media(session, values)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.agents.turn import AgentTurn, ConversationContext, HistoryEntry
@@ -17,8 +16,9 @@ from wta_runtime.conversation.turn_text import (
     message_text,
     turn_text,
 )
+from wta_runtime.db import bursts
 from wta_runtime.db import conversation_store as store
-from wta_runtime.db.tables import Conversation, Message, StateChange
+from wta_runtime.db.tables import Conversation, Message
 
 NOT_DELIVERED = frozenset({"refused", "failed", "undelivered", "canceled"})
 
@@ -71,15 +71,7 @@ async def build_turn(
         if entry is not None
     ]
     if human_handled is None:
-        human_handled = await session.scalar(
-            select(
-                exists().where(
-                    StateChange.conversation_id == conversation.id,
-                    StateChange.from_status == "human_handoff",
-                    StateChange.to_status == "progress",
-                )
-            )
-        )
+        human_handled = await bursts.human_handled(session, conversation.id)
     return AgentTurn(
         tenant=tenant,
         agent=agent,

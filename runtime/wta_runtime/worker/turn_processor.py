@@ -149,7 +149,9 @@ class TurnProcessor:
             if backlog is not None:
                 held = {seq for seq, _ in earlier_messages}
                 earlier_messages += [
-                    item for item in await backlog.pending() if item[0] not in held
+                    item
+                    for item in await backlog.pending()
+                    if item[0] not in held and item[1].message_sid != inbound.message_sid
                 ]
             # A lagging stream holds many earlier messages, mostly stored already: ask once.
             stored_sids = await self.inbox.stored_sids(
