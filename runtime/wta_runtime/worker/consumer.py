@@ -20,7 +20,7 @@ from wta_runtime.db.thread_leases import LeaseLostError
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ACK_WAIT_SECONDS, MAX_DELIVERIES, ensure_tenant_stream
-from wta_runtime.worker.backlog import StreamBacklog
+from wta_runtime.worker.backlog import AckFloors, StreamBacklog
 from wta_runtime.worker.dead_letter import DeadLetters
 from wta_runtime.worker.heartbeat import heartbeat
 from wta_runtime.worker.status_updates import StatusApplier
@@ -90,6 +90,7 @@ class InboundConsumer:
         self._concurrency = concurrency
         self._ack_wait = ack_wait
         self._stopping = asyncio.Event()
+        self._floors = AckFloors(js)
 
     async def run(self) -> None:
         for tenant in self._tenants:
@@ -195,7 +196,9 @@ class InboundConsumer:
                 result = await self._processor.handle(
                     newest,
                     stream_seq=newest_msg.metadata.sequence.stream,
-                    backlog=StreamBacklog(self._js, names, thread) if thread else None,
+                    backlog=StreamBacklog(self._js, names, thread, self._floors)
+                    if thread
+                    else None,
                     earlier=[(msg.metadata.sequence.stream, item) for msg, item in earlier],
                 )
         except LeaseLostError:
