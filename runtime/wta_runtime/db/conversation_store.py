@@ -272,43 +272,57 @@ class TurnState:
     human_handled: bool
 
 
-async def turn_state(
-    session: AsyncSession, tenant: str, key: str, *, reply_prefix: str
-) -> TurnState | None:
-    """The conversation of message `key`, what settled it, and the burst still to answer."""
+@functools.cache
+def _turn_state_statement() -> ExecutableReturnsRows:
+    """The conversation of a message, what settled it, and its unanswered burst, in order.
+
+    Built once: every turn asks the same, only the parameters change.
+    """
     target = (
         select(Message.conversation_id, Message.answered_by)
-        .where(Message.tenant == tenant, Message.idempotency_key == key)
+        .where(
+            Message.tenant == bindparam("p_tenant"),
+            Message.idempotency_key == bindparam("p_key"),
+        )
         .cte("target")
     )
     pending = aliased(Message, name="pending")
     reply = aliased(Message, name="reply")
     replied = exists().where(
-        reply.tenant == tenant,
-        reply.idempotency_key == literal(reply_prefix) + pending.idempotency_key,
+        reply.tenant == bindparam("p_tenant"),
+        reply.idempotency_key == bindparam("p_prefix", type_=String()) + pending.idempotency_key,
     )
     human = exists().where(
         StateChange.conversation_id == Conversation.id,
         StateChange.from_status == State.HUMAN_HANDOFF.value,
         StateChange.to_status == State.PROGRESS.value,
     )
+    return (
+        select(Conversation, target.c.answered_by, pending, replied, human)
+        .select_from(target)
+        .join(Conversation, Conversation.id == target.c.conversation_id)
+        .outerjoin(
+            pending,
+            and_(
+                pending.conversation_id == Conversation.id,
+                pending.direction == "inbound",
+                pending.answered_by.is_(None),
+                target.c.answered_by.is_(None),
+                Conversation.status.in_(OPEN_STATES),
+            ),
+        )
+        .order_by(pending.stream_seq.asc().nulls_last(), pending.created_at, pending.ordinal)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def turn_state(
+    session: AsyncSession, tenant: str, key: str, *, reply_prefix: str
+) -> TurnState | None:
+    """The conversation of message `key`, what settled it, and the burst still to answer."""
     rows = (
         await session.execute(
-            select(Conversation, target.c.answered_by, pending, replied, human)
-            .select_from(target)
-            .join(Conversation, Conversation.id == target.c.conversation_id)
-            .outerjoin(
-                pending,
-                and_(
-                    pending.conversation_id == Conversation.id,
-                    pending.direction == "inbound",
-                    pending.answered_by.is_(None),
-                    target.c.answered_by.is_(None),
-                    Conversation.status.in_(OPEN_STATES),
-                ),
-            )
-            .order_by(pending.stream_seq.asc().nulls_last(), pending.created_at, pending.ordinal)
-            .execution_options(populate_existing=True)
+            _turn_state_statement(), {"p_tenant": tenant, "p_key": key, "p_prefix": reply_prefix}
         )
     ).all()
     if not rows:

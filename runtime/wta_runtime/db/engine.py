@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from sqlalchemy import event
@@ -62,6 +63,12 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+# One single-statement factory per session factory: the hot path asks for it on every turn.
+_SINGLE: weakref.WeakKeyDictionary[
+    async_sessionmaker[AsyncSession], async_sessionmaker[AsyncSession]
+] = weakref.WeakKeyDictionary()
+
+
 def single_statements(
     sessions: async_sessionmaker[AsyncSession],
 ) -> async_sessionmaker[AsyncSession]:
@@ -69,7 +76,11 @@ def single_statements(
 
     For reads and for one-statement writes: no BEGIN, COMMIT or ROLLBACK round trips.
     """
-    bind = sessions.kw["bind"]
-    return async_sessionmaker(
-        bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-    )
+    made = _SINGLE.get(sessions)
+    if made is None:
+        bind = sessions.kw["bind"]
+        made = async_sessionmaker(
+            bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
+        _SINGLE[sessions] = made
+    return made
