@@ -27,7 +27,7 @@ async def read_form(headers: Headers, receive: Receive, *, max_bytes: int) -> di
     if content_type != FORM_CONTENT_TYPE:
         raise WebhookFormError(415, f"expected {FORM_CONTENT_TYPE}")
     declared = headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+    if declared is not None and _whole_number(declared) and int(declared) > max_bytes:
         raise WebhookFormError(413, f"body larger than {max_bytes} bytes")
     body = await _read_body(receive, max_bytes)
     try:
@@ -79,11 +79,16 @@ def parse_form(text: str) -> dict[str, str]:
     return params
 
 
+def _whole_number(text: str) -> bool:
+    """Digits 0-9 only: `str.isdigit` also takes "¹" and "٣", which `int` refuses or reads."""
+    return text.isascii() and text.isdigit()
+
+
 def require_message_params(params: dict[str, str]) -> None:
     """Every inbound message carries these; without them there is nothing to route or store."""
     missing = [name for name in REQUIRED_PARAMS if not params.get(name)]
     if missing:
         raise WebhookFormError(400, f"missing parameter(s): {', '.join(missing)}")
     num_media = params.get("NumMedia", "0") or "0"
-    if not num_media.isdigit() or int(num_media) > 10:
+    if not _whole_number(num_media) or int(num_media) > 10:
         raise WebhookFormError(400, "NumMedia must be a whole number from 0 to 10")
