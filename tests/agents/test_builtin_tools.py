@@ -19,9 +19,9 @@ from tests.agents.factories import (
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from wta_runtime.agents.agent_catalog import load_agent_catalog
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
-from wta_runtime.db.agent_tables import ToolCall
 from wta_runtime.agents.offline import OFFLINE_LABEL
 from wta_runtime.agents.turn import AgentAction
+from wta_runtime.db.agent_tables import ToolCall
 
 TOOLS = {"builtin": ["handoff_to_human", "close_conversation", "lookup_knowledge"]}
 KNOWLEDGE = {

@@ -17,10 +17,10 @@ from tests.agents.factories import (
     write,
 )
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
-from wta_runtime.db.agent_tables import AgentSelection
 from wta_runtime.agents.router import function_name
 from wta_runtime.agents.selection import by_rules, choose_without_model
 from wta_runtime.catalog import load_catalog
+from wta_runtime.db.agent_tables import AgentSelection
 
 
 def _shop(folder: Path, *, describe: bool = False) -> str:
