@@ -23,6 +23,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from tests.utils.openai_server import ScriptedModel, create_openai_app
+from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact, webhook_for
 from wta_runtime.catalog import Tenant, TenantCatalog
 from wta_runtime.db.migrate import upgrade_database
@@ -326,6 +327,16 @@ async def count_replies(platform: ChaosPlatform, stop: asyncio.Event) -> list[tu
         samples.append((time.monotonic(), len(platform.messages)))
         await asyncio.sleep(0.05)
     return samples
+
+
+async def all_answered(platform: ChaosPlatform, contacts: list[str], *, timeout: float) -> None:
+    """Wait until every contact has a reply, then past the ack wait, so a resend would show."""
+    await eventually(
+        lambda: [c for c in contacts if not platform.sent_to(c)],
+        until=lambda missing: not missing,
+        timeout=timeout,
+    )
+    await asyncio.sleep(4)
 
 
 def first_reply_after(samples: list[tuple[float, int]], moment: float) -> float:

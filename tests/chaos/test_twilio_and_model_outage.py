@@ -14,13 +14,13 @@ import pytest
 from tests.chaos.stack import (
     HANG_SECONDS,
     ChaosPlatform,
+    all_answered,
     chaos_platform,
     gateway_client,
     steady_load,
 )
 from tests.conftest import SCALE_TENANT
 from tests.utils.conversations import conversations_of
-from tests.utils.waiting import eventually
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.stream.names import TenantStream
@@ -60,12 +60,7 @@ async def test_twilio_failing_for_a_while_gets_every_reply_sent_once_after_retri
         )
     contacts = [p.contact for p in posts]
 
-    await eventually(
-        lambda: [c for c in contacts if not platform.sent_to(c)],
-        until=lambda missing: not missing,
-        timeout=HANG_SECONDS + 25,
-    )
-    await asyncio.sleep(2)
+    await all_answered(platform, contacts, timeout=HANG_SECONDS + 25)
 
     kinds = [kind for _, kind in platform.faults.failed]
     print(
@@ -87,12 +82,7 @@ async def test_the_model_down_gives_each_contact_one_fallback_and_flags_the_conv
                 client, catalog.by_name(SCALE_TENANT), count=3, per_second=3, body="menu?"
             )
         contacts = [p.contact for p in posts]
-        await eventually(
-            lambda: [c for c in contacts if not platform.sent_to(c)],
-            until=lambda missing: not missing,
-            timeout=30,
-        )
-        await asyncio.sleep(2)
+        await all_answered(platform, contacts, timeout=30)
     finally:
         platform.model.start()
 
@@ -122,12 +112,7 @@ async def test_a_model_down_for_a_few_seconds_is_retried_until_it_answers(
     finally:
         platform.model.start()
     contacts = [p.contact for p in posts]
-    await eventually(
-        lambda: [c for c in contacts if not platform.sent_to(c)],
-        until=lambda missing: not missing,
-        timeout=30,
-    )
-    await asyncio.sleep(2)
+    await all_answered(platform, contacts, timeout=30)
 
     assert replies_per_contact(platform, contacts) == {c: [MODEL_REPLY] for c in contacts}
     assert await _dead_letters(platform) == 0
