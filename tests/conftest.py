@@ -36,6 +36,7 @@ MEDIA_TENANT, MEDIA_NUMBER = "media-pizza", "+14155550166"
 FENCE_TENANT, FENCE_NUMBER = "fence-pizza", "+14155550155"
 SCALE_TENANT, SCALE_NUMBER = "scale-pizza", "+14155550144"
 TAKEOVER_TENANT, TAKEOVER_NUMBER = "takeover-pizza", "+14155550133"
+ADOPT_TENANT, ADOPT_NUMBER = "adopt-pizza", "+14155550112"
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
@@ -43,6 +44,7 @@ ENGINE_TENANTS = {
     FENCE_TENANT: FENCE_NUMBER,
     SCALE_TENANT: SCALE_NUMBER,
     TAKEOVER_TENANT: TAKEOVER_NUMBER,
+    ADOPT_TENANT: ADOPT_NUMBER,
 }
 
 
@@ -132,6 +134,8 @@ class TwilioServer:
     url: str
     messages: list[RecordedMessage]
     media: MediaFiles
+    # `To` addresses whose sends are recorded but not answered until removed (a sender killed).
+    hold_replies_to: set[str]
 
     def sent_to(self, contact: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
@@ -145,7 +149,7 @@ def twilio(catalog: TenantCatalog) -> Iterator[TwilioServer]:
     # Twilio serves media from its API host: the worker sends credentials to no other.
     app.router.routes.extend(create_media_app(accounts, media).routes)
     with serve_in_thread(app) as url:
-        yield TwilioServer(url, app.state.messages, media)
+        yield TwilioServer(url, app.state.messages, media, app.state.hold_replies_to)
 
 
 @pytest.fixture(scope="session")

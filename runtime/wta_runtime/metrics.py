@@ -46,6 +46,11 @@ OUTBOUND_MESSAGES = Counter(
     "Messages handed to Twilio, by tenant and first status.",
     ["tenant", "status"],
 )
+OUTBOUND_ATTEMPTS_RESOLVED = Counter(
+    "wta_outbound_attempts_resolved_total",
+    "Parts found handed to Twilio without its answer recorded: found there and adopted, or resent.",
+    ["tenant", "outcome"],
+)
 CONVERSATIONS_EXPIRED = Counter(
     "wta_conversations_expired_total",
     "Conversations the scheduler moved on its timers, by tenant and new state.",

@@ -17,6 +17,7 @@ from tests.utils.webhooks import new_contact
 from wta_runtime.agents.model_calls import ModelFailure
 from wta_runtime.agents.turn import AgentReply, AgentTurn
 from wta_runtime.catalog import TenantCatalog
+from wta_runtime.channel.delivery_status import UNSENT
 from wta_runtime.db.tables import Message
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
@@ -121,7 +122,7 @@ async def test_a_refused_send_is_final_and_the_contact_gets_the_fallback(
 
     # Twilio records the fallback before its answer reaches the worker, which then stores it.
     stored = await eventually(
-        stored_by_kind, until=lambda s: s["fallback"].delivery_status != "pending"
+        stored_by_kind, until=lambda s: s["fallback"].delivery_status not in UNSENT
     )
     assert (stored["reply"].delivery_status, stored["reply"].error_code) == ("failed", "21211")
     assert stored["fallback"].delivery_status == "queued"

@@ -1,4 +1,9 @@
-"""Sends stored outbound messages once each: 24 h window, pacing, Twilio, then the `sent` mark."""
+"""Sends stored outbound messages once each: 24 h window, pacing, Twilio, then the `sent` mark.
+
+Each part is marked `attempted` before it is handed to Twilio; a part found `attempted` (its
+sender died or timed out before recording Twilio's answer) is first looked for at Twilio and
+adopted when found, and only sent again when Twilio does not have it.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,19 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime import metrics
 from wta_runtime.catalog import Tenant
+from wta_runtime.channel.delivery_status import ATTEMPTED, UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
-from wta_runtime.channel.sender import OutboundSender, SendError, Template
+from wta_runtime.channel.sender import OutboundSender, SendError, SentMessage, Template
 from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.engine import single_statements
-from wta_runtime.db.outbound import mark_sent, mark_unsent
+from wta_runtime.db.outbound import mark_attempted, mark_sent, mark_unsent
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease
 
@@ -27,7 +34,7 @@ REPLACED_BY_TEMPLATE = "replaced_by_template"
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """What happened to the pending parts of one outbound message."""
+    """What happened to the unsent parts of one outbound message (`sent` counts those adopted)."""
 
     sent: int = 0
     refused: int = 0
@@ -61,14 +68,16 @@ class OutboundDelivery:
         lease: ThreadLease | None = None,
         last_inbound: datetime | None = None,
     ) -> DeliveryReport:
-        """Send every still-pending part, in order; raises `SendError` when Twilio fails one.
+        """Send every part not sent yet, in order; raises `SendError` when Twilio fails one.
 
+        An `attempted` part Twilio already has is adopted (its SID recorded), not sent again.
         With the thread's `lease`, nothing is sent once it is lost (`LeaseLostError`).
         `last_inbound`, when the caller knows it, is the contact's last message (24 h window).
         """
-        pending = [p for p in parts if p.delivery_status == "pending"]
+        adopted = await self._adopt_attempted(tenant, conversation, parts, lease)
+        pending = [p for p in parts if p.delivery_status in UNSENT]
         if not pending:
-            return DeliveryReport()
+            return DeliveryReport(sent=adopted)
         last = last_inbound
         if last is None:
             async with self._single() as session:
@@ -87,16 +96,58 @@ class OutboundDelivery:
         )
         if isinstance(decision, Refuse):
             await self._refuse(pending, decision.reason)
-            return DeliveryReport(refused=len(pending), refused_reason=decision.reason)
+            return DeliveryReport(
+                sent=adopted, refused=len(pending), refused_reason=decision.reason
+            )
         if isinstance(decision, UseTemplate):
             # Outside the window the template re-opens the conversation; the text cannot go.
             approved = Template(decision.content_sid, decision.variables)
             await self._send(tenant, conversation, pending[0], approved, lease)
             await self._refuse(pending[1:], REPLACED_BY_TEMPLATE)
-            return DeliveryReport(sent=1, refused=len(pending) - 1, template=True)
+            return DeliveryReport(sent=adopted + 1, refused=len(pending) - 1, template=True)
         for part in pending:
             await self._send(tenant, conversation, part, None, lease)
-        return DeliveryReport(sent=len(pending))
+        return DeliveryReport(sent=adopted + len(pending))
+
+    async def _adopt_attempted(
+        self,
+        tenant: Tenant,
+        conversation: Conversation,
+        parts: Sequence[Message],
+        lease: ThreadLease | None,
+    ) -> int:
+        """Ask Twilio for each `attempted` part; record the ones it has; how many it had."""
+        taken = {p.twilio_sid for p in parts if p.twilio_sid}
+        adopted = 0
+        for part in parts:
+            if part.delivery_status != ATTEMPTED or part.send_attempted_at is None:
+                continue
+            if lease is not None:
+                lease.check()  # only the thread's owner may record what the part became
+            template = part.details.get("template")
+            found = await self._sender.find_sent(
+                tenant,
+                from_number=conversation.business_number,
+                to_number=conversation.contact_number,
+                body=None if template else part.body,
+                media_count=0 if template else len(part.details.get("media_urls", [])),
+                attempted_at=part.send_attempted_at,
+                taken=taken,
+            )
+            outcome = "adopted" if found else "resent"
+            metrics.OUTBOUND_ATTEMPTS_RESOLVED.labels(tenant.name, outcome).inc()
+            log.warning(
+                "part %s was handed to Twilio at %s without a recorded answer: %s",
+                part.id,
+                part.send_attempted_at.isoformat(),
+                f"found as {found.sid}, adopted" if found else "not there, sending it again",
+            )
+            if found is None:
+                continue
+            await self._record_sent(part, found, {"adopted": True})
+            taken.add(found.sid)
+            adopted += 1
+        return adopted
 
     async def _send(
         self,
@@ -112,6 +163,16 @@ class OutboundDelivery:
             per_second=tenant.spec.rate_limit.messages_per_second,
             lease=lease,
         )
+        # Before Twilio has it: if its answer is never recorded, the next delivery looks there.
+        attempted_at = self._clock()
+        async with self._single() as session:
+            await mark_attempted(
+                session,
+                message_id=part.id,
+                now=attempted_at,
+                details={"template": template.content_sid} if template else None,
+            )
+        part.delivery_status, part.send_attempted_at = ATTEMPTED, attempted_at
         if lease is not None:
             lease.check()  # the pacer may have waited: still ours, right before it leaves
         try:
@@ -136,7 +197,13 @@ class OutboundDelivery:
                     )
             raise
         metrics.OUTBOUND_MESSAGES.labels(tenant.name, sent.status).inc()
-        details = {"template": template.content_sid} if template else None
+        await self._record_sent(
+            part, sent, {"template": template.content_sid} if template else None
+        )
+
+    async def _record_sent(
+        self, part: Message, sent: SentMessage, details: dict[str, Any] | None
+    ) -> None:
         async with self._single() as session:
             await mark_sent(
                 session,

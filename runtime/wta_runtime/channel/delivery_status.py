@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+# Ours before Twilio has it: `pending` (stored, not tried) and `attempted` (handed to Twilio at
+# `send_attempted_at`, its answer not recorded: a crash or timeout). Not Twilio's own `sending`,
+# which a status callback can report for a message whose SID we hold.
+PENDING = "pending"
+ATTEMPTED = "attempted"
+UNSENT = frozenset({PENDING, ATTEMPTED})
+
 # Higher is further. failed/undelivered/canceled are terminal: nothing moves a message on.
 RANK: dict[str, int] = {
-    "pending": 0,
+    PENDING: 0,
+    ATTEMPTED: 0,
     "accepted": 1,
     "scheduled": 1,
     "queued": 2,

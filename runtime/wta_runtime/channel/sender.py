@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
 from twilio.rest import Client
+from twilio.rest.api.v2010.account.message import MessageInstance
 
 from wta_runtime.catalog import Tenant
+from wta_runtime.channel.sent_lookup import (
+    AttemptedPart,
+    ListedMessage,
+    find_attempted,
+    lookup_since,
+)
 from wta_runtime.channel.twilio_http import RebasedTwilioHttpClient
 
 STATUS_CALLBACK_PATH = "/api/v1/twilio/status"
+# Messages to one contact since an attempt: a handful; the bound keeps a lookup one request or two.
+LOOKUP_LIMIT = 100
 
 
 class SendError(RuntimeError):
@@ -37,6 +48,34 @@ class Template:
 
     content_sid: str
     variables: dict[str, str]
+
+
+@asynccontextmanager
+async def _twilio_errors(what: str) -> AsyncIterator[None]:
+    """Twilio's refusals and network failures as `SendError`, retryable when trying may help."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        raise SendError(
+            f"Twilio refused {what} ({exc.status}, code {exc.code})",
+            retryable=exc.status == 429 or exc.status >= 500,
+            code=exc.code,
+        ) from None
+    except (OSError, TimeoutError, aiohttp.ClientError) as exc:
+        raise SendError(f"Twilio unreachable: {exc}", retryable=True) from None
+
+
+def _listed(message: MessageInstance) -> ListedMessage:
+    return ListedMessage(
+        sid=str(message.sid),
+        status=str(message.status or "queued"),
+        to=str(message.to or ""),
+        from_=str(message.from_ or ""),
+        body=str(message.body or ""),
+        num_media=int(message.num_media or 0),
+        date_sent=message.date_sent,
+        messaging_service_sid=message.messaging_service_sid,
+    )
 
 
 def whatsapp(number: str) -> str:
@@ -69,6 +108,12 @@ class OutboundSender:
         """Send a free-form text message and return Twilio's message SID and first status."""
         return await self.send(tenant, from_number=from_number, to_number=to_number, body=body)
 
+    def _service(self, tenant: Tenant, from_number: str) -> str | None:
+        return next(
+            (n.messaging_service_sid for n in tenant.spec.numbers if n.number == from_number),
+            None,
+        )
+
     async def send(
         self,
         tenant: Tenant,
@@ -81,10 +126,7 @@ class OutboundSender:
     ) -> SentMessage:
         """Send text (and media), or a template instead; return Twilio's SID and first status."""
         params: dict[str, object] = {"to": whatsapp(to_number)}
-        service = next(
-            (n.messaging_service_sid for n in tenant.spec.numbers if n.number == from_number),
-            None,
-        )
+        service = self._service(tenant, from_number)
         if service:
             params["messaging_service_sid"] = service
         else:
@@ -98,18 +140,45 @@ class OutboundSender:
                 params["media_url"] = list(media_urls)
         if self._status_callback_url:
             params["status_callback"] = self._status_callback_url
-        try:
+        async with _twilio_errors("the message"):
             message = await self._client(tenant).messages.create_async(**params)
-        except TwilioRestException as exc:
-            retryable = exc.status == 429 or exc.status >= 500
-            raise SendError(
-                f"Twilio refused the message ({exc.status}, code {exc.code})",
-                retryable=retryable,
-                code=exc.code,
-            ) from None
-        except (OSError, TimeoutError, aiohttp.ClientError) as exc:
-            raise SendError(f"Twilio unreachable: {exc}", retryable=True) from None
         return SentMessage(sid=str(message.sid), status=str(message.status or "queued"))
+
+    async def find_sent(
+        self,
+        tenant: Tenant,
+        *,
+        from_number: str,
+        to_number: str,
+        body: str | None,
+        media_count: int,
+        attempted_at: datetime,
+        taken: Collection[str] = (),
+    ) -> SentMessage | None:
+        """The message Twilio has for a part handed to it at `attempted_at`, if it has one.
+
+        `body` None for a template; `taken` are SIDs already recorded, never adopted twice.
+        """
+        service = self._service(tenant, from_number)
+        query: dict[str, object] = {
+            "to": whatsapp(to_number),
+            "date_sent_after": lookup_since(attempted_at),
+            "limit": LOOKUP_LIMIT,
+        }
+        if not service:  # a service picks the sender from its pool: match on the service then
+            query["from_"] = whatsapp(from_number)
+        async with _twilio_errors("the lookup of a message"):
+            listed = await self._client(tenant).messages.list_async(**query)
+        part = AttemptedPart(
+            to=whatsapp(to_number),
+            from_=whatsapp(from_number),
+            body=body,
+            media_count=media_count,
+            attempted_at=attempted_at,
+            messaging_service_sid=service,
+        )
+        found = find_attempted((_listed(m) for m in listed), part, taken=taken)
+        return SentMessage(sid=found.sid, status=found.status) if found else None
 
     async def close(self) -> None:
         await self._http.close()

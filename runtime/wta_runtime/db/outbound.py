@@ -11,6 +11,7 @@ from sqlalchemy import column, exists, func, or_, select, update, values
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from wta_runtime.channel.delivery_status import ATTEMPTED, PENDING, UNSENT
 from wta_runtime.db.storable import storable_json, storable_text
 from wta_runtime.db.tables import Conversation, Message, ThreadLease
 
@@ -61,7 +62,7 @@ def outbound_rows(
                 "body": storable_text(body),
                 "agent": agent,
                 "provider": provider,
-                "delivery_status": "pending",
+                "delivery_status": PENDING,
                 "details": storable_json(part_details),
                 "created_at": now,
             }
@@ -173,6 +174,24 @@ async def message_parts(session: AsyncSession, tenant: str, key: str) -> list[Me
     return list(rows.all())
 
 
+async def mark_attempted(
+    session: AsyncSession,
+    *,
+    message_id: uuid.UUID,
+    now: datetime,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Right before the part is handed to Twilio: if its answer is never recorded, look there."""
+    values: dict[str, Any] = {"delivery_status": ATTEMPTED, "send_attempted_at": now}
+    if details:
+        values["details"] = Message.details.op("||")(details)
+    await session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.delivery_status.in_(UNSENT))
+        .values(**values)
+    )
+
+
 async def mark_sent(
     session: AsyncSession,
     *,
@@ -182,6 +201,7 @@ async def mark_sent(
     now: datetime,
     details: dict[str, Any] | None = None,
 ) -> None:
+    """Twilio has the part (its answer, or the message found there after a crash): its SID."""
     values: dict[str, Any] = {"twilio_sid": twilio_sid, "delivery_status": status, "sent_at": now}
     if details:
         values["details"] = Message.details.op("||")(details)
@@ -197,10 +217,13 @@ async def mark_unsent(
     error_code: int | None = None,
     now: datetime,
 ) -> None:
-    """A message that will never leave: `refused` by our rules or `failed` at Twilio."""
+    """A message that will never leave: `refused` by our rules or `failed` at Twilio.
+
+    An `attempted` part is refused only after Twilio was asked and does not have it.
+    """
     await session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.delivery_status == "pending")
+        .where(Message.id == message_id, Message.delivery_status.in_(UNSENT))
         .values(
             delivery_status=status,
             failure_reason=storable_text(reason),

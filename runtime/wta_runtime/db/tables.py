@@ -122,6 +122,8 @@ class Message(Base):
     answered_by: Mapped[str | None] = mapped_column(String(160))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Outbound: when it was last handed to Twilio (`attempted` until Twilio's answer is recorded).
+    send_attempted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     status_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

@@ -1,21 +1,30 @@
-"""A local server speaking Twilio's Messages API: records sends and posts status callbacks."""
+"""A local server speaking Twilio's Messages API: records sends and posts status callbacks.
+
+Tests can hold the answer to a send after it is recorded (`app.state.hold_replies_to`, a set of
+`To` addresses): a sender killed then has left a message at Twilio without knowing its SID.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import secrets
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import httpx
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from twilio.request_validator import RequestValidator
 
 API = "/2010-04-01/Accounts/{account_sid}"
+# A held answer is let go after this, so a forgotten hold cannot keep a request open for ever.
+HOLD_SECONDS = 120.0
 
 
 @dataclass
@@ -49,7 +58,7 @@ class RecordedMessage:
             "api_version": "2010-04-01",
             "date_created": format_datetime(self.date_created),
             "date_updated": format_datetime(self.date_created),
-            "date_sent": None,
+            "date_sent": format_datetime(self.date_created),
             "error_code": None,
             "error_message": None,
             "price": None,
@@ -72,13 +81,43 @@ def _error(status: int, code: int, message: str) -> JSONResponse:
     )
 
 
+def _date_sent_filter(query: Any) -> Callable[[datetime], bool]:
+    """Twilio's `DateSent`, `DateSent>` (on or after), `DateSent<` (on or before) filters.
+
+    Each takes a GMT date (`YYYY-MM-DD`, the whole day) or a time (`YYYY-MM-DDTHH:MM:SSZ`).
+    """
+    earliest, latest = datetime.min.replace(tzinfo=UTC), datetime.max.replace(tzinfo=UTC)
+    for key, value in query.multi_items():
+        if key not in ("DateSent", "DateSent>", "DateSent<"):
+            continue
+        try:
+            if "T" in value:
+                start = end = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+            else:
+                start = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+                end = start + timedelta(days=1, microseconds=-1)
+        except ValueError:
+            raise HTTPException(400, f"Invalid {key}: {value!r}") from None
+        if key in ("DateSent", "DateSent>"):
+            earliest = max(earliest, start)
+        if key in ("DateSent", "DateSent<"):
+            latest = min(latest, end)
+
+    def within(sent: datetime) -> bool:
+        return earliest <= sent.replace(microsecond=0) <= latest  # Twilio's are whole seconds
+
+    return within
+
+
 def create_twilio_app(
     accounts: dict[str, str], *, callback_statuses: tuple[str, ...] = ("sent", "delivered")
 ) -> FastAPI:
     """The app; `accounts` maps Account SID to auth token (Basic auth and callback signatures)."""
     app = FastAPI(title="Local Twilio-compatible API")
     app.state.messages = []
+    app.state.hold_replies_to = set()
     messages: list[RecordedMessage] = app.state.messages
+    held: set[str] = app.state.hold_replies_to
     tasks: set[asyncio.Task[None]] = set()
 
     def authenticate(account_sid: str, authorization: str | None) -> None:
@@ -156,33 +195,63 @@ def create_twilio_app(
             task = asyncio.create_task(send_callbacks(message))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
+        deadline = time.monotonic() + HOLD_SECONDS
+        # Recorded, but the sender does not know it yet. Polled: tests change the set from
+        # another thread, which an asyncio.Event of this loop would not notice.
+        while to in held and time.monotonic() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(0.02)
         return JSONResponse(resource, status_code=201)
 
     @app.get(API + "/Messages.json")
     async def list_messages(
         account_sid: str,
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
         To: str | None = None,
         From: str | None = None,
-        PageSize: int = 50,
+        PageSize: Annotated[int, Query(ge=1, le=1000)] = 50,
+        Page: Annotated[int, Query(ge=0)] = 0,
+        PageToken: str | None = None,
     ) -> dict[str, Any]:
-        """List recorded messages, newest first, filtered like Twilio's API."""
+        """List recorded messages, newest first, filtered and paged like Twilio's API."""
         authenticate(account_sid, authorization)
+        sent_when = _date_sent_filter(request.query_params)
         found = [
-            m.resource()
+            m
             for m in reversed(messages)
             if m.account_sid == account_sid
             and (To is None or m.to == To)
             and (From is None or m.from_ == From)
-        ][:PageSize]
+            and sent_when(m.date_created)
+        ]
+        # Twilio's PageToken is "PA" + the SID the previous page ended with.
+        start = 0
+        if PageToken:
+            after = PageToken.removeprefix("PA")
+            start = next((i + 1 for i, m in enumerate(found) if m.sid == after), len(found))
+        page = found[start : start + PageSize]
+        base = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        filters = [
+            (k, v) for k, v in request.query_params.multi_items() if not k.startswith("Page")
+        ]
+
+        def page_uri(number: int, token: str | None = None) -> str:
+            query = [*filters, ("PageSize", str(PageSize)), ("Page", str(number))]
+            if token:
+                query.append(("PageToken", token))
+            return f"{base}?{urlencode(query)}"
+
+        more = start + PageSize < len(found)
         return {
-            "messages": found,
-            "page": 0,
+            "messages": [m.resource() for m in page],
+            "page": Page,
             "page_size": PageSize,
-            "first_page_uri": f"/2010-04-01/Accounts/{account_sid}/Messages.json",
-            "next_page_uri": None,
-            "previous_page_uri": None,
-            "uri": f"/2010-04-01/Accounts/{account_sid}/Messages.json",
+            "start": start,
+            "end": start + len(page) - 1 if page else start,
+            "first_page_uri": page_uri(0),
+            "next_page_uri": page_uri(Page + 1, "PA" + page[-1].sid) if more else None,
+            "previous_page_uri": page_uri(Page - 1) if Page > 0 else None,
+            "uri": f"{base}?{request.url.query}" if request.url.query else base,
         }
 
     @app.get(API + "/Messages/{message_sid}.json")

@@ -8,6 +8,7 @@ from typing import Literal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.catalog import Agent, Tenant
+from wta_runtime.channel.delivery_status import PENDING
 from wta_runtime.conversation.intents import is_closing_intent
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db import conversation_store as store
@@ -110,6 +111,12 @@ async def flag(
 async def refuse_pending(
     session: AsyncSession, tenant: str, key: str, reason: str, now: datetime
 ) -> None:
-    """Parts of a stored message that must not leave any more."""
+    """Parts of a stored message that must not leave any more.
+
+    An `attempted` part may be at Twilio already: it keeps that status rather than a false
+    `refused` (only a delivery, which asks Twilio, settles it).
+    """
     for part in await message_parts(session, tenant, key):
+        if part.delivery_status != PENDING:
+            continue
         await mark_unsent(session, message_id=part.id, status="refused", reason=reason, now=now)

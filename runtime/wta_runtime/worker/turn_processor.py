@@ -19,6 +19,7 @@ from wta_runtime.agents.selection import history_window
 from wta_runtime.agents.turn import AgentProvider, AgentReply, AgentTurn
 from wta_runtime.catalog import Agent, Tenant, TenantCatalog
 from wta_runtime.channel.delivery import DeliveryReport, OutboundDelivery
+from wta_runtime.channel.delivery_status import UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.channel.split import split_message
@@ -174,7 +175,7 @@ class TurnProcessor:
             return True
         async with self.sessions() as session:
             parts = await message_parts(session, tenant.name, message.answered_by)
-        return all(p.delivery_status != "pending" for p in parts)
+        return all(p.delivery_status not in UNSENT for p in parts)
 
     async def _wait_for_quiet(self, tenant: Tenant, message: Message) -> None:
         """Let a burst finish: the contact's quick follow-ups are answered in the same reply."""
