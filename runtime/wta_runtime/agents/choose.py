@@ -60,6 +60,8 @@ def runtime_from_settings(
         platform_base_url=settings.openai_base_url,
         budget=RetryBudget(agent_settings.model_attempts, agent_settings.retry_backoff_seconds),
         max_tool_steps=agent_settings.max_tool_steps,
+        # The worker retries a turn the model could not answer yet, then dead-letters it.
+        retry_later=True,
     )
     reloader = CatalogReloader(
         settings.manifests_dir,

@@ -28,7 +28,7 @@ from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder
 from wta_runtime.agents.handoff_policy import handoff_reason, too_many_failures
 from wta_runtime.agents.memory import ContactMemory, memory_items
-from wta_runtime.agents.model_calls import ModelClients, ModelFailure, RetryBudget
+from wta_runtime.agents.model_calls import RETRYABLE, ModelClients, ModelFailure, RetryBudget
 from wta_runtime.agents.offline import OFFLINE_LABEL, offline_answer
 from wta_runtime.agents.prompt import PromptInputs, chat_messages
 from wta_runtime.agents.selection import Choice, select_agent
@@ -82,7 +82,11 @@ class AgentRuntime:
         max_tool_steps: int = DEFAULT_MAX_STEPS,
         clock: Callable[[], datetime] = utcnow,
         http: httpx.AsyncClient | None = None,
+        retry_later: bool = False,
     ) -> None:
+        """`retry_later`: a model that fails in a way that may pass (timeout, 429, 5xx, no
+        connection) raises `ModelFailure` instead of answering with the fallback, for a caller
+        that retries the turn with backoff (the worker); otherwise the fallback answers at once."""
         self._catalog = catalog if isinstance(catalog, AgentCatalog) else catalog_of(catalog)
         self._sessions = sessions
         self._platform_key = platform_api_key
@@ -90,6 +94,7 @@ class AgentRuntime:
         self._budget = budget or RetryBudget()
         self._max_steps = max_tool_steps
         self._clock = clock
+        self._retry_later = retry_later
         self._http = http or httpx.AsyncClient()
         self._clients = ModelClients()
         embedder = embedder or HashingEmbedder()
@@ -225,6 +230,8 @@ class AgentRuntime:
                 max_steps=self._max_steps,
             )
         except ModelFailure as failure:
+            if self._retry_later and failure.reason in RETRYABLE:
+                raise  # the worker tries the turn again later, then dead-letters it
             log.warning(
                 "agent %s of tenant %s failed: %s", turn.agent.name, turn.tenant.name, failure
             )
