@@ -157,21 +157,25 @@ class OutboundDelivery:
         template: Template | None,
         lease: ThreadLease | None,
     ) -> None:
+        # Before Twilio has it: if its answer is never recorded, the next delivery looks there
+        # (from the slot's reservation on, a little before the send: never after it).
+        attempted_at = self._clock()
+        folded = lease is not None and template is None
         await self._pacer.wait_turn(
             tenant=tenant.name,
             sender=conversation.business_number,
             per_second=tenant.spec.rate_limit.messages_per_second,
             lease=lease,
+            attempt=(part.id, attempted_at) if folded else None,
         )
-        # Before Twilio has it: if its answer is never recorded, the next delivery looks there.
-        attempted_at = self._clock()
-        async with self._single() as session:
-            await mark_attempted(
-                session,
-                message_id=part.id,
-                now=attempted_at,
-                details={"template": template.content_sid} if template else None,
-            )
+        if not folded:
+            async with self._single() as session:
+                await mark_attempted(
+                    session,
+                    message_id=part.id,
+                    now=attempted_at,
+                    details={"template": template.content_sid} if template else None,
+                )
         part.delivery_status, part.send_attempted_at = ATTEMPTED, attempted_at
         if lease is not None:
             lease.check()  # the pacer may have waited: still ours, right before it leaves

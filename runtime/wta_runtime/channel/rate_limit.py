@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from wta_runtime.channel.delivery_status import ATTEMPTED, UNSENT
 from wta_runtime.db.engine import single_statements
 from wta_runtime.db.thread_leases import LeaseLostError, ThreadLease
 
@@ -37,6 +39,28 @@ _RESERVE_FENCED = text(
     """
 )
 
+# The same, and the part about to leave marked attempted (with the time), in one round trip.
+_RESERVE_FENCED_ATTEMPT = text(
+    f"""
+    WITH reserved AS (
+        INSERT INTO sender_pacing AS p (tenant, sender, next_slot_at)
+        SELECT :tenant, :sender, clock_timestamp() + :interval
+        WHERE EXISTS (
+            SELECT 1 FROM thread_leases WHERE token = :token AND expires_at > clock_timestamp()
+        )
+        ON CONFLICT (tenant, sender) DO UPDATE
+            SET next_slot_at = GREATEST(p.next_slot_at, clock_timestamp()) + :interval
+        RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp())) AS wait
+    ),
+    attempted AS (
+        UPDATE messages SET delivery_status = '{ATTEMPTED}', send_attempted_at = :attempted_at
+        WHERE id = :message AND delivery_status IN ({", ".join(f"'{s}'" for s in sorted(UNSENT))})
+          AND EXISTS (SELECT 1 FROM reserved)
+    )
+    SELECT wait FROM reserved
+    """  # noqa: S608 (constants of ours, no input)
+)
+
 
 class SenderPacer:
     """Lets at most `per_second` messages leave one sender number per second, across replicas."""
@@ -51,20 +75,31 @@ class SenderPacer:
         self._sleep = sleep
 
     async def wait_turn(
-        self, *, tenant: str, sender: str, per_second: int, lease: ThreadLease | None = None
+        self,
+        *,
+        tenant: str,
+        sender: str,
+        per_second: int,
+        lease: ThreadLease | None = None,
+        attempt: tuple[uuid.UUID, datetime] | None = None,
     ) -> float:
         """Wait for this sender's next slot; return how long that was, in seconds.
 
-        With `lease`, the slot is only taken while the lease holds (`LeaseLostError` otherwise).
+        With `lease`, the slot is only taken while the lease holds (`LeaseLostError` otherwise);
+        with it and `attempt` (a part's id and the time), that part is marked attempted too.
         """
         interval = timedelta(seconds=1 / per_second)
-        params = {"tenant": tenant, "sender": sender, "interval": interval}
+        params: dict[str, object] = {"tenant": tenant, "sender": sender, "interval": interval}
         async with self._sessions() as session:
             if lease is None:
                 wait = await session.scalar(_RESERVE, params)
             else:
                 lease.check()
-                result = await session.execute(_RESERVE_FENCED, {**params, "token": lease.token})
+                statement = _RESERVE_FENCED
+                if attempt is not None:
+                    statement = _RESERVE_FENCED_ATTEMPT
+                    params |= {"message": attempt[0], "attempted_at": attempt[1]}
+                result = await session.execute(statement, {**params, "token": lease.token})
                 row = result.first()
                 if row is None:
                     lease.lost = True
