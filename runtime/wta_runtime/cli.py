@@ -79,10 +79,13 @@ def gateway(
 @app.command()
 def worker() -> None:
     """Run a runtime worker: consume the tenants' streams and answer messages."""
+    import uvloop
+
     from wta_runtime.worker.main import run_worker
 
     _setup()
-    asyncio.run(run_worker(get_settings()))
+    # uvloop: the worker is mostly network round trips (NATS, PostgreSQL, model, Twilio).
+    uvloop.run(run_worker(get_settings()))
 
 
 @app.command()
