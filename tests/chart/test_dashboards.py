@@ -43,6 +43,8 @@ EMITTED_PER_METRIC = {
     ("wta_operator_reconciles_total", "outcome"): ["success", "retry", "error"],
     ("wta_conversations", "state"): ["pending", "progress", "human_handoff", "idle_timeout"],
     ("wta_conversations_expired_total", "state"): ["expired", "idle_timeout"],
+    ("wta_outbound_attempts_resolved_total", "outcome"): ["adopted", "resent"],
+    ("wta_db_statements_total", "kind"): ["worker", "other"],
 }
 # Gauges every runtime pod reports for its whole tenant (the worker reads the shared consumer,
 # each pod's scheduler counts the tenant's conversations): a panel must not add the pods up.
