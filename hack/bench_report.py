@@ -125,7 +125,7 @@ def goals(measurements: list[Measurement]) -> list[tuple[str, str, bool]]:
         rows.append(
             (
                 "a: <= 10 statements per turn (without BEGIN/COMMIT)",
-                f"{per_turn:.1f}",
+                f"{per_turn:.2f}",
                 per_turn <= 10,
             )
         )
