@@ -183,7 +183,12 @@ async def test_a_huge_field_is_parsed_or_refused_with_413_by_its_size_alone(
 @given(ANY_TEXT)
 @example("\u00b9")  # a digit to str.isdigit, not to int
 def test_any_num_media_is_a_count_from_0_to_10_or_a_400(num_media: str) -> None:
-    params = {"MessageSid": "SM1", "AccountSid": "AC1", "From": "a", "To": "b"}
+    params = {
+        "MessageSid": "SM" + "0" * 32,
+        "AccountSid": "AC1",
+        "From": "whatsapp:+1",
+        "To": "whatsapp:+2",
+    }
 
     whole = num_media.isascii() and num_media.isdigit()
     expected = num_media == "" or (whole and int(num_media) <= 10)

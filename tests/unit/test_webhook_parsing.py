@@ -60,6 +60,32 @@ def test_required_parameters_are_named_when_missing() -> None:
     assert raised.value.status == 400
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "reason"),
+    [
+        ("MessageSid", "SM1", "MessageSid must be a Twilio SID"),
+        ("MessageSid", "SM" + "0" * 200, "MessageSid must be a Twilio SID"),
+        ("From", "whatsapp:+1" + "5" * 80, "From must be a number"),
+        ("To", "not a number", "To must be a number"),
+        ("From", "whatsapp:+1\x00", "From must be a number"),
+    ],
+)
+def test_what_could_not_be_stored_is_refused_with_the_parameter_named(
+    name: str, value: str, reason: str
+) -> None:
+    params = {
+        "MessageSid": "SM" + "ab" * 16,
+        "AccountSid": "AC1",
+        "From": "whatsapp:+14155550123",
+        "To": "whatsapp:+14155550100",
+    }
+    require_message_params(params)  # Twilio's own shapes pass
+
+    with pytest.raises(WebhookFormError, match=reason) as raised:
+        require_message_params({**params, name: value})
+    assert raised.value.status == 400
+
+
 def test_every_media_item_is_kept() -> None:
     params = {
         "MessageSid": "MM1",

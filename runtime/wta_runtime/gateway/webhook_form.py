@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote
 
 from starlette.datastructures import Headers
 from starlette.types import Receive
 
 REQUIRED_PARAMS = ("MessageSid", "AccountSid", "From", "To")
+TWILIO_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
+# E.164: a + and at most 15 digits; Twilio prefixes WhatsApp numbers with the channel.
+WHATSAPP_NUMBER = re.compile(r"(whatsapp:)?\+[0-9]{1,15}")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 200
 
@@ -89,6 +93,12 @@ def require_message_params(params: dict[str, str]) -> None:
     missing = [name for name in REQUIRED_PARAMS if not params.get(name)]
     if missing:
         raise WebhookFormError(400, f"missing parameter(s): {', '.join(missing)}")
+    # What is stored and indexed must look like what Twilio sends, or it could never be stored.
+    if not TWILIO_SID.fullmatch(params["MessageSid"]):
+        raise WebhookFormError(400, "MessageSid must be a Twilio SID: 2 letters and 32 hex digits")
+    for name in ("From", "To"):
+        if not WHATSAPP_NUMBER.fullmatch(params[name]):
+            raise WebhookFormError(400, f"{name} must be a number like whatsapp:+14155550100")
     num_media = params.get("NumMedia", "0") or "0"
     if not _whole_number(num_media) or int(num_media) > 10:
         raise WebhookFormError(400, "NumMedia must be a whole number from 0 to 10")
