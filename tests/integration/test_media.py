@@ -189,25 +189,6 @@ def _elsewhere(media_host: MediaHost, media_id: str) -> str:
     return media_host.media_url(media_id).replace("127.0.0.1", "localhost")
 
 
-async def _public(host: str, port: int) -> list[str]:
-    return ["93.184.216.34"]  # what a public media host would resolve to
-
-
-async def test_credentials_go_to_no_host_but_twilios(
-    media_host: MediaHost, catalog: TenantCatalog
-) -> None:
-    async with httpx.AsyncClient() as http:
-        downloader = MediaDownloader(
-            http, MediaPolicy(), twilio_api_url=media_host.url, resolve=_public
-        )
-        asked = len(media_host.files.media_auth)
-
-        with pytest.raises(MediaRefusedError, match="HTTP 401"):
-            await downloader.download(catalog.by_name("acme-pizza"), _elsewhere(media_host, "ME1"))
-
-    assert media_host.files.media_auth[asked:] == [None]
-
-
 async def test_a_loopback_host_that_is_not_the_twilio_base_is_never_asked(
     media_host: MediaHost, catalog: TenantCatalog
 ) -> None:

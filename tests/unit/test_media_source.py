@@ -82,16 +82,41 @@ async def test_other_schemes_are_refused_without_resolving(url: str, reason: str
     sources = _resolving_to("93.184.216.34")
 
     with pytest.raises(MediaSourceRefused, match=reason):
-        await sources.check(sources.parse(url))
+        await sources.hops(sources.parse(url))
 
 
 async def test_every_address_of_the_host_is_checked() -> None:
     sources = _resolving_to("93.184.216.34", "10.0.0.1")
 
     with pytest.raises(MediaSourceRefused, match="not a public address"):
-        await sources.check(httpx.URL("https://media.example/x"))
-    await _resolving_to("93.184.216.34").check(httpx.URL("https://media.example/x"))
+        await sources.hops(httpx.URL("https://media.example/x"))
+    await _resolving_to("93.184.216.34").hops(httpx.URL("https://media.example/x"))
 
 
 async def test_the_configured_base_is_fetched_even_on_loopback() -> None:
-    await _resolving_to("127.0.0.1").check(BASE.join("/2010-04-01/Accounts/AC1/Media/ME1"))
+    await _resolving_to("127.0.0.1").hops(BASE.join("/2010-04-01/Accounts/AC1/Media/ME1"))
+
+
+async def test_each_request_goes_to_a_checked_address_under_the_hosts_name() -> None:
+    sources = _resolving_to("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "93.184.216.34")
+
+    first, second = await sources.hops(httpx.URL("https://cdn.example:8443/m/1?sig=a"))
+
+    assert str(first.url) == "https://93.184.216.34:8443/m/1?sig=a"
+    assert str(second.url) == "https://[2606:2800:220:1:248:1893:25c8:1946]:8443/m/1?sig=a"
+    assert first.headers == {"Host": "cdn.example:8443"}
+    assert first.extensions == {"sni_hostname": "cdn.example"}
+
+
+async def test_an_international_host_is_resolved_and_named_in_its_ascii_form() -> None:
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append(host)
+        return ["93.184.216.34"]
+
+    [hop] = await MediaSources(str(BASE), resolve).hops(httpx.URL("https://bücher.example/x"))
+
+    assert asked == ["xn--bcher-kva.example"]
+    assert hop.headers == {"Host": "xn--bcher-kva.example"}
+    assert hop.extensions == {"sni_hostname": "xn--bcher-kva.example"}

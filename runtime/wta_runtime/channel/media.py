@@ -8,6 +8,7 @@ import httpx
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media_source import (
+    Hop,
     MediaSourceRefused,
     MediaSources,
     MediaSourceUnresolved,
@@ -83,19 +84,15 @@ class MediaDownloader:
         """The media at `url`; refused (permanent) or unavailable (retry later) otherwise."""
         try:
             target = self._sources.parse(url)
-            auth = None
+            auth: httpx.Auth | None = None
             if self._sources.credentials_allowed(target):
                 auth = httpx.BasicAuth(tenant.account_sid, tenant.auth_token.get_secret_value())
             for _ in range(MAX_REDIRECTS + 1):
-                await self._sources.check(target)
-                async with self._client.stream(
-                    "GET", target, auth=auth, follow_redirects=False
-                ) as reply:
-                    location = reply.headers.get("location")
-                    if not (reply.is_redirect and location):
-                        return await self._read(reply)
+                fetched = await self._fetch(await self._sources.hops(target), auth)
+                if isinstance(fetched, DownloadedMedia):
+                    return fetched
                 # The token is for Twilio's API only: the CDN's signed URL needs none.
-                target, auth = target.join(location), None
+                target, auth = target.join(fetched), None
         except MediaSourceRefused as exc:
             raise MediaRefusedError(str(exc)) from None
         except httpx.InvalidURL:
@@ -107,6 +104,31 @@ class MediaDownloader:
         except httpx.TransportError as exc:
             raise MediaUnavailableError(f"media download failed: {type(exc).__name__}") from exc
         raise MediaRefusedError(f"more than {MAX_REDIRECTS} redirects")
+
+    async def _fetch(self, hops: list[Hop], auth: httpx.Auth | None) -> DownloadedMedia | str:
+        """The media, or where the server redirects to; each of the host's addresses in turn
+        until one connects (only addresses that were checked)."""
+        *others, last = hops
+        for hop in others:
+            try:
+                return await self._get(hop, auth)
+            except httpx.ConnectError:
+                continue
+        return await self._get(last, auth)
+
+    async def _get(self, hop: Hop, auth: httpx.Auth | None) -> DownloadedMedia | str:
+        async with self._client.stream(
+            "GET",
+            hop.url,
+            headers=hop.headers,
+            extensions=hop.extensions,
+            auth=auth,
+            follow_redirects=False,
+        ) as reply:
+            location = reply.headers.get("location")
+            if reply.is_redirect and location:
+                return str(location)
+            return await self._read(reply)
 
     async def _read(self, reply: httpx.Response) -> DownloadedMedia:
         if reply.status_code == 429 or reply.status_code >= 500:

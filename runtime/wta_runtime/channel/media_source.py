@@ -5,6 +5,10 @@ redirect to its CDN; only Twilio's own hosts over https (or the configured Twili
 the local server in development and tests) get the tenant's Account SID and token. Every hop,
 redirects included, must be http(s) to a public address: a URL naming a loopback, private or
 link-local address would make the worker fetch from inside the cluster (SSRF).
+
+A host is resolved once per hop and the request goes to an address that was checked, with the name
+kept for the Host header, TLS SNI and the certificate check: a name that resolves to a public
+address when checked and to a private one when connecting (DNS rebinding) never reaches the latter.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -64,6 +69,25 @@ def public_address(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
+@dataclass(frozen=True)
+class Hop:
+    """One request of a download: `url` names the checked address instead of the host, and the
+    host's name goes where the server reads it (Host header, TLS SNI)."""
+
+    url: httpx.URL
+    headers: dict[str, str] = field(default_factory=dict)
+    extensions: dict[str, str] = field(default_factory=dict)
+
+
+def pinned(url: httpx.URL, address: str) -> Hop:
+    """The request for `url` sent to `address`, which the host's name resolved to."""
+    return Hop(
+        url.copy_with(host=address),
+        headers={"Host": url.netloc.decode("ascii")},
+        extensions={"sni_hostname": url.raw_host.decode("ascii")},
+    )
+
+
 class MediaSources:
     """Checks each URL the download touches against the configured Twilio base."""
 
@@ -79,18 +103,23 @@ class MediaSources:
             raise MediaSourceRefused("media URL is not a valid URL") from None
         return parsed
 
-    async def check(self, url: httpx.URL) -> None:
-        """Refuse a scheme other than http(s), and a host with any non-public address."""
+    async def hops(self, url: httpx.URL) -> list[Hop]:
+        """The requests that may fetch `url`, one per address of its host, to try in order.
+
+        Refuses a scheme other than http(s), and a host with any non-public address. The
+        configured Twilio base is asked by name: it is trusted, wherever it is.
+        """
         if url.scheme not in ("http", "https"):
             raise MediaSourceRefused(f"media URL scheme {url.scheme[:16]!r} is not allowed")
         if not url.host:
             raise MediaSourceRefused("media URL has no host")
         if same_origin(url, self.twilio_base):
-            return
+            return [Hop(url)]
         port = url.port or (443 if url.scheme == "https" else 80)
-        addresses = await self._resolve(url.host, port)
+        addresses = await self._resolve(url.raw_host.decode("ascii"), port)
         if not addresses or not all(public_address(a) for a in addresses):
             raise MediaSourceRefused("media host is not a public address")
+        return [pinned(url, address) for address in dict.fromkeys(addresses)]
 
     def credentials_allowed(self, url: httpx.URL) -> bool:
         return credentials_allowed(url, self.twilio_base)
