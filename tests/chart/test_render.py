@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from tests.chart.helm import CHART, FULL_VALUES, Helm, container_env, find, kinds
+from tests.operator.factories import runtime_inputs, tenant_view
+from wta_operator.builders.runtime import build_runtime_deployment
 
 MONITORING = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 # Documented keys whose value is a Kubernetes object or a map: their keys are data, not options.
@@ -110,6 +112,15 @@ def test_full_values_render_every_optional_object(helm: Helm) -> None:
     assert "replicas" not in gateway["spec"]  # the autoscaler owns it
     image = gateway["spec"]["template"]["spec"]["containers"][0]["image"]
     assert image.startswith("registry.example.com/wta/wta-runtime@sha256:")
+
+
+def test_the_runtime_pod_monitor_scrapes_every_metrics_port_of_a_runtime_pod(helm: Helm) -> None:
+    objects = helm.render(values=[FULL_VALUES])
+    monitor = find(objects, "PodMonitor", "wta-runtime")
+    scraped = {endpoint["port"] for endpoint in monitor["spec"]["podMetricsEndpoints"]}
+    tenant = tenant_view()
+    pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
+    assert scraped == {port["name"] for c in pod["containers"] for port in c.get("ports", [])}
 
 
 def test_crds_can_be_left_to_another_tool(helm: Helm) -> None:

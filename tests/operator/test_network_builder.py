@@ -33,14 +33,9 @@ def test_network_policy_admits_only_the_metrics_ports_of_worker_and_scheduler() 
     policy = build_network_policy(tenant_view())
     assert policy["spec"]["podSelector"] == {"matchLabels": selector_labels("acme-pizza")}
     assert policy["spec"]["policyTypes"] == ["Ingress"]
-    assert policy["spec"]["ingress"] == [{"ports": [{"protocol": "TCP", "port": "metrics"}]}]
-    # The port name matches both containers' metrics ports, so the scheduler is scraped too.
+    [rule] = policy["spec"]["ingress"]
+    admitted = {port["port"] for port in rule["ports"]}
     tenant = tenant_view()
     pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
-    serving = {
-        container["name"]
-        for container in pod["containers"]
-        for port in container.get("ports", [])
-        if port["name"] == "metrics"
-    }
-    assert serving == {container["name"] for container in pod["containers"]}
+    served = {port["name"] for c in pod["containers"] for port in c.get("ports", [])}
+    assert admitted == served == {"metrics", "sched-metrics"}

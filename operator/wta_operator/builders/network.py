@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from wta_operator.naming import child_labels, selector_labels
+from wta_operator.naming import (
+    SCHEDULER_METRICS_PORT,
+    WORKER_METRICS_PORT,
+    child_labels,
+    selector_labels,
+)
 from wta_operator.views import TenantView
 
 
@@ -25,7 +30,7 @@ def build_metrics_service(tenant: TenantView, metrics_port: int) -> dict[str, An
                 {
                     "name": "metrics",
                     "port": metrics_port,
-                    "targetPort": "metrics",
+                    "targetPort": WORKER_METRICS_PORT,
                     "protocol": "TCP",
                 }
             ],
@@ -52,9 +57,9 @@ def build_disruption_budget(tenant: TenantView) -> dict[str, Any]:
 
 
 def build_network_policy(tenant: TenantView) -> dict[str, Any]:
-    """Runtime pods accept connections only on their `metrics` ports; nothing else calls them.
+    """Runtime pods accept connections only on their metrics ports; nothing else calls them.
 
-    The port is named, not numbered: the worker and the scheduler container each serve one.
+    The ports are named, not numbered: the worker and the scheduler container each serve one.
 
     Egress stays open: NATS, PostgreSQL, Twilio and the model endpoint live wherever the platform
     team put them, which the operator cannot know.
@@ -70,6 +75,13 @@ def build_network_policy(tenant: TenantView) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": selector_labels(tenant.name)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"ports": [{"protocol": "TCP", "port": "metrics"}]}],
+            "ingress": [
+                {
+                    "ports": [
+                        {"protocol": "TCP", "port": name}
+                        for name in (WORKER_METRICS_PORT, SCHEDULER_METRICS_PORT)
+                    ]
+                }
+            ],
         },
     }

@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wta_operator.naming import CHECKSUM_ANNOTATION, child_labels, selector_labels
+from wta_operator.naming import (
+    CHECKSUM_ANNOTATION,
+    SCHEDULER_METRICS_PORT,
+    WORKER_METRICS_PORT,
+    child_labels,
+    selector_labels,
+)
 from wta_operator.views import TenantView
 from wta_runtime.catalog import secret_env_name
 from wta_runtime.specs import SecretKeyRef
@@ -153,26 +159,28 @@ def replicas(tenant: TenantView, inputs: RuntimeInputs) -> int:
     return tenant.spec.runtime.replicas
 
 
-SCHEDULER_METRICS_PORT = 9102
+SCHEDULER_PORT_NUMBER = 9102
 
 
 def _container(
     tenant: TenantView, inputs: RuntimeInputs, *, role: str = "worker"
 ) -> dict[str, Any]:
     """The worker, or its scheduler sidecar: same image, settings and Secrets, another command."""
-    port = inputs.metrics_port if role == "worker" else SCHEDULER_METRICS_PORT
-    probe = {"httpGet": {"path": "/metrics", "port": "metrics"}, "periodSeconds": 10}
+    worker = role == "worker"
+    port = inputs.metrics_port if worker else SCHEDULER_PORT_NUMBER
+    port_name = WORKER_METRICS_PORT if worker else SCHEDULER_METRICS_PORT
+    probe = {"httpGet": {"path": "/metrics", "port": port_name}, "periodSeconds": 10}
     env = runtime_env(tenant, inputs)
     if role == "scheduler":
         env.append({"name": "WTA_SCHEDULER_METRICS_PORT", "value": str(port)})
     return {
-        "name": CONTAINER if role == "worker" else role,
+        "name": CONTAINER if worker else role,
         "image": tenant.spec.runtime.image or inputs.image,
         "imagePullPolicy": inputs.pull_policy,
         "args": [role],
         "command": ["python", "-m", "wta_runtime"],
         "env": env,
-        "ports": [{"name": "metrics", "containerPort": port, "protocol": "TCP"}],
+        "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}],
         "resources": _resources(tenant),
         "readinessProbe": {**probe, "initialDelaySeconds": 2},
         "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
