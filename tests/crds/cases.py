@@ -123,6 +123,20 @@ INVALID_ON_CREATE = [
         "the url's host must be listed in allowedHosts, and api.acme.example is not",
     ),
     InvalidCase(
+        "http-tool-url-not-http",
+        changed(AGENT, "spec.tools", {"http": [{**MENU_TOOL, "url": "ftp://api.acme.example/menu"}]}),
+        'spec.tools.http[0].url: Invalid value: "ftp://api.acme.example/menu": must be an http:// '
+        "or https:// URL with a host and no spaces, e.g. https://api.example.com/v1 (ftp://, "
+        "file:// and other schemes are refused)",
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "model-base-url-not-http",
+        changed(AGENT, "spec.model", {"baseUrl": "file:///etc/passwd"}),
+        'spec.model.baseUrl: Invalid value: "file:///etc/passwd": must be an http:// or https://',
+        "String should match pattern",
+    ),
+    InvalidCase(
         "http-tool-named-like-a-builtin",
         changed(AGENT, "spec.tools", {"http": [{**MENU_TOOL, "name": "handoff_to_human"}]}),
         "http tool names must differ from the built-in tools' names",

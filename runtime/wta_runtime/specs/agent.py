@@ -21,7 +21,7 @@ from wta_runtime.specs.common import (
     unique,
     validations,
 )
-from wta_runtime.specs.tenant import HTTP_URL
+from wta_runtime.specs.tenant import HTTP_URL, HTTP_URL_HINT
 
 BUILTIN_TOOLS = ("handoff_to_human", "close_conversation", "lookup_knowledge")
 # Offered by the runtime on its own when the agent has `media`; no HTTP tool may take the name.
@@ -74,6 +74,7 @@ class ModelSettings(SpecModel):
         description=(
             "OpenAI-compatible provider base URL; unset uses the tenant's, then the platform's."
         ),
+        json_schema_extra=HTTP_URL_HINT,
     )
     name: str = Field(
         default="gpt-4o-mini",
@@ -186,7 +187,10 @@ class HttpTool(SpecModel):
         min_length=1, max_length=1024, description="What the tool does, told to the model."
     )
     url: str = Field(
-        pattern=HTTP_URL, max_length=1024, description="Endpoint called; its host must be allowed."
+        pattern=HTTP_URL,
+        max_length=1024,
+        description="Endpoint called; its host must be allowed.",
+        json_schema_extra=HTTP_URL_HINT,
     )
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field(
         default="POST", description="HTTP method; the arguments go in the query for GET."

@@ -24,6 +24,10 @@ from wta_runtime.specs.tenant_media import MediaStorage
 
 E164 = r"^\+[1-9]\d{6,14}$"
 HTTP_URL = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
+HTTP_URL_HINT = explained_pattern(
+    "must be an http:// or https:// URL with a host and no spaces, e.g. "
+    "https://api.example.com/v1 (ftp://, file:// and other schemes are refused)"
+)
 
 ACCOUNT_SID_IMMUTABLE = (
     "twilio.accountSid cannot change: numbers, streams and conversations belong to the account; "
@@ -103,6 +107,7 @@ class ModelCredentials(SpecModel):
         pattern=HTTP_URL,
         max_length=2048,
         description="OpenAI-compatible endpoint base URL, e.g. https://api.openai.com/v1.",
+        json_schema_extra=HTTP_URL_HINT,
     )
 
 
