@@ -124,7 +124,9 @@ INVALID_ON_CREATE = [
     ),
     InvalidCase(
         "http-tool-url-not-http",
-        changed(AGENT, "spec.tools", {"http": [{**MENU_TOOL, "url": "ftp://api.acme.example/menu"}]}),
+        changed(
+            AGENT, "spec.tools", {"http": [{**MENU_TOOL, "url": "ftp://api.acme.example/menu"}]}
+        ),
         'spec.tools.http[0].url: Invalid value: "ftp://api.acme.example/menu": must be an http:// '
         "or https:// URL with a host and no spaces, e.g. https://api.example.com/v1 (ftp://, "
         "file:// and other schemes are refused)",
