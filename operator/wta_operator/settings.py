@@ -27,7 +27,9 @@ class OperatorConfig(BaseSettings):
     )
     runtime_nats_url: str | None = Field(
         default=None,
-        description="NATS URL given to the runtime pods; unset means the operator's own.",
+        description="NATS URL given to the runtime pods; unset means the operator's own. One "
+        "with credentials reaches the pods only through a Secret `<tenant>-nats` of their "
+        "namespace, never as a value of their Deployment.",
     )
     nats_auth_secret: str | None = Field(
         default=None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.chart.helm import FULL_VALUES, MONITORING_CRDS, Helm
@@ -57,6 +59,30 @@ def test_full_values_apply(helm: Helm, monitoring_crds: KubeCluster, kube_namesp
         "configmap/wta-dashboard-platform-overview",
     ):
         assert created in out, out
+
+
+def test_nats_credentials_reach_the_pods_only_by_secret_key_ref(
+    helm: Helm, monitoring_crds: KubeCluster, kube_namespace: str
+) -> None:
+    """As the API server stores them: the gateway connects as its own NATS user."""
+    manifests = helm.template(namespace=kube_namespace, values=[FULL_VALUES])
+    done = monitoring_crds.kubectl(
+        "apply", "--dry-run=server", "-o", "json", "-f", "-", input=manifests
+    )
+    stored = json.loads(done.stdout)["items"]
+    env = {
+        item["metadata"]["name"]: {
+            e["name"]: e for e in item["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        for item in stored
+        if item["kind"] == "Deployment"
+    }
+
+    gateway_user = {"secretKeyRef": {"name": "wta-nats-gateway", "key": "url"}}
+    assert env["wta-gateway"]["WTA_NATS_URL"]["valueFrom"] == gateway_user
+    assert env["wta-operator"]["WTA_GATEWAY_NATS_URL"]["valueFrom"] == gateway_user
+    operator_user = {"secretKeyRef": {"name": "wta-nats", "key": "url"}}
+    assert env["wta-operator"]["WTA_NATS_URL"]["valueFrom"] == operator_user
 
 
 def test_a_misspelt_monitoring_field_is_refused(

@@ -86,11 +86,21 @@ def test_secrets_are_referenced_never_inlined(helm: Helm) -> None:
     operator = container_env(find(objects, "Deployment", "wta-operator"))
     gateway = container_env(find(objects, "Deployment", "wta-gateway"))
     assert operator["WTA_NATS_URL"] == {"secretKeyRef": {"name": "wta-nats", "key": "url"}}
-    assert gateway["WTA_NATS_URL"] == {"secretKeyRef": {"name": "wta-nats", "key": "url"}}
+    # The gateway connects as its own user, which the operator lists in NATS's authorization.
+    gateway_user = {"secretKeyRef": {"name": "wta-nats-gateway", "key": "url"}}
+    assert gateway["WTA_NATS_URL"] == operator["WTA_GATEWAY_NATS_URL"] == gateway_user
     assert operator["WTA_ADMIN_DATABASE_URL"] == {
         "secretKeyRef": {"name": "wta-db-superuser", "key": "uri"}
     }
     assert "Secret" not in kinds(objects)
+
+
+def test_without_its_own_user_the_gateway_connects_as_the_operator(helm: Helm) -> None:
+    objects = helm.render(sets=["nats.existingSecret.name=wta-nats"])
+    operator = container_env(find(objects, "Deployment", "wta-operator"))
+    gateway = container_env(find(objects, "Deployment", "wta-gateway"))
+    assert gateway["WTA_NATS_URL"] == {"secretKeyRef": {"name": "wta-nats", "key": "url"}}
+    assert "WTA_GATEWAY_NATS_URL" not in operator
 
 
 def test_full_values_render_every_optional_object(helm: Helm) -> None:
@@ -161,6 +171,14 @@ def test_config_change_rolls_the_gateway(helm: Helm) -> None:
         (
             ["operator.runtime.media.s3.bucket=b-1", "operator.runtime.media.s3.kmsKeyId=k"],
             "kmsKeyId needs operator.runtime.media.s3.serverSideEncryption: aws:kms",
+        ),
+        (
+            ["nats.authSecret=nats/wta-nats-auth"],
+            "nats.authSecret needs nats.existingSecret",
+        ),
+        (
+            ["nats.runtimeUrl=nats://wta:secret@nats:4222"],
+            "at '/nats/runtimeUrl'",
         ),
         (
             [

@@ -129,6 +129,8 @@ def test_rendered_settings_are_read_by_the_processes(
     monkeypatch.chdir(ROOT / "charts")  # no .env file here
     for key, value in find(objects, "ConfigMap", "wta-operator")["data"].items():
         monkeypatch.setenv(key, value)
+    # What the Secret of nats.existingSecret holds: the operator's user (nats.authSecret is set).
+    monkeypatch.setenv("WTA_NATS_URL", "nats://wta-operator:pw@nats.nats:4222")
     operator = OperatorConfig()
     assert operator.namespaces == ["shop-a", "shop-b"]
     assert operator.standalone is True

@@ -48,9 +48,31 @@ def test_the_runtime_reads_its_nats_url_from_its_tenants_secret() -> None:
     assert base64.b64decode(secret["data"]["url"]).decode().startswith("nats://wta-tenant-acme")
 
 
-def test_without_tenant_users_the_runtime_gets_the_plain_url() -> None:
+def test_without_tenant_users_a_plain_url_is_a_plain_value() -> None:
     tenant = tenant_view()
-    assert nats_url_ref(tenant, OperatorConfig()) is None
+    assert nats_url_ref(tenant, OperatorConfig(nats_url="nats://nats.nats:4222")) is None
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"nats_url": OPERATOR_URL}, {"runtime_nats_url": "nats://shared:rt-secret@nats.nats:4222"}],
+    ids=["operator-url", "runtime-url"],
+)
+def test_a_shared_url_with_credentials_reaches_the_pods_only_by_secret_key_ref(
+    settings: dict[str, str],
+) -> None:
+    tenant = tenant_view()
+    config = OperatorConfig(**settings)  # type: ignore[arg-type]
+    inputs = runtime_inputs(
+        tenant, nats_url=config.nats_url_for_runtime, nats_url_secret=nats_url_ref(tenant, config)
+    )
+
+    pod = build_runtime_deployment(tenant, inputs)["spec"]["template"]["spec"]
+
+    assert "secret@" not in json.dumps(pod)
+    for container in pod["initContainers"] + pod["containers"]:
+        [env] = [e for e in container["env"] if e["name"] == "WTA_NATS_URL"]
+        assert env["valueFrom"]["secretKeyRef"] == {"name": "acme-pizza-nats", "key": "url"}
 
 
 def test_tenant_users_need_the_operators_own_credentials() -> None:

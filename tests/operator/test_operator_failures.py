@@ -21,6 +21,7 @@ from wta_operator.adapters.database import DatabaseAdmin, DatabaseUnavailableErr
 from wta_operator.adapters.streams import StreamPlane, StreamUnavailableError
 from wta_operator.builders.database import database_scope
 from wta_runtime.local.processes import free_port
+from wta_runtime.stream.permissions import url_password
 
 
 def test_a_missing_secret_is_reported_then_the_tenant_recovers(
@@ -85,7 +86,7 @@ def test_the_later_tenant_on_a_number_gets_a_conflict_and_no_route(
 
 
 def test_no_secret_value_reaches_status_events_or_logs(
-    live_operator: RunningOperator, kube_namespace: str
+    live_operator: RunningOperator, kube_namespace: str, operator_nats_url: str
 ) -> None:
     op, namespace, name = live_operator, kube_namespace, unique_name()
     op.apply(
@@ -97,6 +98,8 @@ def test_no_secret_value_reaches_status_events_or_logs(
     op.wait_condition(namespace, "WhatsAppTenant", name, "Ready", "True")
     op.wait_condition(namespace, "AIAgent", "helper", "Ready", "True")
     encoded = base64.b64encode(TOKEN.encode()).decode()
+    nats_password = url_password(operator_nats_url)
+    assert nats_password
     seen = [
         str(op.read(namespace, "WhatsAppTenant", name)),
         str(op.read(namespace, "AIAgent", "helper")),
@@ -108,6 +111,7 @@ def test_no_secret_value_reaches_status_events_or_logs(
     for text in seen:
         assert TOKEN not in text
         assert encoded not in text
+        assert nats_password not in text
 
 
 def test_an_agent_waits_for_its_tenant(live_operator: RunningOperator, kube_namespace: str) -> None:

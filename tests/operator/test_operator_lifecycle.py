@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from tests.operator.harness import REPAIR_WITHIN, RunningOperator, wait_for
 from wta_operator.builders.database import database_scope
 from wta_runtime.catalog import load_catalog
 from wta_runtime.stream.names import TenantStream
+from wta_runtime.stream.permissions import url_password
 
 CHILDREN = [
     ("ServiceAccount", "runtime"),
@@ -31,6 +33,8 @@ CHILDREN = [
     ("PodDisruptionBudget", "runtime"),
     ("NetworkPolicy", "runtime"),
     ("Secret", "database"),
+    # The operator's NATS URL carries a password: the runtime gets it from this Secret.
+    ("Secret", "nats"),
 ]
 
 
@@ -105,6 +109,24 @@ async def test_tenant_gets_its_children_stream_route_database_and_ready(
     assert all(c["observedGeneration"] == 1 for c in status["conditions"])
     reasons = {e["reason"] for e in op.events(namespace)}
     assert {"Routed", "Applied"} <= reasons
+
+
+def test_the_operators_nats_password_reaches_the_runtime_only_by_secret_key_ref(
+    live_operator: RunningOperator, kube_namespace: str, operator_nats_url: str
+) -> None:
+    op, namespace, name = live_operator, kube_namespace, unique_name()
+    create_tenant(op, namespace, name)
+
+    pod = (op.read(namespace, "Deployment", f"{name}-runtime") or {})["spec"]["template"]["spec"]
+    secret = op.read(namespace, "Secret", f"{name}-nats") or {}
+
+    password = url_password(operator_nats_url)
+    assert password
+    assert password not in json.dumps(pod)
+    for container in pod["initContainers"] + pod["containers"]:
+        [env] = [e for e in container["env"] if e["name"] == "WTA_NATS_URL"]
+        assert env["valueFrom"] == {"secretKeyRef": {"name": f"{name}-nats", "key": "url"}}
+    assert base64.b64decode(secret["data"]["url"]).decode() == operator_nats_url
 
 
 def test_a_spec_change_rolls_the_runtime(

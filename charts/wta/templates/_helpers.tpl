@@ -98,6 +98,21 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* The gateway's NATS URL: its own user's Secret when one is named, else the operator's URL. */}}
+{{- define "wta.gatewayNatsUrlEnv" -}}
+{{- with .Values.nats.gatewayExistingSecret }}
+{{- if .name }}
+- name: WTA_NATS_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- else }}
+{{- include "wta.natsUrlEnv" $ }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The /tmp emptyDir every container writes to (the root filesystem is read-only). */}}
 {{- define "wta.tmpVolume" -}}
 - name: tmp

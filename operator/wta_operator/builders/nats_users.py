@@ -31,7 +31,7 @@ TENANT_KEY_PREFIX = "tenant."
 
 
 def build_nats_secret(tenant: TenantView, url: str) -> dict[str, Any]:
-    """The runtime's WTA_NATS_URL, with its tenant's user and password."""
+    """The runtime's WTA_NATS_URL with credentials: its tenant's own user, or the shared one."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
