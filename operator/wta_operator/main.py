@@ -12,10 +12,11 @@ from wta_operator.settings import OperatorConfig
 def main() -> None:
     """Read the settings, register the handlers, run until SIGTERM/SIGINT."""
     config = OperatorConfig()
-    logging.basicConfig(
-        level=config.log_level.upper(),
-        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-    )
+    level = config.log_level.upper()
+    # kopf's prefixing formatter starts every line logged about an object (each handler's and
+    # timer's outcome, what a handler logs) with its [namespace/name]; a plain one would not.
+    kopf.configure(log_format=kopf.LogFormat.FULL, log_prefix=True, debug=level == "DEBUG")
+    logging.getLogger().setLevel(level)
     # Importing registers the handlers with kopf's default registry.
     from wta_operator.handlers import register_timers
 

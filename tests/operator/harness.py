@@ -26,6 +26,7 @@ from kubernetes.client import (
 )
 
 from tests.kube import KubeCluster
+from tests.operator.factories import agent_manifest, secret_manifest, tenant_manifest
 from wta_runtime.local.processes import ManagedProcess, free_port
 
 RBAC = Path(__file__).resolve().parents[2] / "operator" / "wta_operator" / "rbac.yaml"
@@ -135,6 +136,17 @@ class RunningOperator:
             lambda c: c.get("status") == status and reason in (None, c.get("reason")),
             timeout,
         )
+
+    def ready_tenant_with_agent(self, namespace: str, name: str, agent: str = "helper") -> None:
+        """A tenant (its token in Secret `<name>-twilio`) and one agent, both Ready."""
+        self.apply(
+            namespace,
+            secret_manifest(f"{name}-twilio"),
+            tenant_manifest(name),
+            agent_manifest(agent, name),
+        )
+        self.wait_condition(namespace, "WhatsAppTenant", name, "Ready", "True")
+        self.wait_condition(namespace, "AIAgent", agent, "Ready", "True")
 
     def routes(self) -> dict[str, str]:
         """The gateway routes Secret, decoded: key -> YAML text."""

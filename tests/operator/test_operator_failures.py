@@ -89,14 +89,7 @@ def test_no_secret_value_reaches_status_events_or_logs(
     live_operator: RunningOperator, kube_namespace: str, operator_nats_url: str
 ) -> None:
     op, namespace, name = live_operator, kube_namespace, unique_name()
-    op.apply(
-        namespace,
-        secret_manifest(f"{name}-twilio"),
-        tenant_manifest(name),
-        agent_manifest("helper", name),
-    )
-    op.wait_condition(namespace, "WhatsAppTenant", name, "Ready", "True")
-    op.wait_condition(namespace, "AIAgent", "helper", "Ready", "True")
+    op.ready_tenant_with_agent(namespace, name)
     encoded = base64.b64encode(TOKEN.encode()).decode()
     nats_password = url_password(operator_nats_url)
     assert nats_password
