@@ -6,7 +6,7 @@ WTA := $(BIN)/wta
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install kube-tools image kind-e2e crds chart-sync run-operator run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
+.PHONY: help install kube-tools node-tools image kind-e2e crds chart-sync run-operator run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ chat: install ## Talk to the local agent as a WhatsApp contact
 check-env: install ## Show what is configured and reachable, with a hint for each failure
 	$(WTA) check-env
 
-test: kube-tools ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio, model and Kubernetes API servers)
+test: kube-tools node-tools ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio, model and Kubernetes API servers, and a real node)
 	$(BIN)/pytest
 
 kube-tools: install ## Build or fetch kube-apiserver, etcd, kube-controller-manager, kubectl, helm, promtool (cached in ~/.cache/wta)
@@ -59,6 +59,14 @@ kube-tools: install ## Build or fetch kube-apiserver, etcd, kube-controller-mana
 	PATH="$(abspath $(BIN)):$$PATH" hack/build-kube-binaries.sh >/dev/null
 	PATH="$(abspath $(BIN)):$$PATH" hack/build-prom-tools.sh >/dev/null
 	hack/install-kube-tools.sh >/dev/null
+
+node-tools: kube-tools ## Install containerd, runc, podman... (apt-get), build kubelet, kube-proxy, kube-scheduler and the image for tests/node (skipped where no node can run)
+	@if hack/install-node-packages.sh; then \
+	  PATH="$(abspath $(BIN)):$$PATH" hack/build-kube-binaries.sh --node >/dev/null \
+	  && hack/build-image.sh --save >/dev/null && hack/build-pause-image.sh >/dev/null; \
+	else \
+	  echo "node-tools: no real node on this machine; tests/node will be skipped"; \
+	fi
 
 format: install ## Format the code
 	$(BIN)/ruff format runtime operator tests hack
@@ -74,8 +82,8 @@ bench: install ## Benchmarks; results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench
 	$(BIN)/python -m hack.bench_worker
 
-image: ## Build the container image (needs Docker)
-	docker build -t wta-runtime:dev .
+image: ## Build the container image: Docker if an engine runs, else podman on a base made from Debian's packages
+	hack/build-image.sh
 
 kind-e2e: ## The whole platform on a throwaway kind cluster, one message end to end (needs Docker and kind)
 	hack/kind-e2e.sh
