@@ -13,9 +13,16 @@
 # Progress goes to stderr; on success stdout lists the binaries and its LAST
 # line is the cache directory:   dir=$(hack/build-kube-binaries.sh | tail -1)
 #
+# With --node it also builds kube-scheduler, kubelet and kube-proxy, for the real node of tests/node.
+#
 # Environment: WTA_CACHE_DIR (cache root), WTA_BUILD_JOBS (go build -p),
 # WTA_SKIP_CONTROLLER_MANAGER=1 (do not build kube-controller-manager).
 set -euo pipefail
+
+with_node=0
+if [[ "${1:-}" == --node ]]; then
+  with_node=1
+fi
 
 # ---- pinned versions ---------------------------------------------------------
 KUBE_VERSION="v1.35.8"   # latest 1.35.x patch available on the Go module proxy
@@ -35,6 +42,7 @@ apiserver="${out_dir}/kube-apiserver"
 kcm="${out_dir}/kube-controller-manager"
 etcd_bin="${out_dir}/etcd"
 kcm_failed_marker="${out_dir}/.kube-controller-manager.build-failed"
+node_binaries=(kube-scheduler kubelet kube-proxy)
 
 # --- binary checks --------------------------------------------------------------
 apiserver_ok() {
@@ -47,15 +55,22 @@ etcd_ok() {
 kcm_settled() {
   [[ "${WTA_SKIP_CONTROLLER_MANAGER:-0}" == 1 ]] || apiserver_ok "${kcm}" || [[ -e "${kcm_failed_marker}" ]]
 }
+node_ok() {
+  [[ ${with_node} == 0 ]] && return 0
+  local b
+  for b in "${node_binaries[@]}"; do
+    apiserver_ok "${out_dir}/${b}" || return 1
+  done
+}
 report() {
   local b
-  for b in "${apiserver}" "${etcd_bin}" "${kcm}"; do
+  for b in "${apiserver}" "${etcd_bin}" "${kcm}" "${out_dir}/kube-scheduler" "${out_dir}/kubelet" "${out_dir}/kube-proxy"; do
     if [[ -x "${b}" ]]; then printf '%s\n' "${b}"; fi
   done
   printf '%s\n' "${out_dir}"
 }
 
-if apiserver_ok "${apiserver}" && etcd_ok && kcm_settled; then
+if apiserver_ok "${apiserver}" && etcd_ok && kcm_settled && node_ok; then
   report
   exit 0
 fi
@@ -66,7 +81,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/go.sh"
 require_go
 
 lock_build_dir "${out_dir}"
-if apiserver_ok "${apiserver}" && etcd_ok && kcm_settled; then  # built while this one waited
+if apiserver_ok "${apiserver}" && etcd_ok && kcm_settled && node_ok; then  # built while this one waited
   report
   exit 0
 fi
@@ -121,11 +136,17 @@ prepare_kube_module() {
   if [[ "${WTA_SKIP_CONTROLLER_MANAGER:-0}" != 1 ]]; then
     pkgs+=("k8s.io/kubernetes/cmd/kube-controller-manager@${KUBE_VERSION}")
   fi
+  if [[ ${with_node} == 1 ]]; then
+    local b
+    for b in "${node_binaries[@]}"; do
+      pkgs+=("k8s.io/kubernetes/cmd/${b}@${KUBE_VERSION}")
+    done
+  fi
   (cd "${kube_mod}" && "${GO}" get "${pkgs[@]}") \
     || die "go get of k8s.io/kubernetes ${KUBE_VERSION} failed (wrapper module: ${kube_mod}/go.mod)"
 }
 
-if ! apiserver_ok "${apiserver}" || ! kcm_settled; then
+if ! apiserver_ok "${apiserver}" || ! kcm_settled || ! node_ok; then
   prepare_kube_module
   if ! apiserver_ok "${apiserver}"; then
     build_kube kube-apiserver "${apiserver}" || die "building kube-apiserver failed"
@@ -139,6 +160,14 @@ if ! apiserver_ok "${apiserver}" || ! kcm_settled; then
       rm -f "${kcm}"
       touch "${kcm_failed_marker}"
     fi
+  fi
+  if [[ ${with_node} == 1 ]]; then
+    for b in "${node_binaries[@]}"; do
+      if ! apiserver_ok "${out_dir}/${b}"; then
+        build_kube "${b}" "${out_dir}/${b}" || die "building ${b} failed"
+        apiserver_ok "${out_dir}/${b}" || die "built ${b} does not report Kubernetes ${KUBE_VERSION}"
+      fi
+    done
   fi
 fi
 

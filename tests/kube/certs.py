@@ -71,8 +71,12 @@ def _signed_cert(folder: Path, name: str, subject: str, extensions: str) -> None
     )
 
 
-def make_credentials(folder: Path) -> ClusterCredentials:
-    """A CA, the serving and admin certificates, the service-account keys and an admin token."""
+def make_credentials(folder: Path, extra_ips: tuple[str, ...] = ()) -> ClusterCredentials:
+    """A CA, the serving and admin certificates, the service-account keys and an admin token.
+
+    `extra_ips` are more addresses the API server is reached at (a node's side of a veth, the
+    `kubernetes` Service's cluster IP).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     _openssl(
         folder,
@@ -83,8 +87,9 @@ def make_credentials(folder: Path) -> ClusterCredentials:
         folder,
         "apiserver",
         "/CN=kube-apiserver",
-        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\n"
-        "extendedKeyUsage=serverAuth\n",
+        "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc"
+        + "".join(f",IP:{ip}" for ip in extra_ips)
+        + "\nextendedKeyUsage=serverAuth\n",
     )
     _signed_cert(folder, "admin", "/O=system:masters/CN=admin", "extendedKeyUsage=clientAuth\n")
     _openssl(folder, "genrsa", "-out", "sa.key", "2048")

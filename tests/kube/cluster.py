@@ -1,8 +1,10 @@
 """A real Kubernetes control plane for tests: etcd, kube-apiserver and kube-controller-manager.
 
 The binaries come from `hack/build-kube-binaries.sh` and kubectl from `hack/install-kube-tools.sh`
-(both cached under ~/.cache/wta). No kubelet or scheduler: objects are stored, validated,
-defaulted and garbage-collected exactly as in a cluster, but no pod ever runs.
+(both cached under ~/.cache/wta). By default no kubelet or scheduler: objects are stored,
+validated, defaulted and garbage-collected exactly as in a cluster, but no pod ever runs.
+`ControlPlaneOptions(for_node=...)` adds the scheduler and every controller pods need, for the
+real node of tests/node.
 """
 
 from __future__ import annotations
@@ -27,6 +29,26 @@ ROOT = Path(__file__).resolve().parents[2]
 CRDS_DIR = ROOT / "crds"
 # Only what tests need: owner-reference cleanup, namespace deletion, default ServiceAccounts.
 CONTROLLERS = "garbage-collector-controller,namespace-controller,serviceaccount-controller"
+# A node's pods also need Deployments rolled, Services' endpoints and the root CA ConfigMap that
+# every projected ServiceAccount token volume mounts; the node lifecycle controller lifts the
+# not-ready taint a kubelet registers with.
+NODE_CONTROLLERS = ",".join(
+    (
+        CONTROLLERS,
+        "deployment-controller,replicaset-controller,job-controller,disruption-controller",
+        "endpointslice-controller,endpointslice-mirroring-controller,endpoints-controller",
+        "root-ca-certificate-publisher-controller,node-lifecycle-controller",
+    )
+)
+SERVICE_CIDR = "10.96.0.0/24"
+KUBERNETES_SERVICE_IP = "10.96.0.1"
+
+
+@dataclass(frozen=True)
+class NodeAccess:
+    """Where a node reaches the API server: its address on the host's side of a veth."""
+
+    host_ip: str
 
 
 class KubeUnavailableError(RuntimeError):
@@ -37,10 +59,10 @@ class KubectlError(AssertionError):
     """kubectl exited non-zero; the message has its command line and output."""
 
 
-def _script_folder(script: str) -> Path:
+def _script_folder(script: str, *args: str) -> Path:
     """Run a hack/ script that prints its cache folder last; build or fetch if needed."""
     done = subprocess.run(
-        [str(ROOT / "hack" / script)], capture_output=True, text=True, check=False
+        [str(ROOT / "hack" / script), *args], capture_output=True, text=True, check=False
     )
     if done.returncode != 0 or not done.stdout.strip():
         raise KubeUnavailableError(f"hack/{script} failed ({done.returncode}):\n{done.stderr}")
@@ -169,11 +191,19 @@ def _process(name: str, argv: Sequence[str], port: int | None, logs: Path) -> Ma
     return ManagedProcess(name, list(argv), port=port, log_path=logs / f"{name}.log")
 
 
-def start_cluster(folder: Path, *, garbage_collection: bool = True) -> KubeCluster:
-    """Build or find the binaries, start the control plane in `folder` and install the CRDs."""
-    binaries = _script_folder("build-kube-binaries.sh")
+def start_cluster(
+    folder: Path, *, garbage_collection: bool = True, node: NodeAccess | None = None
+) -> KubeCluster:
+    """Build or find the binaries, start the control plane in `folder` and install the CRDs.
+
+    With `node`, the API server also listens on the node's host-side address (advertised to
+    pods through the `kubernetes` Service), the scheduler and the pods' controllers run, and
+    no CRD is installed (the chart does it).
+    """
+    binaries = _script_folder("build-kube-binaries.sh", *(["--node"] if node else []))
     tools = _script_folder("install-kube-tools.sh")
-    credentials = make_credentials(folder / "pki")
+    extra_ips = (node.host_ip, KUBERNETES_SERVICE_IP) if node else ()
+    credentials = make_credentials(folder / "pki", extra_ips)
     client_port, peer_port, api_port = free_port(), free_port(), free_port()
     server = f"https://127.0.0.1:{api_port}"
     creds = credentials
@@ -198,8 +228,8 @@ def start_cluster(folder: Path, *, garbage_collection: bool = True) -> KubeClust
         [
             str(binaries / "kube-apiserver"),
             f"--etcd-servers=http://127.0.0.1:{client_port}",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
+            f"--bind-address={'0.0.0.0' if node else '127.0.0.1'}",
+            f"--advertise-address={node.host_ip if node else '127.0.0.1'}",
             f"--secure-port={api_port}",
             f"--tls-cert-file={creds.serving_cert}",
             f"--tls-private-key-file={creds.serving_key}",
@@ -208,9 +238,11 @@ def start_cluster(folder: Path, *, garbage_collection: bool = True) -> KubeClust
             "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
             f"--service-account-key-file={creds.service_account_pub}",
             f"--service-account-signing-key-file={creds.service_account_key}",
-            "--service-cluster-ip-range=10.96.0.0/24",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--authorization-mode=RBAC",
             f"--cert-dir={folder / 'certs'}",
+            # The node's name resolves nowhere: logs and exec go to its address.
+            "--kubelet-preferred-address-types=InternalIP",
         ],
         api_port,
         folder,
@@ -238,8 +270,10 @@ def start_cluster(folder: Path, *, garbage_collection: bool = True) -> KubeClust
             cluster.processes.append(process)
         _wait_ready(server, creds, apiserver)
         # CRDs first: the garbage collector only watches the kinds it finds when it starts
-        # (and every 30 s after), so owners of our kinds are collected at once.
-        cluster.install_crds()
+        # (and every 30 s after), so owners of our kinds are collected at once. A node's
+        # cluster gets them from the chart, as a platform team's would.
+        if not node:
+            cluster.install_crds()
         if has_kcm:
             manager = _process(
                 "kube-controller-manager",
@@ -248,7 +282,7 @@ def start_cluster(folder: Path, *, garbage_collection: bool = True) -> KubeClust
                     f"--kubeconfig={admin_kubeconfig}",
                     "--leader-elect=false",
                     "--secure-port=0",
-                    f"--controllers={CONTROLLERS}",
+                    f"--controllers={NODE_CONTROLLERS if node else CONTROLLERS}",
                     f"--root-ca-file={creds.ca_cert}",
                 ],
                 None,
@@ -256,6 +290,23 @@ def start_cluster(folder: Path, *, garbage_collection: bool = True) -> KubeClust
             )
             manager.start()
             cluster.processes.append(manager)
+        if node:
+            scheduler = _process(
+                "kube-scheduler",
+                [
+                    str(binaries / "kube-scheduler"),
+                    f"--kubeconfig={admin_kubeconfig}",
+                    f"--authentication-kubeconfig={admin_kubeconfig}",
+                    f"--authorization-kubeconfig={admin_kubeconfig}",
+                    "--leader-elect=false",
+                    "--bind-address=127.0.0.1",
+                    f"--secure-port={free_port()}",
+                ],
+                None,
+                folder,
+            )
+            scheduler.start()
+            cluster.processes.append(scheduler)
     except BaseException:
         cluster.stop()
         raise
