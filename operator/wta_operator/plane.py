@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +12,23 @@ from wta_operator.adapters.database import DatabaseAdmin
 from wta_operator.adapters.kube import KubeClient
 from wta_operator.adapters.streams import StreamPlane
 from wta_operator.settings import OperatorConfig
+
+
+@dataclass
+class PublishedClaims:
+    """What the number claims ConfigMap was last given, and when (by `clock`, in seconds)."""
+
+    clock: Callable[[], float] = time.monotonic
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    owners: dict[str, str] | None = None
+    at: float = 0.0
+
+    def due(self, owners: Mapping[str, str], every: float) -> bool:
+        """Changed since the last write, or unchanged for `every` seconds."""
+        return owners != self.owners or self.clock() - self.at >= every
+
+    def written(self, owners: Mapping[str, str]) -> None:
+        self.owners, self.at = dict(owners), self.clock()
 
 
 @dataclass
@@ -24,6 +43,7 @@ class ControlPlane:
     tenant_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
     # One read-modify-write of the shared routes Secret at a time in this process.
     routes_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    published_claims: PublishedClaims = field(default_factory=PublishedClaims)
 
     def tenant_lock(self, namespace: str, name: str) -> asyncio.Lock:
         return self.tenant_locks.setdefault((namespace, name), asyncio.Lock())

@@ -66,6 +66,13 @@ class OperatorConfig(BaseSettings):
         default="wta-gateway-routes",
         description="Secret the gateway mounts as its manifests folder: one key per tenant.",
     )
+    number_claims_config_map: str | None = Field(
+        default=None,
+        pattern=DNS_SUBDOMAIN,
+        description="ConfigMap, in the gateway's namespace, the operator keeps filled with every "
+        "claimed number and its owning tenant: the parameter of the chart's admission policy "
+        "that refuses a second claim. Unset: not written.",
+    )
     metrics_port: int = Field(default=9101, description="Port of the runtime's metrics server.")
     resync_seconds: float = Field(
         default=15.0,

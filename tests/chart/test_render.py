@@ -25,7 +25,7 @@ def test_helm_lint_is_clean(helm: Helm, values: list[object]) -> None:
     assert "[ERROR]" not in done.stdout, done.stdout
 
 
-def test_default_values_install_operator_gateway_and_crds_only(helm: Helm) -> None:
+def test_default_values_install_operator_gateway_crds_and_admission_policy(helm: Helm) -> None:
     objects = helm.render()
     assert kinds(objects) == {
         "ConfigMap",
@@ -37,6 +37,8 @@ def test_default_values_install_operator_gateway_and_crds_only(helm: Helm) -> No
         "PodDisruptionBudget",
         "Service",
         "ServiceAccount",
+        "ValidatingAdmissionPolicy",
+        "ValidatingAdmissionPolicyBinding",
     }
     crds = [o for o in objects if o["kind"] == "CustomResourceDefinition"]
     assert {c["metadata"]["name"] for c in crds} == {"whatsapptenants.wta.io", "aiagents.wta.io"}
@@ -131,6 +133,25 @@ def test_the_runtime_pod_monitor_scrapes_every_metrics_port_of_a_runtime_pod(hel
     tenant = tenant_view()
     pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
     assert scraped == {port["name"] for c in pod["containers"] for port in c.get("ports", [])}
+
+
+def test_a_second_claim_of_a_number_is_refused_by_a_policy_on_the_operators_config_map(
+    helm: Helm,
+) -> None:
+    objects = helm.render(sets=["operator.watchNamespaces={shop-a}"])
+    policy = find(objects, "ValidatingAdmissionPolicy", "wta-number-claims")
+    binding = find(objects, "ValidatingAdmissionPolicyBinding", "wta-number-claims")
+    settings = find(objects, "ConfigMap", "wta-operator")["data"]
+    assert policy["spec"]["paramKind"] == {"apiVersion": "v1", "kind": "ConfigMap"}
+    assert binding["spec"]["policyName"] == "wta-number-claims"
+    assert binding["spec"]["paramRef"]["name"] == settings["WTA_NUMBER_CLAIMS_CONFIG_MAP"]
+    assert binding["spec"]["paramRef"]["namespace"] == settings["WTA_GATEWAY_NAMESPACE"]
+    [selector] = binding["spec"]["matchResources"]["namespaceSelector"]["matchExpressions"]
+    assert selector["values"] == ["shop-a"]
+
+    disabled = helm.render(sets=["admission.numberClaims.enabled=false"])
+    assert not {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"} & kinds(disabled)
+    assert "WTA_NUMBER_CLAIMS_CONFIG_MAP" not in find(disabled, "ConfigMap", "wta-operator")["data"]
 
 
 def test_crds_can_be_left_to_another_tool(helm: Helm) -> None:

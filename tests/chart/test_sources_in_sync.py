@@ -135,6 +135,7 @@ def test_rendered_settings_are_read_by_the_processes(
     assert operator.namespaces == ["shop-a", "shop-b"]
     assert operator.standalone is True
     assert operator.gateway_namespace == "wta-system"
+    assert operator.number_claims_config_map == "wta-number-claims"
     assert operator.runtime_media_env["WTA_MEDIA_S3_BUCKET"] == "wta-media"
     assert operator.runtime_media_s3_credentials_secret == "wta-media-s3"
     assert operator.runtime_service_account_annotations == {

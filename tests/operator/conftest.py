@@ -9,7 +9,8 @@ import pytest
 from nats.aio.client import Client
 
 from tests.kube import KubeCluster, kube_cluster, kube_namespace
-from tests.operator.harness import RunningOperator, running_operator, superuser_url
+from tests.operator.factories import unique_name, unique_number
+from tests.operator.harness import OwnedNumber, RunningOperator, running_operator, superuser_url
 from wta_runtime.local.nats_server import nats_process
 from wta_runtime.local.processes import free_port
 from wta_runtime.stream.permissions import (
@@ -60,3 +61,11 @@ async def nats_client(operator_nats_url: str) -> AsyncIterator[Client]:
     client = await nats.connect(operator_nats_url)
     yield client
     await client.drain()
+
+
+@pytest.fixture
+def owned_number(live_operator: RunningOperator, kube_namespace: str) -> OwnedNumber:
+    """A number no other test claims, owned by a Ready tenant of this test's namespace."""
+    owned = OwnedNumber(kube_namespace, unique_name("first"), unique_number())
+    live_operator.ready_tenant(owned.namespace, owned.owner, [owned.number])
+    return owned

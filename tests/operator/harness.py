@@ -32,6 +32,8 @@ from wta_runtime.local.processes import ManagedProcess, free_port
 RBAC = Path(__file__).resolve().parents[2] / "operator" / "wta_operator" / "rbac.yaml"
 GATEWAY_NAMESPACE = "wta-system"
 ROUTES_SECRET = "wta-gateway-routes"
+# As the chart names it for release "wta" (and its admission policy reads it).
+NUMBER_CLAIMS = "wta-number-claims"
 GROUP, VERSION = "wta.io", "v1alpha1"
 PLURALS = {"WhatsAppTenant": "whatsapptenants", "AIAgent": "aiagents"}
 # The tests resync every RESYNC seconds; drift is repaired within one resync plus a reconcile.
@@ -59,6 +61,15 @@ def superuser_url(database_url: str) -> str:
     parts = urlsplit(database_url)
     netloc = f"postgres@{parts.hostname}:{parts.port}"
     return urlunsplit(("postgresql", netloc, parts.path, "", ""))
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    """A Ready tenant in a test's namespace and the number it claims."""
+
+    namespace: str
+    owner: str
+    number: str
 
 
 @dataclass
@@ -137,6 +148,13 @@ class RunningOperator:
             timeout,
         )
 
+    def ready_tenant(self, namespace: str, name: str, numbers: list[str]) -> None:
+        """A tenant claiming `numbers` (its token in Secret `<name>-twilio`), Ready."""
+        self.apply(
+            namespace, secret_manifest(f"{name}-twilio"), tenant_manifest(name, numbers=numbers)
+        )
+        self.wait_condition(namespace, "WhatsAppTenant", name, "Ready", "True")
+
     def ready_tenant_with_agent(self, namespace: str, name: str, agent: str = "helper") -> None:
         """A tenant (its token in Secret `<name>-twilio`) and one agent, both Ready."""
         self.apply(
@@ -176,6 +194,7 @@ def running_operator(
         "WTA_NATS_URL": nats_url,
         "WTA_ADMIN_DATABASE_URL": admin_database_url,
         "WTA_GATEWAY_NAMESPACE": GATEWAY_NAMESPACE,
+        "WTA_NUMBER_CLAIMS_CONFIG_MAP": NUMBER_CLAIMS,
         "WTA_HEALTH_PORT": str(port),
         "WTA_OPERATOR_METRICS_PORT": str(metrics_port),
         "WTA_RESYNC_SECONDS": str(RESYNC),

@@ -14,9 +14,8 @@ from tests.operator.factories import (
     secret_manifest,
     tenant_manifest,
     unique_name,
-    unique_number,
 )
-from tests.operator.harness import REPAIR_WITHIN, RunningOperator, wait_for
+from tests.operator.harness import REPAIR_WITHIN, OwnedNumber, RunningOperator, wait_for
 from wta_operator.adapters.database import DatabaseAdmin, DatabaseUnavailableError
 from wta_operator.adapters.streams import StreamPlane, StreamUnavailableError
 from wta_operator.builders.database import database_scope
@@ -56,14 +55,10 @@ def test_a_wrong_secret_key_is_named(live_operator: RunningOperator, kube_namesp
 
 
 def test_the_later_tenant_on_a_number_gets_a_conflict_and_no_route(
-    live_operator: RunningOperator, kube_namespace: str
+    live_operator: RunningOperator, owned_number: OwnedNumber
 ) -> None:
-    op, namespace, number = live_operator, kube_namespace, unique_number()
-    first, second = unique_name("first"), unique_name("second")
-    op.apply(
-        namespace, secret_manifest(f"{first}-twilio"), tenant_manifest(first, numbers=[number])
-    )
-    op.wait_condition(namespace, "WhatsAppTenant", first, "Ready", "True")
+    op, namespace, number = live_operator, owned_number.namespace, owned_number.number
+    first, second = owned_number.owner, unique_name("second")
     op.apply(
         namespace, secret_manifest(f"{second}-twilio"), tenant_manifest(second, numbers=[number])
     )

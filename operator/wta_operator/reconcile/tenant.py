@@ -23,6 +23,7 @@ from wta_operator.conditions import (
 from wta_operator.naming import route_key
 from wta_operator.plane import ControlPlane
 from wta_operator.reconcile.nats_users import apply_nats_user, write_auth
+from wta_operator.reconcile.number_claims import publish_claims
 from wta_operator.reconcile.parts import apply_database, apply_routing, apply_stream
 from wta_operator.reconcile.runtime import apply_runtime
 from wta_operator.views import AgentEntry, AgentView, TenantView, read_tenant, valid_agents
@@ -93,6 +94,7 @@ async def reconcile_tenant(
             plane, tenant, name_taken=place.name_taken, user_problem=nats_user
         )
         routing = await apply_routing(plane, tenant, runtime.secrets, lost=place.lost)
+    await publish_claims(plane, claims)
     parts = [runtime.condition, stream, routing, database]
     routed = len(tenant.spec.numbers) if routing.status == "True" else 0
     return TenantOutcome(
@@ -171,6 +173,7 @@ async def clean_up_tenant(plane: ControlPlane, body: kopf.Body, claims: ClaimsIn
     except (KubeError, StreamUnavailableError, DatabaseUnavailableError) as exc:
         raise kopf.TemporaryError(f"clean-up waits: {exc}", delay=10) from None
     plane.tenant_locks.pop((namespace, name), None)
+    await publish_claims(plane, claims)  # its numbers are free again
     return done
 
 
