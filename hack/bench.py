@@ -29,6 +29,7 @@ import yaml
 from tests.utils.servers import serve_in_thread
 
 from hack import bench_operator
+from hack.bench_probes import profiled
 from hack.bench_report import HEADING as WORKER_HEADING
 from hack.bench_report import split_sections
 from hack.bench_turns import Turn, wait_for_turns
@@ -216,7 +217,11 @@ def bench(tmp: Path, *, only_gateway: bool = False) -> tuple[list[dict[str, Any]
                 FLOOR: floor_port,
                 "gateway": gateway_port,
             }
-            rows = gateway_rows(tenant, servers, contacts)
+            assert gateway.process is not None
+            # WTA_BENCH_PROFILE=folder: py-spy samples the gateway while the rounds run.
+            profile = os.environ.get("WTA_BENCH_PROFILE")
+            with profiled(gateway.process.pid, profile, "gateway"):
+                rows = gateway_rows(tenant, servers, contacts)
             if only_gateway:
                 return rows, {}
             asyncio.run(purge(nats_url, tenant.name))

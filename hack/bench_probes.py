@@ -8,11 +8,16 @@ anyone is pulling the tenant's JetStream consumer. Nothing here imports worker c
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import urllib.request
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -119,6 +124,26 @@ def statement_counts(pg_port: int, database: str, role: str) -> Counter[str]:
     """Calls of each normalised statement run by `role` in `database` since the last reset."""
     rows = asyncio.run(_superuser(pg_port, _STATEMENTS, database, role))
     return Counter({" ".join(row["query"].split()): row["calls"] for row in rows})
+
+
+@contextlib.contextmanager
+def profiled(pid: int, folder: str | None, name: str) -> Iterator[None]:
+    """py-spy samples `pid` while the block runs; collapsed stacks go to `folder`/`name`.txt."""
+    if folder is None:
+        yield
+        return
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).with_name("py-spy")
+    if not spy.exists():
+        raise RuntimeError(f"profiling needs py-spy: {sys.executable} -m pip install py-spy")
+    output = Path(folder) / f"{name}.txt"
+    command = [str(spy), "record", "--pid", str(pid), "--format", "raw", "--rate", "250"]
+    recorder = subprocess.Popen([*command, "--output", str(output)], stdout=subprocess.DEVNULL)
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)
+        recorder.wait(timeout=60)
 
 
 def cpu_seconds(pid: int) -> float:

@@ -42,6 +42,9 @@ CONCURRENCY = int(os.environ.get("WTA_BENCH_CONCURRENCY", "256"))
 POOL_SIZE = int(os.environ.get("WTA_BENCH_POOL_SIZE", "10"))
 DRAIN_SECONDS = float(os.environ.get("WTA_BENCH_DRAIN_SECONDS", "240"))
 TOTAL_SECONDS = int(os.environ.get("WTA_BENCH_TIMEOUT", "2400"))
+# While tuning: only these scenarios (e.g. "a"), and py-spy profiles of the worker in a folder.
+ONLY = set(os.environ.get("WTA_BENCH_ONLY", "abc"))
+PROFILE_DIR = os.environ.get("WTA_BENCH_PROFILE")
 SCENARIOS = (
     Scenario("a", "0 s model", model_delay=0.0, contacts=int(1500 * SCALE), rate=150.0),
     Scenario("b", "2 s model", model_delay=2.0, contacts=int(600 * SCALE), rate=50.0),
@@ -79,7 +82,10 @@ def measure_worker(platform: BenchPlatform, scenario: Scenario) -> Measurement:
         counter_before = probes.read_counter(metrics_port, STATEMENTS_COUNTER)
         probes.reset_statement_counts(platform.pg_port)
         cpu_before = probes.cpu_seconds(worker.process.pid)
-        with probes.ConnectionPeaks(platform.pg_port, WORKER_APPLICATION, database) as peaks:
+        with (
+            probes.ConnectionPeaks(platform.pg_port, WORKER_APPLICATION, database) as peaks,
+            probes.profiled(worker.process.pid, PROFILE_DIR, f"worker-{scenario.name}"),
+        ):
             platform.offer(scenario, "555")
             turns = wait_for_turns(
                 platform.database_url(database, user="postgres"),
@@ -213,7 +219,7 @@ def main() -> None:
         platform = BenchPlatform(Path(tmp), source)
         try:
             platform.start()
-            for scenario in SCENARIOS:
+            for scenario in (s for s in SCENARIOS if s.name in ONLY):
                 for measure in (measure_worker, measure_floor):
                     print(f"{measure.__name__} {scenario.name}: {scenario.title}", flush=True)
                     measurements.append(measure(platform, scenario))

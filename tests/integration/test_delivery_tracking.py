@@ -19,6 +19,7 @@ from twilio.request_validator import RequestValidator
 from tests.utils.conversations import ACME_ACCOUNT, ACME_NUMBER, T0, conversation_in
 from tests.utils.gateways import GATEWAY_BASE, gateway_client
 from wta_runtime.catalog import TenantCatalog
+from wta_runtime.db.driver import driver
 from wta_runtime.db.outbound import mark_sent, save_outbound
 from wta_runtime.db.tables import Message
 from wta_runtime.stream.names import TenantStream
@@ -93,7 +94,7 @@ async def _sent_message(sessions: async_sessionmaker[AsyncSession]) -> tuple[uui
             provider="test",
             now=T0,
         )
-        await mark_sent(session, message_id=part.id, twilio_sid=sid, status="queued", now=T0)
+    await mark_sent(driver(sessions), message_id=part.id, twilio_sid=sid, status="queued", now=T0)
     return part.id, sid
 
 

@@ -19,6 +19,7 @@ from tests.utils.conversations import (
 from tests.utils.scripted_agent import ScriptedAgent
 from tests.utils.webhooks import new_contact
 from wta_runtime.db.delivery import apply_status
+from wta_runtime.db.driver import driver
 from wta_runtime.db.outbound import mark_sent, save_outbound
 from wta_runtime.db.tables import Contact, Message
 from wta_runtime.stream.inbound import InboundMessage
@@ -113,9 +114,9 @@ async def test_twilio_error_codes_and_reasons_of_any_length_are_kept(
             provider="test",
             now=T0,
         )
-        await mark_sent(
-            session, message_id=part.id, twilio_sid="SMlongerror", status="sent", now=T0
-        )
+    await mark_sent(
+        driver(sessions), message_id=part.id, twilio_sid="SMlongerror", status="sent", now=T0
+    )
     error_code = "63016-" + "x" * 40
 
     async with sessions.begin() as session:

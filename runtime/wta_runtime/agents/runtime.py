@@ -19,7 +19,6 @@ import httpx
 import openai
 from openai import AsyncOpenAI
 from pydantic import SecretStr
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents import usage as records
@@ -45,6 +44,14 @@ from wta_runtime.agents.turn import (
 )
 from wta_runtime.catalog import Tenant, TenantCatalog
 from wta_runtime.conversation.turn_text import contact_words
+from wta_runtime.db.driver import DATABASE_ERRORS
+
+# What leaves a turn without its records or memory, never without its reply.
+_UNAVAILABLE: tuple[type[BaseException], ...] = (
+    *DATABASE_ERRORS,
+    openai.OpenAIError,
+    httpx.HTTPError,
+)
 
 log = logging.getLogger("wta.agents")
 RECENT_TOOL_RESULTS = 5
@@ -259,7 +266,7 @@ class AgentRuntime:
                 top_k=memory.top_k,
                 skip=[entry.text for entry in turn.history],
             )
-        except (SQLAlchemyError, OSError, openai.OpenAIError, httpx.HTTPError):
+        except _UNAVAILABLE:
             log.warning("memory recall failed; answering without it", exc_info=True)
             return []
 
@@ -302,7 +309,7 @@ class AgentRuntime:
                     turn_key=context.turn_key,
                     items=items,
                 )
-        except (SQLAlchemyError, OSError, openai.OpenAIError, httpx.HTTPError):
+        except _UNAVAILABLE:
             # The reply matters more than its bookkeeping: log and let it go out.
             log.warning("could not record the agent turn", exc_info=True)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.turn import ConversationContext, ToolCallRecord, Usage
 from wta_runtime.db import agent_records
-from wta_runtime.db.engine import single_statements
+from wta_runtime.db.agent_records import TurnRow
+from wta_runtime.db.driver import DATABASE_ERRORS, driver
 
 log = logging.getLogger("wta.agents")
 
@@ -93,39 +93,31 @@ async def store_turn(
     sessions: async_sessionmaker[AsyncSession], record: TurnRecord, now: datetime
 ) -> None:
     """Write the selection, the tool calls and the usage of the turn in one statement."""
-    turn = {
-        "tenant": record.tenant,
-        "agent": record.agent,
-        "conversation_id": record.conversation_id,
-        "turn_key": record.turn_key,
-        "created_at": now,
-    }
-    async with single_statements(sessions)() as session:
-        await agent_records.record_turn(
-            session,
-            selection={**turn, "method": record.method, "detail": record.detail},
-            usage={
-                **turn,
-                "provider": record.provider,
-                "model": record.model,
-                "prompt_tokens": record.usage.prompt_tokens,
-                "completion_tokens": record.usage.completion_tokens,
-                "model_calls": record.usage.model_calls,
-                "seconds": record.seconds,
-                "outcome": record.outcome,
-            },
-            tool_calls=[
-                {
-                    **turn,
-                    "name": call.name,
-                    "arguments": call.arguments,
-                    "result": call.result,
-                    "status": call.status,
-                    "seconds": call.seconds,
-                }
-                for call in record.tool_calls
-            ],
-        )
+    await agent_records.record_turn(
+        driver(sessions),
+        TurnRow(record.tenant, record.agent, record.conversation_id, record.turn_key, now),
+        method=record.method,
+        detail=record.detail,
+        usage={
+            "provider": record.provider,
+            "model": record.model,
+            "prompt_tokens": record.usage.prompt_tokens,
+            "completion_tokens": record.usage.completion_tokens,
+            "model_calls": record.usage.model_calls,
+            "seconds": record.seconds,
+            "outcome": record.outcome,
+        },
+        tool_calls=[
+            {
+                "name": call.name,
+                "arguments": call.arguments,
+                "result": call.result,
+                "status": call.status,
+                "seconds": call.seconds,
+            }
+            for call in record.tool_calls
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -141,10 +133,9 @@ async def conversation_state(
     sessions: async_sessionmaker[AsyncSession], conversation_id: uuid.UUID, *, recent_tools: int
 ) -> ConversationState:
     """The last selected agent, the failed turns before this one, the latest tool results."""
-    async with single_statements(sessions)() as session:
-        earlier = await agent_records.earlier_turns(
-            session, conversation_id, outcomes=20, tool_calls=recent_tools
-        )
+    earlier = await agent_records.earlier_turns(
+        driver(sessions), conversation_id, outcomes=20, tool_calls=recent_tools
+    )
     failed = 0
     for outcome in earlier.outcomes:
         if outcome not in ("fallback", "unanswered"):
@@ -168,7 +159,7 @@ async def load_state(
         state = await conversation_state(
             sessions, context.conversation_id, recent_tools=recent_tools
         )
-    except SQLAlchemyError:
+    except DATABASE_ERRORS:
         log.warning("could not read the conversation's agent state", exc_info=True)
         state = ConversationState()
     if context.sticky_agent:

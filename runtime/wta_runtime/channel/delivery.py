@@ -22,6 +22,7 @@ from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender, SendError, SentMessage, Template
 from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
 from wta_runtime.db.contacts import last_inbound_at
+from wta_runtime.db.driver import driver
 from wta_runtime.db.engine import single_statements
 from wta_runtime.db.outbound import mark_attempted, mark_sent, mark_unsent
 from wta_runtime.db.tables import Conversation, Message
@@ -55,6 +56,7 @@ class OutboundDelivery:
     ) -> None:
         self._sessions = sessions
         self._single = single_statements(sessions)
+        self._db = driver(sessions)
         self._sender = sender
         self._pacer = pacer
         self._clock = clock
@@ -208,15 +210,14 @@ class OutboundDelivery:
     async def _record_sent(
         self, part: Message, sent: SentMessage, details: dict[str, Any] | None
     ) -> None:
-        async with self._single() as session:
-            await mark_sent(
-                session,
-                message_id=part.id,
-                twilio_sid=sent.sid,
-                status=sent.status,
-                now=self._clock(),
-                details=details,
-            )
+        await mark_sent(
+            self._db,
+            message_id=part.id,
+            twilio_sid=sent.sid,
+            status=sent.status,
+            now=self._clock(),
+            details=details,
+        )
         part.delivery_status = sent.status
         part.twilio_sid = sent.sid
 

@@ -7,29 +7,28 @@ import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.channel.delivery_status import ATTEMPTED, UNSENT
-from wta_runtime.db.engine import single_statements
+from wta_runtime.db.driver import Sql, driver
 from wta_runtime.db.thread_leases import LeaseLostError, ThreadLease
 
 # Each send reserves the sender's next free slot atomically; slots are 1/rate apart, on the
 # database's clock, so replicas on hosts with different clocks still agree.
-_RESERVE = text(
+_RESERVE = Sql(
     """
     INSERT INTO sender_pacing AS p (tenant, sender, next_slot_at)
-    VALUES (:tenant, :sender, clock_timestamp() + :interval)
+    VALUES (:tenant, :sender, clock_timestamp() + CAST(:interval AS interval))
     ON CONFLICT (tenant, sender) DO UPDATE
         SET next_slot_at = GREATEST(p.next_slot_at, clock_timestamp()) + :interval
     RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp()))
     """
 )
 # The same, taken only while the thread's lease holds: fencing and pacing in one round trip.
-_RESERVE_FENCED = text(
+_RESERVE_FENCED = Sql(
     """
     INSERT INTO sender_pacing AS p (tenant, sender, next_slot_at)
-    SELECT :tenant, :sender, clock_timestamp() + :interval
+    SELECT :tenant, :sender, clock_timestamp() + CAST(:interval AS interval)
     WHERE EXISTS (
         SELECT 1 FROM thread_leases WHERE token = :token AND expires_at > clock_timestamp()
     )
@@ -40,11 +39,11 @@ _RESERVE_FENCED = text(
 )
 
 # The same, and the part about to leave marked attempted (with the time), in one round trip.
-_RESERVE_FENCED_ATTEMPT = text(
+_RESERVE_FENCED_ATTEMPT = Sql(
     f"""
     WITH reserved AS (
         INSERT INTO sender_pacing AS p (tenant, sender, next_slot_at)
-        SELECT :tenant, :sender, clock_timestamp() + :interval
+        SELECT :tenant, :sender, clock_timestamp() + CAST(:interval AS interval)
         WHERE EXISTS (
             SELECT 1 FROM thread_leases WHERE token = :token AND expires_at > clock_timestamp()
         )
@@ -53,7 +52,9 @@ _RESERVE_FENCED_ATTEMPT = text(
         RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp())) AS wait
     ),
     attempted AS (
-        UPDATE messages SET delivery_status = '{ATTEMPTED}', send_attempted_at = :attempted_at
+        UPDATE messages
+        SET delivery_status = '{ATTEMPTED}',
+            send_attempted_at = CAST(:attempted_at AS timestamptz)
         WHERE id = :message AND delivery_status IN ({", ".join(f"'{s}'" for s in sorted(UNSENT))})
           AND EXISTS (SELECT 1 FROM reserved)
     )
@@ -71,7 +72,7 @@ class SenderPacer:
         *,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        self._sessions = single_statements(sessions)  # one statement: no transaction round trips
+        self._db = driver(sessions)  # one statement: no transaction round trips
         self._sleep = sleep
 
     async def wait_turn(
@@ -90,21 +91,19 @@ class SenderPacer:
         """
         interval = timedelta(seconds=1 / per_second)
         params: dict[str, object] = {"tenant": tenant, "sender": sender, "interval": interval}
-        async with self._sessions() as session:
-            if lease is None:
-                wait = await session.scalar(_RESERVE, params)
-            else:
-                lease.check()
-                statement = _RESERVE_FENCED
-                if attempt is not None:
-                    statement = _RESERVE_FENCED_ATTEMPT
-                    params |= {"message": attempt[0], "attempted_at": attempt[1]}
-                result = await session.execute(statement, {**params, "token": lease.token})
-                row = result.first()
-                if row is None:
-                    lease.lost = True
-                    raise LeaseLostError(f"lease {lease.token} taken over before a send")
-                wait = row[0]
+        if lease is None:
+            wait = await self._db.fetchval(_RESERVE, **params)
+        else:
+            lease.check()
+            statement = _RESERVE_FENCED
+            if attempt is not None:
+                statement = _RESERVE_FENCED_ATTEMPT
+                params |= {"message": attempt[0], "attempted_at": attempt[1]}
+            row = await self._db.fetchrow(statement, **params, token=lease.token)
+            if row is None:
+                lease.lost = True
+                raise LeaseLostError(f"lease {lease.token} taken over before a send")
+            wait = row[0]
         seconds = max(0.0, float(wait or 0))
         if seconds:
             await self._sleep(seconds)

@@ -4,27 +4,73 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, func, insert, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncSession
+from wta_runtime.db.driver import Driver, Sql, jsonb
 
-from wta_runtime.db.agent_tables import AgentSelection, ToolCall, TurnUsage
+# The selection, the tool calls (a JSON array, in the order they were made) and the usage.
+_RECORD_TURN = Sql(
+    """
+    WITH selection AS (
+        INSERT INTO agent_selections
+            (tenant, conversation_id, turn_key, agent, method, detail, created_at)
+        VALUES (:tenant, :conversation, :turn_key, :agent, :method, :detail, :now)
+    ),
+    calls AS (
+        INSERT INTO agent_tool_calls (tenant, agent, conversation_id, turn_key, name, arguments,
+                                      result, status, seconds, created_at)
+        SELECT :tenant, :agent, :conversation, :turn_key, c->>'name', c->'arguments',
+               c->>'result', c->>'status', CAST(c->>'seconds' AS double precision), :now
+        FROM jsonb_array_elements(CAST(:calls AS jsonb)) WITH ORDINALITY AS made(c, n)
+        ORDER BY n
+    )
+    INSERT INTO agent_usage (tenant, agent, conversation_id, turn_key, provider, model,
+                             prompt_tokens, completion_tokens, model_calls, seconds, outcome,
+                             created_at)
+    VALUES (:tenant, :agent, :conversation, :turn_key, :provider, :model, :prompt_tokens,
+            :completion_tokens, :model_calls, :seconds, :outcome, :now)
+    """
+)
+
+
+@dataclass(frozen=True)
+class TurnRow:
+    """Who answered which turn of which conversation, and when."""
+
+    tenant: str
+    agent: str
+    conversation_id: uuid.UUID | None
+    turn_key: str
+    created_at: datetime
 
 
 async def record_turn(
-    session: AsyncSession,
+    db: Driver,
+    turn: TurnRow,
     *,
-    selection: dict[str, Any],
+    method: str,
+    detail: str | None,
     usage: dict[str, Any],
     tool_calls: list[dict[str, Any]],
 ) -> None:
-    """The rows of one turn (selection, usage, tool calls) in one statement."""
-    ctes = [insert(AgentSelection).values(**selection).cte("selection")]
-    if tool_calls:
-        ctes.append(insert(ToolCall).values(tool_calls).cte("calls"))
-    await session.execute(insert(TurnUsage).values(**usage).add_cte(*ctes))
+    """The rows of one turn (selection, usage, tool calls) in one statement.
+
+    `usage`: provider, model, prompt_tokens, completion_tokens, model_calls, seconds, outcome;
+    each tool call: name, arguments, result, status, seconds.
+    """
+    await db.execute(
+        _RECORD_TURN,
+        tenant=turn.tenant,
+        agent=turn.agent,
+        conversation=turn.conversation_id,
+        turn_key=turn.turn_key,
+        now=turn.created_at,
+        method=method,
+        detail=detail,
+        calls=jsonb(tool_calls),
+        **usage,
+    )
 
 
 @dataclass(frozen=True)
@@ -37,49 +83,37 @@ class EarlierTurns:
     tool_calls: list[tuple[str, Any, str]]
 
 
+_EARLIER_TURNS = Sql(
+    """
+    SELECT
+        (SELECT agent FROM agent_selections WHERE conversation_id = :conversation
+         ORDER BY id DESC LIMIT 1) AS sticky_agent,
+        (SELECT array_agg(outcome ORDER BY id DESC) FROM (
+            SELECT id, outcome FROM agent_usage WHERE conversation_id = :conversation
+            ORDER BY id DESC LIMIT :outcomes) AS recent) AS outcomes,
+        (SELECT json_agg(json_build_array(name, arguments, result) ORDER BY id DESC) FROM (
+            SELECT id, name, arguments, result FROM agent_tool_calls
+            WHERE conversation_id = :conversation
+            ORDER BY id DESC LIMIT :tool_calls) AS latest) AS tool_calls
+    """
+)
+
+
 async def earlier_turns(
-    session: AsyncSession, conversation_id: uuid.UUID, *, outcomes: int, tool_calls: int
+    db: Driver, conversation_id: uuid.UUID, *, outcomes: int, tool_calls: int
 ) -> EarlierTurns:
     """The last agent selected, the last `outcomes` outcomes and `tool_calls` tool calls.
 
     One statement (three subqueries): the turn pays one round trip for it.
     """
-    sticky = (
-        select(AgentSelection.agent)
-        .where(AgentSelection.conversation_id == conversation_id)
-        .order_by(AgentSelection.id.desc())
-        .limit(1)
-        .scalar_subquery()
+    row = await db.fetchrow(
+        _EARLIER_TURNS, conversation=conversation_id, outcomes=outcomes, tool_calls=tool_calls
     )
-    recent = (
-        select(TurnUsage.id, TurnUsage.outcome)
-        .where(TurnUsage.conversation_id == conversation_id)
-        .order_by(TurnUsage.id.desc())
-        .limit(outcomes)
-        .subquery()
-    )
-    outcome_list = select(
-        func.array_agg(aggregate_order_by(recent.c.outcome, recent.c.id.desc()))
-    ).scalar_subquery()
-    latest = (
-        select(ToolCall.id, ToolCall.name, ToolCall.arguments, ToolCall.result)
-        .where(ToolCall.conversation_id == conversation_id)
-        .order_by(ToolCall.id.desc())
-        .limit(tool_calls)
-        .subquery()
-    )
-    calls = select(
-        func.json_agg(
-            aggregate_order_by(
-                func.json_build_array(latest.c.name, latest.c.arguments, latest.c.result),
-                latest.c.id.desc(),
-            ),
-            type_=JSON,
-        )
-    ).scalar_subquery()
-    row = (await session.execute(select(sticky, outcome_list, calls))).one()
+    assert row is not None
     return EarlierTurns(
-        sticky_agent=row[0],
-        outcomes=list(row[1] or ()),
-        tool_calls=[(name, arguments, result) for name, arguments, result in row[2] or ()],
+        sticky_agent=row["sticky_agent"],
+        outcomes=list(row["outcomes"] or ()),
+        tool_calls=[
+            (name, arguments, result) for name, arguments, result in row["tool_calls"] or ()
+        ],
     )

@@ -6,11 +6,12 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.conversation.lifecycle import State
-from wta_runtime.db.tables import Message, StateChange
+from wta_runtime.db.driver import Driver, Sql
+from wta_runtime.db.tables import Message
 
 
 async def stored_keys(session: AsyncSession, tenant: str, keys: Sequence[str]) -> set[str]:
@@ -54,16 +55,17 @@ async def move_unanswered(session: AsyncSession, *, source: uuid.UUID, target: u
     )
 
 
-async def human_handled(session: AsyncSession, conversation_id: uuid.UUID) -> bool:
-    """Whether a person handed this conversation back to the bot at some point."""
-    return bool(
-        await session.scalar(
-            select(
-                exists().where(
-                    StateChange.conversation_id == conversation_id,
-                    StateChange.from_status == State.HUMAN_HANDOFF.value,
-                    StateChange.to_status == State.PROGRESS.value,
-                )
-            )
-        )
+_HUMAN_HANDLED = Sql(
+    f"""
+    SELECT EXISTS (
+        SELECT 1 FROM conversation_state_history
+        WHERE conversation_id = :conversation AND from_status = '{State.HUMAN_HANDOFF.value}'
+          AND to_status = '{State.PROGRESS.value}'
     )
+    """  # noqa: S608 (constants of ours, no input)
+)
+
+
+async def human_handled(db: Driver, conversation_id: uuid.UUID) -> bool:
+    """Whether a person handed this conversation back to the bot at some point."""
+    return bool(await db.fetchval(_HUMAN_HANDLED, conversation=conversation_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,20 +14,18 @@ from sqlalchemy import (
     DateTime,
     String,
     Text,
-    and_,
     bindparam,
     exists,
     literal,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from wta_runtime.conversation.lifecycle import State
+from wta_runtime.db.driver import Driver, Sql
 from wta_runtime.db.outbound import mark_sent, save_outbound
 from wta_runtime.db.tables import OPEN_STATES, Contact, Conversation, Message, StateChange
 from wta_runtime.db.transitions import touch, transition
@@ -272,82 +270,79 @@ class TurnState:
     human_handled: bool
 
 
-@functools.cache
-def _turn_state_statement() -> ExecutableReturnsRows:
-    """The conversation of a message, what settled it, and its unanswered burst, in order.
-
-    Built once: every turn asks the same, only the parameters change.
-    """
-    target = (
-        select(Message.conversation_id, Message.answered_by)
-        .where(
-            Message.tenant == bindparam("p_tenant"),
-            Message.idempotency_key == bindparam("p_key"),
-        )
-        .cte("target")
-    )
-    pending = aliased(Message, name="pending")
-    reply = aliased(Message, name="reply")
-    replied = exists().where(
-        reply.tenant == bindparam("p_tenant"),
-        reply.idempotency_key == bindparam("p_prefix", type_=String()) + pending.idempotency_key,
-    )
-    human = exists().where(
-        StateChange.conversation_id == Conversation.id,
-        StateChange.from_status == State.HUMAN_HANDOFF.value,
-        StateChange.to_status == State.PROGRESS.value,
-    )
-    return (
-        select(Conversation, target.c.answered_by, pending, replied, human)
-        .select_from(target)
-        .join(Conversation, Conversation.id == target.c.conversation_id)
-        .outerjoin(
-            pending,
-            and_(
-                pending.conversation_id == Conversation.id,
-                pending.direction == "inbound",
-                pending.answered_by.is_(None),
-                target.c.answered_by.is_(None),
-                Conversation.status.in_(OPEN_STATES),
-            ),
-        )
-        .order_by(pending.stream_seq.asc().nulls_last(), pending.created_at, pending.ordinal)
-        .execution_options(populate_existing=True)
-    )
+def _columns(table: str, alias: str) -> str:
+    columns = (Conversation if table == "conversations" else Message).__table__.columns
+    return ", ".join(f"{alias}.{c.name} AS {alias}_{c.name}" for c in columns)
 
 
-async def turn_state(
-    session: AsyncSession, tenant: str, key: str, *, reply_prefix: str
-) -> TurnState | None:
+def _open_states() -> str:
+    return ", ".join(f"'{state}'" for state in OPEN_STATES)
+
+
+# Every turn asks the same: the conversation of a message, what settled it, and its unanswered
+# burst in the order the contact sent it, with whether each was replied to already.
+_TURN_STATE = Sql(
+    f"""
+    WITH target AS (
+        SELECT conversation_id, answered_by FROM messages
+        WHERE tenant = :tenant AND idempotency_key = :key
+    )
+    SELECT {_columns("conversations", "c")}, t.answered_by AS target_answered_by,
+           {_columns("messages", "p")},
+           EXISTS (
+               SELECT 1 FROM messages r
+               WHERE r.tenant = :tenant
+                 AND r.idempotency_key = CAST(:prefix AS text) || p.idempotency_key
+           ) AS replied,
+           EXISTS (
+               SELECT 1 FROM conversation_state_history h
+               WHERE h.conversation_id = c.id AND h.from_status = '{State.HUMAN_HANDOFF.value}'
+                 AND h.to_status = '{State.PROGRESS.value}'
+           ) AS human
+    FROM target t
+    JOIN conversations c ON c.id = t.conversation_id
+    LEFT JOIN messages p
+        ON p.conversation_id = c.id AND p.direction = 'inbound' AND p.answered_by IS NULL
+       AND t.answered_by IS NULL AND c.status IN ({_open_states()})
+    ORDER BY p.stream_seq ASC NULLS LAST, p.created_at, p.ordinal
+    """  # noqa: S608 (constants of ours, no input)
+)
+
+
+def _prefixed(record: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    return {
+        key.removeprefix(prefix): value for key, value in record.items() if key.startswith(prefix)
+    }
+
+
+async def turn_state(db: Driver, tenant: str, key: str, *, reply_prefix: str) -> TurnState | None:
     """The conversation of message `key`, what settled it, and the burst still to answer."""
-    rows = (
-        await session.execute(
-            _turn_state_statement(), {"p_tenant": tenant, "p_key": key, "p_prefix": reply_prefix}
-        )
-    ).all()
+    rows = await db.fetch(_TURN_STATE, tenant=tenant, key=key, prefix=reply_prefix)
     if not rows:
         return None
-    batch = [row[2] for row in rows if row[2] is not None]
+    batch = [Message(**_prefixed(row, "p_")) for row in rows if row["p_id"] is not None]
     return TurnState(
-        conversation=rows[0][0],
-        answered_by=rows[0][1],
+        conversation=Conversation(**_prefixed(rows[0], "c_")),
+        answered_by=rows[0]["target_answered_by"],
         batch=batch,
-        reply_stored=bool(batch) and bool(rows[-1][3]),
-        human_handled=bool(rows[0][4]),
+        reply_stored=bool(batch) and bool(rows[-1]["replied"]),
+        human_handled=bool(rows[0]["human"]),
     )
 
 
-async def recent_messages(
-    session: AsyncSession, conversation_id: uuid.UUID, limit: int
-) -> list[Message]:
+_RECENT = Sql(
+    f"""
+    SELECT {", ".join(c.name for c in Message.__table__.columns)} FROM messages
+    WHERE conversation_id = :conversation
+    ORDER BY created_at DESC, ordinal DESC LIMIT :limit
+    """  # noqa: S608 (constants of ours, no input)
+)
+
+
+async def recent_messages(db: Driver, conversation_id: uuid.UUID, limit: int) -> list[Message]:
     """The last `limit` messages of a conversation, oldest first."""
-    rows = await session.scalars(
-        select(Message)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(Message.created_at.desc(), Message.ordinal.desc())
-        .limit(limit)
-    )
-    return list(reversed(rows.all()))
+    rows = await db.fetch(_RECENT, conversation=conversation_id, limit=limit)
+    return [Message(**dict(row)) for row in reversed(rows)]
 
 
 async def unanswered_inbound(session: AsyncSession, conversation_id: uuid.UUID) -> list[Message]:
@@ -400,7 +395,7 @@ async def save_reply(
 
 # A sent reply moves pending/idle to progress (with its history row) or extends progress, and the
 # thread's lease is released, in one statement; every other state is left as it is.
-_PROGRESS_AND_RELEASE = text(
+_PROGRESS_AND_RELEASE = Sql(
     """
     WITH old AS (
         SELECT id, status FROM conversations WHERE id = :conversation FOR UPDATE
@@ -409,7 +404,8 @@ _PROGRESS_AND_RELEASE = text(
         UPDATE conversations AS c
         SET status = CASE WHEN old.status IN ('pending', 'idle_timeout') THEN 'progress'
                           ELSE c.status END,
-            version = c.version + 1, updated_at = :now, expires_at = :expires_at
+            version = c.version + 1, updated_at = CAST(:now AS timestamptz),
+            expires_at = CAST(:expires_at AS timestamptz)
         FROM old
         WHERE c.id = old.id AND old.status IN ('pending', 'idle_timeout', 'progress')
         RETURNING old.status AS before
@@ -417,7 +413,7 @@ _PROGRESS_AND_RELEASE = text(
     history AS (
         INSERT INTO conversation_state_history
             (conversation_id, from_status, to_status, reason, changed_at)
-        SELECT :conversation, before, 'progress',
+        SELECT CAST(:conversation AS uuid), before, 'progress',
                CASE WHEN before = 'pending' THEN 'first_reply' ELSE 'user_returned' END, :now
         FROM moved WHERE before <> 'progress'
     ),
@@ -428,7 +424,7 @@ _PROGRESS_AND_RELEASE = text(
 
 
 async def progress_and_release(
-    session: AsyncSession,
+    db: Driver,
     *,
     conversation_id: uuid.UUID,
     now: datetime,
@@ -436,9 +432,12 @@ async def progress_and_release(
     token: int,
 ) -> None:
     """`move_to_progress` and the release of the thread's lease `token`, in one statement."""
-    await session.execute(
+    await db.execute(
         _PROGRESS_AND_RELEASE,
-        {"conversation": conversation_id, "now": now, "expires_at": now + timeout, "token": token},
+        conversation=conversation_id,
+        now=now,
+        expires_at=now + timeout,
+        token=token,
     )
 
 

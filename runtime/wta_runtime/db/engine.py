@@ -5,7 +5,8 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from sqlalchemy import event
+from prometheus_client import Counter
+from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,7 +40,7 @@ def create_engine(
     """An engine with a bounded pool, named in `pg_stat_activity` by `application_name`.
 
     The worker asks for a fixed pool without pre-ping: it sends many statements, and a turn that
-    meets a broken connection fails and is retried (the pool drops every connection it had).
+    meets a broken connection fails and is retried (the broken connection is dropped).
     """
     engine = create_async_engine(
         async_url(url),
@@ -50,13 +51,24 @@ def create_engine(
         connect_args={"server_settings": {"application_name": application_name}},
     )
     kind = "worker" if application_name.startswith("wta-worker") else "other"
-    statements = metrics.DB_STATEMENTS.labels(kind)
+    _COUNTERS[engine.sync_engine] = statements = metrics.DB_STATEMENTS.labels(kind)
 
     def count_statement(*_: Any) -> None:
         statements.inc()
 
     event.listen(engine.sync_engine, "before_cursor_execute", count_statement)
     return engine
+
+
+_COUNTERS: weakref.WeakKeyDictionary[Engine, Counter] = weakref.WeakKeyDictionary()
+
+
+def statement_counter(engine: AsyncEngine) -> Counter:
+    """`wta_db_statements_total` of the engine's kind, for statements run outside SQLAlchemy."""
+    counter = _COUNTERS.get(engine.sync_engine)
+    if counter is None:
+        counter = metrics.DB_STATEMENTS.labels("other")
+    return counter
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import column, exists, func, or_, select, update, values
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.channel.delivery_status import ATTEMPTED, PENDING, UNSENT
+from wta_runtime.db.driver import Driver, Sql, jsonb
 from wta_runtime.db.storable import storable_json, storable_text
-from wta_runtime.db.tables import Conversation, Message, ThreadLease
+from wta_runtime.db.tables import Conversation, Message
 
 
 def part_key(key: str, index: int) -> str:
@@ -70,8 +72,52 @@ def outbound_rows(
     return rows
 
 
+# The columns `outbound_rows` fills.
+_PART_COLUMNS = (
+    "id",
+    "tenant",
+    "conversation_id",
+    "direction",
+    "author",
+    "idempotency_key",
+    "body",
+    "agent",
+    "provider",
+    "delivery_status",
+    "details",
+    "created_at",
+)
+_MESSAGE_COLUMNS = ", ".join(c.name for c in Message.__table__.columns)
+# While the lease holds (FOR SHARE: a takeover waits until this statement has committed), the
+# parts are stored in their order and the messages they answer are settled.
+_SAVE_FENCED = Sql(
+    f"""
+    WITH held AS (
+        SELECT token FROM thread_leases
+        WHERE token = :token AND expires_at > clock_timestamp() FOR SHARE
+    ),
+    inserted AS (
+        INSERT INTO messages ({", ".join(_PART_COLUMNS)})
+        SELECT {", ".join(f"part.{name}" for name in _PART_COLUMNS)}
+        FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS laid(row, n),
+             LATERAL jsonb_populate_record(NULL::messages, laid.row) AS part
+        WHERE EXISTS (SELECT 1 FROM held)
+        ORDER BY laid.n
+        ON CONFLICT (tenant, idempotency_key) DO NOTHING
+        RETURNING {_MESSAGE_COLUMNS}
+    ),
+    settled AS (
+        UPDATE messages SET answered_by = :key
+        WHERE id = ANY(CAST(:answers AS uuid[])) AND answered_by IS NULL
+          AND EXISTS (SELECT 1 FROM held)
+    )
+    SELECT {_MESSAGE_COLUMNS} FROM inserted ORDER BY ordinal
+    """  # noqa: S608 (constants of ours, no input)
+)
+
+
 async def save_outbound_fenced(
-    session: AsyncSession,
+    db: Driver,
     *,
     token: int,
     rows: list[dict[str, Any]],
@@ -80,39 +126,19 @@ async def save_outbound_fenced(
 ) -> list[Message]:
     """One statement: while lease `token` holds, store the parts and settle what they answer.
 
-    Returns the parts stored; fewer than `rows` when the lease was lost or some part was
-    stored before (the caller then takes the transactional way, which tells which).
+    `rows` are `outbound_rows`. Returns the parts stored; fewer than `rows` when the lease was
+    lost or some part was stored before (the caller then takes the transactional way, which
+    tells which).
     """
-    held = (
-        select(ThreadLease.token)
-        .where(ThreadLease.token == token, ThreadLease.expires_at > func.clock_timestamp())
-        .with_for_update(read=True)  # a takeover waits until this statement has committed
-        .cte("held")
+    laid = [{name: row[name] for name in _PART_COLUMNS} for row in rows]
+    stored = await db.fetch(
+        _SAVE_FENCED,
+        token=token,
+        rows=json.dumps(laid, default=str),
+        key=key,
+        answers=list(answers),
     )
-    owned = exists(select(held.c.token))
-    columns = [Message.__table__.c[name] for name in rows[0]]
-    laid = values(*[column(c.name, c.type) for c in columns], name="laid").data(
-        [tuple(row[c.name] for c in columns) for row in rows]
-    )
-    inserted = (
-        insert(Message)
-        .from_select([c.name for c in columns], select(laid).where(owned))
-        .on_conflict_do_nothing(index_elements=["tenant", "idempotency_key"])
-        .returning(Message)
-        .cte("inserted")
-    )
-    settled = (
-        update(Message)
-        .where(Message.id.in_(list(answers)), Message.answered_by.is_(None), owned)
-        .values(answered_by=key)
-        .cte("settled")
-    )
-    stored = await session.scalars(
-        select(Message)
-        .from_statement(select(inserted).add_cte(held, settled))
-        .execution_options(populate_existing=True)
-    )
-    return sorted(stored.all(), key=lambda m: m.ordinal)
+    return [Message(**dict(row)) for row in stored]
 
 
 async def save_outbound(
@@ -192,8 +218,18 @@ async def mark_attempted(
     )
 
 
+_MARK_SENT = Sql(
+    """
+    UPDATE messages
+    SET twilio_sid = :sid, delivery_status = :status, sent_at = :now,
+        details = details || CAST(:details AS jsonb)
+    WHERE id = :message
+    """
+)
+
+
 async def mark_sent(
-    session: AsyncSession,
+    db: Driver,
     *,
     message_id: uuid.UUID,
     twilio_sid: str,
@@ -202,10 +238,14 @@ async def mark_sent(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Twilio has the part (its answer, or the message found there after a crash): its SID."""
-    values: dict[str, Any] = {"twilio_sid": twilio_sid, "delivery_status": status, "sent_at": now}
-    if details:
-        values["details"] = Message.details.op("||")(details)
-    await session.execute(update(Message).where(Message.id == message_id).values(**values))
+    await db.execute(
+        _MARK_SENT,
+        sid=twilio_sid,
+        status=status,
+        now=now,
+        details=jsonb(details or {}),
+        message=message_id,
+    )
 
 
 async def mark_unsent(

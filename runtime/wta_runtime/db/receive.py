@@ -9,16 +9,11 @@ resumes, or another writer opened the same conversation in the same instant.
 
 from __future__ import annotations
 
-import functools
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import ExecutableReturnsRows
-
+from wta_runtime.db.driver import Driver, Sql, jsonb
 from wta_runtime.db.tables import OPEN_STATES, Message
 
 _SQL = """
@@ -39,7 +34,7 @@ opened AS (
            (SELECT id FROM conversations
             WHERE tenant = :tenant AND contact_number = :contact AND business_number = :business
             ORDER BY created_at DESC LIMIT 1),
-           :now, :now, :pending_expiry, :now
+           CAST(:now AS timestamptz), :now, CAST(:pending_expiry AS timestamptz), :now
     WHERE NOT EXISTS (SELECT 1 FROM found) AND NOT EXISTS (SELECT 1 FROM open_conv)
     ON CONFLICT DO NOTHING
     RETURNING id
@@ -58,7 +53,7 @@ inserted AS (
     INSERT INTO messages (id, tenant, conversation_id, direction, author, idempotency_key, body,
                           twilio_sid, details, stream_seq, created_at)
     SELECT CAST(:message AS uuid), :tenant, target.id, 'inbound', 'user', :key, :body, :key,
-           :details, CAST(:stream_seq AS bigint), :created_at
+           CAST(:details AS jsonb), CAST(:stream_seq AS bigint), CAST(:created_at AS timestamptz)
     FROM target
     ON CONFLICT (tenant, idempotency_key) DO NOTHING
     RETURNING {message_columns}
@@ -80,26 +75,16 @@ SELECT {message_columns} FROM inserted
 """
 
 
-@functools.cache
-def _statement() -> ExecutableReturnsRows:
-    columns = list(Message.__table__.columns)
-    names = ", ".join(column.name for column in columns)
-    open_states = ", ".join(f"'{state}'" for state in OPEN_STATES)
-    sql = (
-        text(_SQL.format(open_states=open_states, message_columns=names))
-        .bindparams(
-            bindparam("details", type_=JSONB()),
-            bindparam("now", type_=Message.__table__.c.created_at.type),
-            bindparam("pending_expiry", type_=Message.__table__.c.created_at.type),
-            bindparam("created_at", type_=Message.__table__.c.created_at.type),
-        )
-        .columns(*columns)
+_STATEMENT = Sql(
+    _SQL.format(
+        open_states=", ".join(f"'{state}'" for state in OPEN_STATES),
+        message_columns=", ".join(column.name for column in Message.__table__.columns),
     )
-    return select(Message).from_statement(sql).execution_options(populate_existing=True)
+)
 
 
 async def receive(
-    session: AsyncSession,
+    db: Driver,
     *,
     tenant: str,
     contact: str,
@@ -114,22 +99,20 @@ async def receive(
     pending_timeout: timedelta,
 ) -> Message | None:
     """The stored message when this statement stored it; None for the step-by-step way."""
-    stored: Message | None = await session.scalar(
-        _statement(),
-        {
-            "tenant": tenant,
-            "contact": contact,
-            "business": business,
-            "profile_name": profile_name,
-            "key": message_sid,
-            "body": body,
-            "details": details,
-            "stream_seq": stream_seq,
-            "created_at": received_at,
-            "now": now,
-            "pending_expiry": now + pending_timeout,
-            "conversation": str(uuid.uuid4()),
-            "message": str(uuid.uuid4()),
-        },
+    row = await db.fetchrow(
+        _STATEMENT,
+        tenant=tenant,
+        contact=contact,
+        business=business,
+        profile_name=profile_name,
+        key=message_sid,
+        body=body,
+        details=jsonb(details),
+        stream_seq=stream_seq,
+        created_at=received_at,
+        now=now,
+        pending_expiry=now + pending_timeout,
+        conversation=uuid.uuid4(),
+        message=uuid.uuid4(),
     )
-    return stored
+    return None if row is None else Message(**dict(row))

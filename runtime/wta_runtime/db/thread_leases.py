@@ -16,24 +16,27 @@ from datetime import timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-_ACQUIRE = text(
+from wta_runtime.db.driver import Driver, Sql
+
+_ACQUIRE = Sql(
     """
     INSERT INTO thread_leases AS l (thread, owner, token, expires_at)
-    VALUES (:thread, :owner, nextval('thread_lease_tokens'), clock_timestamp() + :ttl)
+    VALUES (:thread, :owner, nextval('thread_lease_tokens'),
+            clock_timestamp() + CAST(:ttl AS interval))
     ON CONFLICT (thread) DO UPDATE
         SET owner = EXCLUDED.owner, token = EXCLUDED.token, expires_at = EXCLUDED.expires_at
         WHERE l.expires_at <= clock_timestamp()
     RETURNING token
     """
 )
-_RENEW = text(
+_RENEW = Sql(
     """
-    UPDATE thread_leases SET expires_at = clock_timestamp() + :ttl
-    WHERE token = ANY(:tokens) AND expires_at > clock_timestamp()
+    UPDATE thread_leases SET expires_at = clock_timestamp() + CAST(:ttl AS interval)
+    WHERE token = ANY(CAST(:tokens AS bigint[])) AND expires_at > clock_timestamp()
     RETURNING token
     """
 )
-_RELEASE = text("DELETE FROM thread_leases WHERE token = :token")
+_RELEASE = Sql("DELETE FROM thread_leases WHERE token = :token")
 # FOR SHARE: a takeover (an UPDATE of the row) waits until the fenced transaction has committed.
 _FENCE = text(
     "SELECT 1 FROM thread_leases WHERE token = :token AND expires_at > clock_timestamp() FOR SHARE"
@@ -63,22 +66,20 @@ class ThreadLease:
             raise LeaseLostError(f"lease {self.token} on a conversation thread is no longer held")
 
 
-async def acquire(session: AsyncSession, *, thread: str, owner: str, ttl: float) -> int | None:
+async def acquire(db: Driver, *, thread: str, owner: str, ttl: float) -> int | None:
     """The new token when the thread was free (or its lease expired); None when it is held."""
-    token = await session.scalar(
-        _ACQUIRE, {"thread": thread, "owner": owner, "ttl": timedelta(seconds=ttl)}
-    )
+    token = await db.fetchval(_ACQUIRE, thread=thread, owner=owner, ttl=timedelta(seconds=ttl))
     return int(token) if token is not None else None
 
 
-async def renew(session: AsyncSession, tokens: Iterable[int], *, ttl: float) -> set[int]:
+async def renew(db: Driver, tokens: Iterable[int], *, ttl: float) -> set[int]:
     """Extend the leases still held; the tokens returned are the ones that were."""
-    rows = await session.scalars(_RENEW, {"tokens": list(tokens), "ttl": timedelta(seconds=ttl)})
-    return {int(token) for token in rows.all()}
+    rows = await db.fetch(_RENEW, tokens=list(tokens), ttl=timedelta(seconds=ttl))
+    return {int(row[0]) for row in rows}
 
 
-async def release(session: AsyncSession, token: int) -> None:
-    await session.execute(_RELEASE, {"token": token})
+async def release(db: Driver, token: int) -> None:
+    await db.execute(_RELEASE, token=token)
 
 
 async def fence(session: AsyncSession, lease: ThreadLease) -> None:

@@ -14,6 +14,7 @@ from wta_runtime.conversation.bursts import quiet_at
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db import bursts
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.driver import driver
 from wta_runtime.db.engine import single_statements
 from wta_runtime.db.receive import receive
 from wta_runtime.db.tables import Conversation, Message
@@ -50,27 +51,27 @@ class Inbox:
     ) -> None:
         self._sessions = sessions
         self._reads = single_statements(sessions)
+        self._db = driver(sessions)
         self._clock = clock
 
     async def store(
         self, tenant: Tenant, inbound: InboundMessage, *, stream_seq: int | None = None
     ) -> Message:
         """The stored message; stored now (a user returning from idle resumes progress) if new."""
-        async with self._reads() as session:
-            received = await receive(
-                session,
-                tenant=tenant.name,
-                contact=bare(inbound.from_number),
-                business=bare(inbound.to_number),
-                profile_name=inbound.profile_name,
-                message_sid=inbound.message_sid,
-                body=inbound.body,
-                details=inbound_details(inbound),
-                stream_seq=stream_seq,
-                received_at=inbound.received_at,
-                now=self._clock(),
-                pending_timeout=tenant.spec.timers.pending,
-            )
+        received = await receive(
+            self._db,
+            tenant=tenant.name,
+            contact=bare(inbound.from_number),
+            business=bare(inbound.to_number),
+            profile_name=inbound.profile_name,
+            message_sid=inbound.message_sid,
+            body=inbound.body,
+            details=inbound_details(inbound),
+            stream_seq=stream_seq,
+            received_at=inbound.received_at,
+            now=self._clock(),
+            pending_timeout=tenant.spec.timers.pending,
+        )
         if received is not None:
             return received
         async with self._sessions.begin() as session:

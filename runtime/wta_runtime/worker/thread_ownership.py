@@ -16,11 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.db import thread_leases
-from wta_runtime.db.engine import single_statements
+from wta_runtime.db.driver import DATABASE_ERRORS, driver
 from wta_runtime.db.thread_leases import LeaseLostError, ThreadLease
 
 log = logging.getLogger("wta.worker")
@@ -51,7 +50,7 @@ class ThreadOwnership:
     ) -> None:
         if ttl <= 3 * GUARD_SECONDS:
             raise ValueError(f"a thread lease must last more than {3 * GUARD_SECONDS:.0f}s")
-        self._sessions = single_statements(sessions)  # each lease statement commits on its own
+        self._db = driver(sessions)  # each lease statement commits on its own
         self.ttl = ttl
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self._poll = poll
@@ -72,20 +71,18 @@ class ThreadOwnership:
         finally:
             del self._held[lease.token]
             if not lease.released:
-                with contextlib.suppress(SQLAlchemyError, OSError):
+                with contextlib.suppress(*DATABASE_ERRORS):
                     # Not released means expired later: the thread is only slower to take over.
-                    async with self._sessions() as session:
-                        await thread_leases.release(session, lease.token)
+                    await thread_leases.release(self._db, lease.token)
 
     async def _acquire(self, thread: str, timeout: float) -> ThreadLease:
         deadline = self._monotonic() + timeout
         poll = self._poll
         while True:
             started = self._monotonic()
-            async with self._sessions() as session:
-                token = await thread_leases.acquire(
-                    session, thread=thread, owner=self.owner, ttl=self.ttl
-                )
+            token = await thread_leases.acquire(
+                self._db, thread=thread, owner=self.owner, ttl=self.ttl
+            )
             if token is not None:
                 return ThreadLease(
                     thread, token, started + self.ttl - GUARD_SECONDS, monotonic=self._monotonic
@@ -101,10 +98,7 @@ class ThreadOwnership:
         if not leases:
             return
         started = self._monotonic()
-        async with self._sessions() as session:
-            kept = await thread_leases.renew(
-                session, (lease.token for lease in leases), ttl=self.ttl
-            )
+        kept = await thread_leases.renew(self._db, (lease.token for lease in leases), ttl=self.ttl)
         for lease in leases:
             if lease.token in kept:
                 lease.valid_until = started + self.ttl - GUARD_SECONDS
@@ -121,6 +115,6 @@ class ThreadOwnership:
                 return
             try:
                 await self.renew_once()
-            except (SQLAlchemyError, OSError):
+            except DATABASE_ERRORS:
                 # The database is away: leases run out locally and their turns stop sending.
                 log.warning("could not renew thread leases", exc_info=True)

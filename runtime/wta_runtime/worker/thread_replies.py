@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.delivery import DeliveryReport, OutboundDelivery
 from wta_runtime.db import conversation_store as store
-from wta_runtime.db.engine import single_statements
+from wta_runtime.db.driver import driver
 from wta_runtime.db.outbound import outbound_rows, save_outbound, save_outbound_fenced
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
@@ -67,7 +67,7 @@ class ThreadReplies:
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
-        self._single = single_statements(sessions)
+        self._db = driver(sessions)
         self.ownership = ownership
         self.delivery = delivery
         self._clock = clock
@@ -93,10 +93,9 @@ class ThreadReplies:
         lease.check()
         rows = outbound_rows(**draft.outbound(), now=self._clock())
         answers = [m.id for m in draft.answers]
-        async with self._single() as session:
-            stored = await save_outbound_fenced(
-                session, token=lease.token, rows=rows, key=draft.key, answers=answers
-            )
+        stored = await save_outbound_fenced(
+            self._db, token=lease.token, rows=rows, key=draft.key, answers=answers
+        )
         if len(stored) == len(rows):
             return stored
         # Lease lost, or a part stored before: the transaction says which (and raises if lost).

@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from wta_runtime.agents.turn import AgentTurn, ConversationContext, HistoryEntry
 from wta_runtime.catalog import Agent, Tenant
 from wta_runtime.conversation.turn_text import (
@@ -18,6 +16,7 @@ from wta_runtime.conversation.turn_text import (
 )
 from wta_runtime.db import bursts
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.driver import Driver
 from wta_runtime.db.tables import Conversation, Message
 
 NOT_DELIVERED = frozenset({"refused", "failed", "undelivered", "canceled"})
@@ -46,7 +45,7 @@ def history_entry(message: Message) -> HistoryEntry | None:
 
 
 async def build_turn(
-    session: AsyncSession,
+    db: Driver,
     *,
     tenant: Tenant,
     agent: Agent,
@@ -64,14 +63,14 @@ async def build_turn(
     """
     window = agent.spec.memory.window if window is None else window
     batch_ids = {m.id for m in batch}
-    recent = await store.recent_messages(session, conversation.id, window + len(batch))
+    recent = await store.recent_messages(db, conversation.id, window + len(batch))
     history = [
         entry
         for entry in (history_entry(m) for m in recent if m.id not in batch_ids)
         if entry is not None
     ]
     if human_handled is None:
-        human_handled = await bursts.human_handled(session, conversation.id)
+        human_handled = await bursts.human_handled(db, conversation.id)
     return AgentTurn(
         tenant=tenant,
         agent=agent,

@@ -26,7 +26,7 @@ from wta_runtime.channel.split import split_message
 from wta_runtime.conversation.bursts import seconds_until
 from wta_runtime.conversation.lifecycle import CLOSED, State
 from wta_runtime.db import conversation_store as store
-from wta_runtime.db.engine import single_statements
+from wta_runtime.db.driver import driver
 from wta_runtime.db.outbound import message_parts
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
@@ -112,7 +112,7 @@ class TurnProcessor:
         self.clock = clock
         self._media = media
         self._sleep = sleep
-        self._reads = single_statements(sessions)
+        self._db = driver(sessions)
         self.inbox = Inbox(sessions, clock)
         delivery = OutboundDelivery(
             sessions=sessions, sender=sender, pacer=pacer or SenderPacer(sessions), clock=clock
@@ -189,10 +189,9 @@ class TurnProcessor:
 
     async def _turn(self, tenant: Tenant, message_sid: str, lease: ThreadLease) -> TurnResult:
         """Owning the thread: settle every unanswered message of the conversation at once."""
-        async with self._reads() as session:
-            state = await store.turn_state(
-                session, tenant.name, message_sid, reply_prefix=reply_key("")
-            )
+        state = await store.turn_state(
+            self._db, tenant.name, message_sid, reply_prefix=reply_key("")
+        )
         assert state is not None
         conversation, batch = state.conversation, state.batch
         # The usual turn only reads here; what must be written first goes through a
@@ -275,18 +274,17 @@ class TurnProcessor:
         attachments = await self._media.attachments(tenant, batch) if self._media else {}
         default = tenant.default_agent()
         assert default is not None
-        async with self._reads() as session:
-            # The agents package chooses who answers; the history covers any agent's window.
-            turn = await build_turn(
-                session,
-                tenant=tenant,
-                agent=default,
-                window=history_window(tenant),
-                conversation=conversation,
-                batch=batch,
-                attachments=attachments,
-                human_handled=human_handled,
-            )
+        # The agents package chooses who answers; the history covers any agent's window.
+        turn = await build_turn(
+            self._db,
+            tenant=tenant,
+            agent=default,
+            window=history_window(tenant),
+            conversation=conversation,
+            batch=batch,
+            attachments=attachments,
+            human_handled=human_handled,
+        )
         answer = await self._run_agent(tenant, turn)
         draft = ReplyDraft(
             conversation=conversation,
@@ -353,14 +351,13 @@ class TurnProcessor:
         actions = answer.actions if answer is not None else ()
         if not actions and not closes:
             # The usual turn: its last write moves the conversation and frees the thread.
-            async with self._reads() as session:
-                await store.progress_and_release(
-                    session,
-                    conversation_id=conversation.id,
-                    now=now,
-                    timeout=tenant.spec.timers.progress,
-                    token=lease.token,
-                )
+            await store.progress_and_release(
+                self._db,
+                conversation_id=conversation.id,
+                now=now,
+                timeout=tenant.spec.timers.progress,
+                token=lease.token,
+            )
             lease.released = True
             return
         async with self.sessions.begin() as session:
