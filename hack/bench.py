@@ -254,6 +254,9 @@ def pipeline_summary(turns: list[Turn], total: int) -> dict[str, Any]:
     first = min((t.received for t in turns), default=None)
     last = max((t.replied for t in answered if t.replied), default=None)
     span = (last - first).total_seconds() if first and last else 0.0
+    # Replies per second while replies flow: the latency of the first one is not in it.
+    first_reply = min((t.replied for t in answered if t.replied), default=None)
+    flowing = (last - first_reply).total_seconds() if first_reply and last else 0.0
     nan = float("nan")
     return {
         "turns": total,
@@ -261,6 +264,7 @@ def pipeline_summary(turns: list[Turn], total: int) -> dict[str, Any]:
         "replies": len({t.reply for t in answered}),
         "offered_rate": PIPELINE_RATE,
         "achieved": len(answered) / max(0.001, span),
+        "sustained": (len(answered) - 1) / flowing if flowing > 0 else nan,
         "p50": percentile(latencies, 0.50) if latencies else nan,
         "p95": percentile(latencies, 0.95) if latencies else nan,
         "p99": percentile(latencies, 0.99) if latencies else nan,
