@@ -228,6 +228,9 @@ from hack/load.py (open loop); everything shares the same cores.
   (BEGIN/COMMIT included; without them in parentheses) and the worker's own
   `wta_db_statements_total` counter when it has one. CPU: the process's user + system time
   during the load per answered turn.
+- while tuning: `WTA_BENCH_ONLY=a` runs one scenario, `WTA_BENCH_SCALE=0.5` fewer contacts, and
+  `WTA_BENCH_PROFILE=folder` records py-spy profiles of the worker (collapsed stacks; py-spy from
+  PyPI); `python -m hack.bench --only gateway` takes the same variable for the gateway.
 
 {body}"""
 
