@@ -48,7 +48,8 @@ OUTBOUND_MESSAGES = Counter(
 )
 OUTBOUND_ATTEMPTS_RESOLVED = Counter(
     "wta_outbound_attempts_resolved_total",
-    "Parts found handed to Twilio without its answer recorded: found there and adopted, or resent.",
+    "Parts found handed to Twilio without its answer recorded: found there and adopted, or "
+    "(not there) resent, or refused when they must not leave any more (a person took over).",
     ["tenant", "outcome"],
 )
 CONVERSATIONS_EXPIRED = Counter(

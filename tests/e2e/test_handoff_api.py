@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import OPENAI_TENANT, RELAY_NUMBER, RELAY_TENANT, EngineWorkers, TwilioServer
 from tests.e2e.test_conversation_engine import requests_with, send
+from tests.utils.api_clients import tenant_api
 from tests.utils.conversations import conversation_in, messages_of
 from tests.utils.openai_server import ScriptedModel
 from tests.utils.waiting import eventually
@@ -28,14 +29,7 @@ async def api(
     engine_workers: EngineWorkers, sessions: async_sessionmaker[AsyncSession]
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client of the gateway carrying a fresh API key of relay-pizza."""
-    async with sessions.begin() as session:
-        key = await issue_api_key(
-            session, tenant=RELAY_TENANT, name="support-desk", now=datetime.now(UTC)
-        )
-    headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(
-        base_url=engine_workers.platform.gateway_url, headers=headers
-    ) as c:
+    async with tenant_api(engine_workers.platform.gateway_url, sessions, RELAY_TENANT) as c:
         yield c
 
 

@@ -31,6 +31,7 @@ from wta_runtime.db.thread_leases import ThreadLease
 log = logging.getLogger("wta.channel")
 
 REPLACED_BY_TEMPLATE = "replaced_by_template"
+RESENT = "not there, sending it again"
 
 
 @dataclass(frozen=True)
@@ -111,14 +112,34 @@ class OutboundDelivery:
             await self._send(tenant, conversation, part, None, lease)
         return DeliveryReport(sent=adopted + len(pending))
 
+    async def withdraw(
+        self,
+        tenant: Tenant,
+        conversation: Conversation,
+        parts: Sequence[Message],
+        *,
+        lease: ThreadLease,
+        reason: str,
+    ) -> int:
+        """Parts that must not leave any more: each `attempted` one Twilio has is adopted (it
+        left), the others are refused with `reason` (they never will); how many were adopted."""
+        adopted = await self._adopt_attempted(tenant, conversation, parts, lease, withdrawn=reason)
+        await self._refuse([p for p in parts if p.delivery_status in UNSENT], reason)
+        return adopted
+
     async def _adopt_attempted(
         self,
         tenant: Tenant,
         conversation: Conversation,
         parts: Sequence[Message],
         lease: ThreadLease | None,
+        *,
+        withdrawn: str | None = None,
     ) -> int:
-        """Ask Twilio for each `attempted` part; record the ones it has; how many it had."""
+        """Ask Twilio for each `attempted` part; record the ones it has; how many it had.
+
+        A part Twilio does not have is sent again, unless `withdrawn` says why it will not be.
+        """
         taken = {p.twilio_sid for p in parts if p.twilio_sid}
         adopted = 0
         for part in parts:
@@ -136,13 +157,14 @@ class OutboundDelivery:
                 attempted_at=part.send_attempted_at,
                 taken=taken,
             )
-            outcome = "adopted" if found else "resent"
+            outcome = "adopted" if found else "refused" if withdrawn else "resent"
+            missing = f"not there, not sent: {withdrawn}" if withdrawn else RESENT
             metrics.OUTBOUND_ATTEMPTS_RESOLVED.labels(tenant.name, outcome).inc()
             log.warning(
                 "part %s was handed to Twilio at %s without a recorded answer: %s",
                 part.id,
                 part.send_attempted_at.isoformat(),
-                f"found as {found.sid}, adopted" if found else "not there, sending it again",
+                f"found as {found.sid}, adopted" if found else missing,
             )
             if found is None:
                 continue

@@ -49,6 +49,7 @@ from wta_runtime.worker.settling import (
 from wta_runtime.worker.thread_ownership import ThreadOwnership
 from wta_runtime.worker.thread_replies import ReplyDraft, ThreadReplies
 from wta_runtime.worker.turn_context import build_turn
+from wta_runtime.worker.withheld_replies import WithheldReplies
 
 log = logging.getLogger("wta.worker")
 
@@ -123,6 +124,7 @@ class TurnProcessor:
             delivery=delivery,
             clock=clock,
         )
+        self._withheld = WithheldReplies(sessions=sessions, delivery=delivery)
 
     async def handle(
         self,
@@ -211,6 +213,8 @@ class TurnProcessor:
         else:
             settled = await self._settle_first(tenant, message_sid, lease)
             if isinstance(settled, TurnResult):
+                if settled.outcome == "with_human":
+                    await self._withheld.settle(tenant, message_sid, lease)
                 return settled
             conversation, parts, answer, closes = settled
         report = await self.replies.deliver(tenant, conversation, parts, lease)
