@@ -21,8 +21,13 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 HEADING = "## Worker: distinct contacts"
 BEFORE = "### before ("
 # Transaction control is a round trip too, but the hot-path goal counts the work in between.
-# One statement renews the leases of every turn in flight: not a statement of any one turn.
-_SHARED = ("UPDATE THREAD_LEASES SET EXPIRES_AT",)
+# Statements of the process, not of any one turn: the renewal of every lease in flight, and
+# what a new connection asks once (session settings, asyncpg's type introspection).
+_SHARED = (
+    "UPDATE THREAD_LEASES SET EXPIRES_AT",
+    "SELECT SET_CONFIG",
+    "WITH RECURSIVE TYPEINFO_TREE",
+)
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
 
@@ -76,7 +81,7 @@ class Measurement:
 
     @property
     def turn_statements_per_turn(self) -> float:
-        """Without transaction control, nor the lease renewal that serves every turn in flight."""
+        """Without transaction control, nor the statements of the process (`_SHARED`)."""
         own = sum(
             n
             for q, n in self.statements.items()
@@ -137,7 +142,7 @@ def goals(measurements: list[Measurement]) -> list[tuple[str, str, bool]]:
         per_turn = a.turn_statements_per_turn
         rows.append(
             (
-                "a: <= 10 statements per turn (without BEGIN/COMMIT and the shared lease renewal)",
+                "a: <= 10 statements per turn (no BEGIN/COMMIT, lease renewal, connection setup)",
                 f"{per_turn:.2f}",
                 per_turn <= 10,
             )
