@@ -143,6 +143,7 @@ class ChaosPlatform:
     nats_url: str
     gateway_url: str
     processes: list[ManagedProcess]
+    worker_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def messages(self) -> list[RecordedMessage]:
@@ -166,8 +167,12 @@ def chaos_platform(
     tenant: str,
     worker_env: dict[str, str],
     gateway_env: dict[str, str] | None = None,
+    start_worker: bool = True,
 ) -> Iterator[ChaosPlatform]:
-    """Start NATS, PostgreSQL, Twilio, a model, the gateway, one worker of `tenant`, a scheduler."""
+    """Start NATS, PostgreSQL, Twilio, a model, the gateway, one worker of `tenant`, a scheduler.
+
+    Without `start_worker` the test starts its workers itself, with `ChaosPlatform.worker_env`.
+    """
     nats_port, pg_port = free_port(), free_port()
     nats = KillableServer(
         lambda: nats_process(folder / "nats", port=nats_port, log_path=folder / "nats.log")
@@ -199,6 +204,13 @@ def chaos_platform(
             "WTA_LOG_LEVEL": "INFO",
         }
         gateway_port, worker_port, scheduler_port = free_port(), free_port(), free_port()
+        worker = {
+            **base_env,
+            "WTA_TENANTS": f'["{tenant}"]',
+            "WTA_WORKER_METRICS_PORT": str(worker_port),
+            "WTA_OPENAI_BASE_URL": model.url + "/v1",
+            **worker_env,
+        }
         processes = [
             ManagedProcess(
                 "gateway",
@@ -212,13 +224,7 @@ def chaos_platform(
                 _wta("worker"),
                 port=worker_port,
                 log_path=folder / "worker.log",
-                env={
-                    **base_env,
-                    "WTA_TENANTS": f'["{tenant}"]',
-                    "WTA_WORKER_METRICS_PORT": str(worker_port),
-                    "WTA_OPENAI_BASE_URL": model.url + "/v1",
-                    **worker_env,
-                },
+                env=worker,
             ),
             ManagedProcess(
                 "scheduler",
@@ -232,6 +238,8 @@ def chaos_platform(
                 },
             ),
         ]
+        if not start_worker:
+            processes = [p for p in processes if p.name != "worker"]
         for process in processes:
             process.start(timeout=60)
         yield ChaosPlatform(
@@ -245,6 +253,7 @@ def chaos_platform(
             base_env["WTA_NATS_URL"],
             f"http://127.0.0.1:{gateway_port}",
             processes,
+            worker,
         )
     finally:
         stop_together(processes)
