@@ -13,9 +13,12 @@ from typing import NoReturn
 import pytest
 
 from tests.node.accommodations import unsupported_reason
+from tests.node.model import answer_with_revision, use_model
 from tests.node.node import NodeUnavailableError, NodeUnsupportedError, RealNode, start_node
 from tests.node.release import Release, install
 from tests.node.services import NodeServices, node_services
+from tests.utils.openai_server import ScriptedModel, create_openai_app
+from tests.utils.servers import serve_in_thread
 
 
 def _unavailable(reason: str) -> NoReturn:
@@ -60,3 +63,12 @@ def services(
 def release(real_node: RealNode, services: NodeServices) -> Release:
     """charts/wta installed with the built image, and examples/ applied in namespace `shop`."""
     return install(real_node, services)
+
+
+@pytest.fixture(scope="session")
+def model_tenant(real_node: RealNode, release: Release) -> Iterator[ScriptedModel]:
+    """The example tenant answering through the scripted model (instructions at rev-1)."""
+    model = ScriptedModel(answer=answer_with_revision)
+    with serve_in_thread(create_openai_app(model), host=real_node.network.host_ip) as url:
+        use_model(real_node, url + "/v1")
+        yield model

@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,8 @@ class ScriptedModel:
     # While set and closed, completions wait for it to open (a model that is very slow).
     gate: threading.Event | None = None
     in_flight: int = 0
+    # When set, what to answer a request (its JSON body) instead of `default_reply`.
+    answer: Callable[[dict[str, Any]], str] | None = None
 
     def reset(self) -> None:
         self.replies.clear()
@@ -100,7 +103,10 @@ def create_openai_app(model: ScriptedModel) -> FastAPI:
         model.requests.append(body)
         if model.fail_with_status is not None:
             return _error(model.fail_with_status)
-        scripted = model.replies.pop(0) if model.replies else model.default_reply
+        if model.replies:
+            scripted = model.replies.pop(0)
+        else:
+            scripted = model.answer(body) if model.answer else model.default_reply
         reply = scripted if isinstance(scripted, ScriptedReply) else ScriptedReply(scripted)
         delay = reply.delay_seconds + model.delay_seconds
         model.in_flight += 1
