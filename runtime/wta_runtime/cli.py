@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from wta_runtime.console.staff_commands import staff
 from wta_runtime.gateway.api_key_commands import api_keys
 from wta_runtime.manifests import ManifestError
 from wta_runtime.settings import get_settings
@@ -25,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(api_keys, name="api-key")
 app.add_typer(dead_letters, name="dead-letters")
+app.add_typer(staff, name="staff")
 console = Console(width=None if sys.stdout.isatty() else 140)
 
 

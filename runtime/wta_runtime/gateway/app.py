@@ -17,6 +17,7 @@ from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.channel.delivery import OutboundDelivery
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
+from wta_runtime.console.app import mount_console
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.gateway.route_reloader import RouteReloader
@@ -104,4 +105,5 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
     app.include_router(health.router)
     app.include_router(conversations.router)
     app.include_router(handoff.router)
+    mount_console(app)
     return app

@@ -1,0 +1,16 @@
+"""Mounts the console on the gateway app: its routes and its own state."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from wta_runtime.console import conversation_routes, login_routes, queue_routes
+from wta_runtime.console.web import new_console_state
+
+
+def mount_console(app: FastAPI) -> None:
+    """Serve the staff console under /console."""
+    app.state.console = new_console_state()
+    app.include_router(login_routes.router)
+    app.include_router(queue_routes.router)
+    app.include_router(conversation_routes.router)

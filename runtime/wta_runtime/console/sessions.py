@@ -1,0 +1,102 @@
+"""Who is logged in: the session cookie, CSRF tokens, and the tenant a staff member works for."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, Response
+
+from wta_runtime.catalog import Tenant, UnknownTenantError
+from wta_runtime.console.web import ConsoleDep
+from wta_runtime.db.staff_accounts import signed_in
+from wta_runtime.db.staff_tables import StaffMember
+from wta_runtime.gateway.public_url import public_url
+from wta_runtime.gateway.state import GatewayDep, GatewayState
+
+SESSION_COOKIE = "wta_console"
+LOGIN_COOKIE = "wta_console_login"
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
+LOGIN_PAGE = "/console/login"
+
+
+@dataclass(frozen=True)
+class Staff:
+    """A logged-in staff member, the tenant they work for and their session's CSRF token."""
+
+    member: StaffMember
+    tenant: Tenant
+    csrf_token: str
+
+    @property
+    def email(self) -> str:
+        return self.member.email
+
+    @property
+    def supervisor(self) -> bool:
+        return self.member.role == "supervisor"
+
+
+def over_https(request: Request, state: GatewayState) -> bool:
+    """Whether the browser reached us over https (directly, or through a proxy that says so)."""
+    settings = state.settings
+    url = public_url(
+        request,
+        base_url=settings.public_base_url,
+        trust_forwarded=settings.trust_forwarded_headers,
+    )
+    return url.startswith("https://")
+
+
+def set_cookie(
+    response: Response, request: Request, state: GatewayState, name: str, value: str
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        path="/console",
+        httponly=True,
+        secure=over_https(request, state),
+        samesite="strict",
+    )
+
+
+def login_token(request: Request) -> str:
+    """The pre-login CSRF token of this browser (double-submitted: cookie and form)."""
+    return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
+
+
+async def current_staff(request: Request, state: GatewayDep, console: ConsoleDep) -> Staff:
+    """The staff member of the session cookie; anyone else is sent to the login page."""
+    token = request.cookies.get(SESSION_COOKIE)
+    found = None
+    if token:
+        async with state.sessions() as session:
+            found = await signed_in(session, token, console.clock())
+    if found is None:
+        raise HTTPException(303, "log in first", {"Location": LOGIN_PAGE})
+    try:
+        tenant = state.catalog.by_name(found.staff.tenant)
+    except UnknownTenantError:
+        raise HTTPException(404, "this tenant is not served here") from None
+    return Staff(found.staff, tenant, found.csrf_token)
+
+
+StaffDep = Annotated[Staff, Depends(current_staff)]
+
+
+async def posting_staff(request: Request, staff: StaffDep) -> Staff:
+    """The staff member of a state-changing request that carries their session's CSRF token."""
+    sent = request.headers.get(CSRF_HEADER)
+    if sent is None:
+        form = await request.form()
+        field = form.get(CSRF_FIELD)
+        sent = field if isinstance(field, str) else None
+    if not sent or not secrets.compare_digest(sent, staff.csrf_token):
+        raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
+    return staff
+
+
+PostingStaffDep = Annotated[Staff, Depends(posting_staff)]

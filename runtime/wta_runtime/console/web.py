@@ -1,0 +1,77 @@
+"""What every console page shares: templates, security headers, the console's own state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+
+from wta_runtime.console.login_limiter import LoginLimiter
+
+HERE = Path(__file__).resolve().parent
+# Only this origin's own files run; nothing may frame the console.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "media-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+class ConsoleRoute(APIRoute):
+    """A console route: its every response carries the security headers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def secured(request: Request) -> Response:
+            response = await handler(request)
+            response.headers.update(SECURITY_HEADERS)
+            return response
+
+        return secured
+
+
+@dataclass
+class ConsoleState:
+    templates: Jinja2Templates
+    limiter: LoginLimiter
+    clock: Callable[[], datetime]
+
+
+def when(moment: datetime | None) -> str:
+    """A time as staff read it (UTC, to the minute)."""
+    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def new_console_state() -> ConsoleState:
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    templates = Jinja2Templates(directory=HERE / "templates")
+    templates.env.filters["when"] = when
+    return ConsoleState(templates=templates, limiter=LoginLimiter(clock), clock=clock)
+
+
+async def get_console_state(request: Request) -> ConsoleState:
+    state: ConsoleState = request.app.state.console
+    return state
+
+
+ConsoleDep = Annotated[ConsoleState, Depends(get_console_state)]
+
+
+def render(
+    console: ConsoleState, request: Request, name: str, status_code: int = 200, **context: Any
+) -> Response:
+    """A page or fragment from templates/, every value autoescaped."""
+    return console.templates.TemplateResponse(request, name, context, status_code=status_code)

@@ -1,0 +1,181 @@
+"""Console sessions, CSRF, tenant isolation and escaping, over HTTP against the real gateway."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.console.conftest import (
+    TEMPLATE_SID,
+    TENANT_A,
+    TENANT_B,
+    ConsolePlatform,
+    csrf_of,
+    log_in,
+)
+from tests.console.handoffs import handed_off, status_of
+from tests.utils.waiting import eventually
+from wta_runtime.db.tables import Contact
+
+
+async def test_login_opens_a_hardened_session_and_logout_ends_it(
+    console_client: httpx.AsyncClient, make_staff: Any
+) -> None:
+    staff = await make_staff()
+
+    logged_in = await log_in(console_client, staff)
+    queue = await console_client.get("/console")
+    logout = await console_client.post("/console/logout", data={"csrf": csrf_of(queue.text)})
+    after = await console_client.get("/console")
+
+    assert logged_in.status_code == 303
+    assert logged_in.headers["location"] == "/console"
+    cookie = logged_in.headers["set-cookie"].lower()
+    assert "wta_console=" in cookie
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert "secure" not in cookie  # served over plain http here
+    assert queue.status_code == 200
+    assert staff.email in queue.text
+    policy = queue.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert logout.status_code == 303
+    assert after.status_code == 303
+    assert after.headers["location"] == "/console/login"
+
+
+async def test_wrong_passwords_are_refused_then_the_account_is_locked_for_a_while(
+    console_client: httpx.AsyncClient, make_staff: Any
+) -> None:
+    staff = await make_staff()
+    wrong = type(staff)(staff.tenant, staff.email, "not-the-password")
+
+    failures = [(await log_in(console_client, wrong)).status_code for _ in range(5)]
+    locked = await log_in(console_client, staff)
+
+    assert failures == [401] * 5
+    assert locked.status_code == 429
+    assert "wta_console=" not in locked.headers.get("set-cookie", "")
+
+
+async def test_a_post_without_the_csrf_token_changes_nothing(
+    console_platform: ConsolePlatform,
+    console_client: httpx.AsyncClient,
+    make_staff: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    conversation, contact = await handed_off(console_platform, sessions, TENANT_A)
+    staff = await make_staff()
+    await log_in(console_client, staff)
+
+    bare = await console_client.post(f"/console/conversations/{conversation}/assign")
+    forged = await console_client.post(
+        f"/console/conversations/{conversation}/release", data={"csrf": "guessed"}
+    )
+    login_without = await console_client.post(
+        "/console/login",
+        data={"tenant": staff.tenant, "email": staff.email, "password": staff.password},
+    )
+
+    assert [bare.status_code, forged.status_code] == [403, 403]
+    assert login_without.status_code in (403, 422)
+    stored = await status_of(sessions, TENANT_A, contact)
+    assert stored is not None
+    assert (stored.status, stored.assigned_to) == ("human_handoff", None)
+
+
+async def test_staff_of_another_tenant_sees_nothing_of_it(
+    console_platform: ConsolePlatform,
+    make_staff: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    conversation, contact = await handed_off(console_platform, sessions, TENANT_A)
+    other = await make_staff(TENANT_B, role="supervisor")
+    async with httpx.AsyncClient(base_url=console_platform.url) as client:
+        await log_in(client, other)
+        queue = await client.get("/console")
+        csrf = csrf_of(queue.text)
+        page = await client.get(f"/console/conversations/{conversation}")
+        live = await client.get(f"/console/conversations/{conversation}/live")
+        path = f"/console/conversations/{conversation}"
+        posts = [
+            await client.post(f"{path}/{action}", data={"csrf": csrf, "text": "x", "key": "k"})
+            for action in ("assign", "reply", "note", "release", "close")
+        ]
+
+    assert queue.status_code == 200
+    assert str(conversation) not in queue.text
+    assert contact not in queue.text
+    assert [page.status_code, live.status_code] == [404, 404]
+    assert [p.status_code for p in posts] == [404] * 5
+    stored = await status_of(sessions, TENANT_A, contact)
+    assert stored is not None
+    assert (stored.status, stored.assigned_to) == ("human_handoff", None)
+    assert console_platform.twilio.sent_to(contact)[-1].body != "x"
+
+
+async def test_what_a_contact_writes_is_shown_as_text_never_run(
+    console_platform: ConsolePlatform,
+    console_client: httpx.AsyncClient,
+    make_staff: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    attack = "<img src=x onerror=alert(1)>"
+    conversation, _ = await handed_off(
+        console_platform,
+        sessions,
+        TENANT_A,
+        body=f"human please {attack}",
+        name="<script>alert(2)</script>",
+    )
+    await log_in(console_client, await make_staff())
+
+    queue = await console_client.get("/console")
+    page = await console_client.get(f"/console/conversations/{conversation}")
+
+    for html in (queue.text, page.text):
+        assert "<script>alert(2)</script>" not in html
+        assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    assert attack not in page.text
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
+
+
+async def test_a_closed_24_hour_window_offers_only_the_template(
+    console_platform: ConsolePlatform,
+    console_client: httpx.AsyncClient,
+    make_staff: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    conversation, contact = await handed_off(console_platform, sessions, TENANT_A)
+    await eventually(lambda: console_platform.twilio.sent_to(contact), until=bool)
+    long_ago = datetime.now(UTC) - timedelta(hours=25)
+    async with sessions.begin() as session:
+        await session.execute(
+            update(Contact)
+            .where(Contact.tenant == TENANT_A, Contact.contact_number == contact)
+            .values(last_inbound_at=long_ago)
+        )
+    await log_in(console_client, await make_staff())
+
+    page = await console_client.get(f"/console/conversations/{conversation}")
+    sent = await console_client.post(
+        f"/console/conversations/{conversation}/reply",
+        data={
+            "csrf": csrf_of(page.text),
+            "key": "template-once",
+            "text": f"[template {TEMPLATE_SID}]",
+        },
+    )
+
+    assert "more than 24 hours old" in page.text
+    assert "Send the template" in page.text
+    assert '<textarea name="text" required maxlength="4096" rows="3">' not in page.text
+    assert sent.status_code == 303
+    last = console_platform.twilio.sent_to(contact)[-1]
+    assert last.params.get("ContentSid") == TEMPLATE_SID
