@@ -21,6 +21,7 @@ from wta_runtime.agents.agent_catalog import load_agent_catalog
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.offline import OFFLINE_LABEL
 from wta_runtime.agents.turn import AgentAction
+from wta_runtime.conversation.turn_text import HUMAN_HANDLED_NOTE, ContactMessage, turn_text
 from wta_runtime.db.agent_tables import ToolCall
 
 TOOLS = {"builtin": ["handoff_to_human", "close_conversation", "lookup_knowledge"]}
@@ -194,6 +195,23 @@ async def test_offline_agent_uses_handoff_and_close_tools_on_their_keywords(
     assert {person.provider, goodbye.provider, answer.provider} == {"offline"}
     assert all(r.text.startswith(OFFLINE_LABEL) for r in (person, goodbye, answer))
     assert model.requests == []
+
+
+async def test_offline_agent_answers_after_a_release_instead_of_handing_off_again(
+    tmp_path: Path, make_runtime: RuntimeFactory
+) -> None:
+    name = _tenant(tmp_path)
+    runtime = make_runtime(tmp_path, offline=True)
+
+    reply = await runtime.respond(
+        name,
+        context(),
+        turn_text([ContactMessage("do you do delivery?")], notes=[HUMAN_HANDLED_NOTE]),
+        [],
+    )
+
+    assert reply.actions == ()
+    assert reply.text == f"{OFFLINE_LABEL} We deliver within 5 km for free."
 
 
 def test_configmap_documents_are_indexed(tmp_path: Path) -> None:

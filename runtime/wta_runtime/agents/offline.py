@@ -14,6 +14,7 @@ from wta_runtime.agents.builtin_tools import ACTION_TEXT, MAX_MEDIA_PER_REPLY
 from wta_runtime.agents.handoff_policy import ASKS_FOR_HUMAN
 from wta_runtime.agents.turn import AgentAction, AgentReply, AgentTurn
 from wta_runtime.conversation.intents import is_closing_intent, mentions_any
+from wta_runtime.conversation.turn_text import contact_words
 from wta_runtime.specs import KnowledgeEntry, MediaEntry
 
 OFFLINE_LABEL = "[offline agent]"
@@ -58,7 +59,7 @@ def offline_answer(turn: AgentTurn) -> OfflineAnswer:
     """Tools on their keywords first, then the best knowledge entry, else what it can answer."""
     spec = turn.agent.spec
     builtin = set(spec.tools.builtin)
-    text = turn.user_text
+    text = contact_words(turn.user_text)
     if "handoff_to_human" in builtin and mentions_any(
         text, [*ASKS_FOR_HUMAN, *spec.handoff.keywords]
     ):
