@@ -6,7 +6,7 @@ WTA := $(BIN)/wta
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 
 .DEFAULT_GOAL := help
-.PHONY: help install kube-tools node-tools image kind-e2e crds chart-sync run-operator run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
+.PHONY: help install kube-tools node-tools browser-tools image kind-e2e crds chart-sync run-operator run run-worker run-scheduler run-gateway stop migrate seed chat test format lint check-env bench lock clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
@@ -51,7 +51,7 @@ chat: install ## Talk to the local agent as a WhatsApp contact
 check-env: install ## Show what is configured and reachable, with a hint for each failure
 	$(WTA) check-env
 
-test: kube-tools node-tools ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio, model and Kubernetes API servers, and a real node)
+test: kube-tools node-tools browser-tools ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio, model and Kubernetes API servers, a real node and a headless chromium)
 	$(BIN)/pytest
 
 kube-tools: install ## Build or fetch kube-apiserver, etcd, kube-controller-manager, kubectl, helm, promtool (cached in ~/.cache/wta)
@@ -67,6 +67,9 @@ node-tools: kube-tools ## Install containerd, runc, podman... (apt-get), build k
 	else \
 	  echo "node-tools: no real node on this machine; tests/node will be skipped"; \
 	fi
+
+browser-tools: ## Install Debian's chromium for the console's browser tests (skipped where it cannot be installed)
+	@hack/install-chromium.sh
 
 format: install ## Format the code
 	$(BIN)/ruff format runtime operator tests hack
