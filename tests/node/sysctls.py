@@ -16,16 +16,16 @@ KUBELET_SYSCTLS = (
 PROC_SYS = Path("/proc/sys")
 
 
-def save(keys: tuple[str, ...] = KUBELET_SYSCTLS) -> dict[str, str]:
+def save(keys: tuple[str, ...] = KUBELET_SYSCTLS, root: Path = PROC_SYS) -> dict[str, str]:
     """The current values of `keys` that exist on this kernel."""
-    return {key: (PROC_SYS / key).read_text() for key in keys if (PROC_SYS / key).exists()}
+    return {key: (root / key).read_text() for key in keys if (root / key).exists()}
 
 
-def restore(saved: dict[str, str]) -> list[str]:
+def restore(saved: dict[str, str], root: Path = PROC_SYS) -> list[str]:
     """Write the saved values back; returns the keys that differed (what the kubelet changed)."""
     changed = []
     for key, value in saved.items():
-        path = PROC_SYS / key
+        path = root / key
         if path.read_text() != value:
             path.write_text(value)
             changed.append(key)
