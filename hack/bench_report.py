@@ -25,8 +25,12 @@ BEFORE = "### before ("
 # what a new connection asks once (session settings, asyncpg's type introspection).
 _SHARED = (
     "UPDATE THREAD_LEASES SET EXPIRES_AT",
-    "SELECT SET_CONFIG",
     "WITH RECURSIVE TYPEINFO_TREE",
+    "SELECT SET_CONFIG",
+    "SELECT CURRENT_SETTING",
+    "SELECT CURRENT_SCHEMA()",
+    "SELECT PG_CATALOG.VERSION()",
+    "SHOW ",
 )
 _CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
