@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from tests.utils.media_server import MediaFiles, create_media_app, sample_media
 from tests.utils.servers import serve_in_thread
 from tests.utils.webhooks import webhook_for
 from wta_runtime.catalog import TenantCatalog, load_catalog
@@ -31,6 +32,7 @@ TENANT_A, NUMBER_A = "console-a", "+14155550301"
 TENANT_B, NUMBER_B = "console-b", "+14155550302"
 TEMPLATE_SID = "HX" + "c0" * 16
 WEBHOOK = "/api/v1/twilio/webhook"
+RECEIPT = b"%PDF-1.4 a receipt"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -100,6 +102,7 @@ def console_catalog(console_manifests: Path) -> TenantCatalog:
 class ConsoleTwilio:
     url: str
     messages: list[RecordedMessage]
+    media: MediaFiles
 
     def sent_to(self, contact: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
@@ -111,8 +114,11 @@ def console_twilio(console_catalog: TenantCatalog) -> Iterator[ConsoleTwilio]:
         t.account_sid: t.auth_token.get_secret_value() for t in console_catalog.tenants.values()
     }
     app = create_twilio_app(accounts, callback_statuses=("sent", "delivered", "read"))
+    media = sample_media()
+    media.files["ME9"] = ("application/pdf", RECEIPT)
+    app.router.routes.extend(create_media_app(accounts, media).routes)
     with serve_in_thread(app) as url:
-        yield ConsoleTwilio(url, app.state.messages)
+        yield ConsoleTwilio(url, app.state.messages, media)
 
 
 @dataclass
@@ -121,14 +127,28 @@ class ConsolePlatform:
     catalog: TenantCatalog
     twilio: ConsoleTwilio
 
-    async def contact_writes(self, tenant: str, contact: str, body: str, name: str) -> None:
-        """A signed inbound webhook, as Twilio posts it when the contact writes."""
+    async def contact_writes(
+        self, tenant: str, contact: str, body: str, name: str, media: Sequence[str] = ()
+    ) -> None:
+        """A signed inbound webhook, as Twilio posts it when the contact writes.
+
+        `media` are ids of the local Twilio's sample files, attached in that order.
+        """
+        account = self.catalog.by_name(tenant).account_sid
+        attached = [
+            (
+                f"{self.twilio.url}/2010-04-01/Accounts/{account}/Messages/MM1/Media/{media_id}",
+                self.twilio.media.files[media_id][0],
+            )
+            for media_id in media
+        ]
         data, headers = webhook_for(
             self.catalog.by_name(tenant),
             self.url + WEBHOOK,
             contact=contact,
             body=body,
             profile_name=name,
+            media=attached,
         )
         async with httpx.AsyncClient(base_url=self.url) as client:
             response = await client.post(WEBHOOK, data=data, headers=headers)
@@ -158,6 +178,7 @@ def console_platform(
         "WTA_TWILIO_API_BASE": console_twilio.url,
         "WTA_MANIFESTS_DIR": str(console_manifests),
         "WTA_PUBLIC_BASE_URL": gateway_url,
+        "WTA_MEDIA_DIR": str(logs / "media"),
         "WTA_LOG_LEVEL": "INFO",
     }
     processes = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,10 +34,11 @@ async def handed_off(
     body: str = "I want to talk to a human please",
     name: str = "Maria",
     contact: str | None = None,
+    media: Sequence[str] = (),
 ) -> tuple[uuid.UUID, str]:
     """A new contact asks for a person; returns the conversation (now waiting) and the contact."""
     contact = contact or new_contact()
-    await platform.contact_writes(tenant, contact, body, name)
+    await platform.contact_writes(tenant, contact, body, name, media)
     conversation = await eventually(
         lambda: status_of(sessions, tenant, contact),
         until=lambda c: c is not None and c.status == "human_handoff",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -20,6 +22,16 @@ from tests.console.conftest import (
 from tests.console.handoffs import handed_off, status_of
 from tests.utils.waiting import eventually
 from wta_runtime.db.tables import Contact
+
+
+@pytest.fixture
+async def answered(
+    console_platform: ConsolePlatform, sessions: async_sessionmaker[AsyncSession]
+) -> tuple[uuid.UUID, str]:
+    """A conversation handed to a person, the bot's last word already at Twilio."""
+    conversation, contact = await handed_off(console_platform, sessions, TENANT_A)
+    await eventually(lambda: console_platform.twilio.sent_to(contact), until=bool)
+    return conversation, contact
 
 
 async def test_login_opens_a_hardened_session_and_logout_ends_it(
@@ -151,9 +163,9 @@ async def test_a_closed_24_hour_window_offers_only_the_template(
     console_client: httpx.AsyncClient,
     make_staff: Any,
     sessions: async_sessionmaker[AsyncSession],
+    answered: tuple[uuid.UUID, str],
 ) -> None:
-    conversation, contact = await handed_off(console_platform, sessions, TENANT_A)
-    await eventually(lambda: console_platform.twilio.sent_to(contact), until=bool)
+    conversation, contact = answered
     long_ago = datetime.now(UTC) - timedelta(hours=25)
     async with sessions.begin() as session:
         await session.execute(
@@ -179,3 +191,61 @@ async def test_a_closed_24_hour_window_offers_only_the_template(
     assert sent.status_code == 303
     last = console_platform.twilio.sent_to(contact)[-1]
     assert last.params.get("ContentSid") == TEMPLATE_SID
+
+
+async def test_an_agent_takes_conversations_only_for_themself_a_supervisor_for_anyone(
+    console_platform: ConsolePlatform,
+    make_staff: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    conversation, contact = await handed_off(console_platform, sessions, TENANT_A)
+    agent, supervisor = await make_staff(), await make_staff(role="supervisor")
+    outsider = await make_staff(TENANT_B)
+    path = f"/console/conversations/{conversation}"
+    url = console_platform.url
+    async with httpx.AsyncClient(base_url=url) as a, httpx.AsyncClient(base_url=url) as s:
+        await log_in(a, agent)
+        await log_in(s, supervisor)
+        agent_csrf = csrf_of((await a.get("/console")).text)
+        by_agent = await a.post(
+            f"{path}/assign", data={"csrf": agent_csrf, "staff": supervisor.email}
+        )
+        page = await s.get(path)
+        to_outsider = await s.post(
+            f"{path}/assign", data={"csrf": csrf_of(page.text), "staff": outsider.email}
+        )
+        to_agent = await s.post(
+            f"{path}/assign", data={"csrf": csrf_of(page.text), "staff": agent.email}
+        )
+
+    assert by_agent.status_code == 403
+    assert f'<option value="{agent.email}">' in page.text
+    assert outsider.email not in page.text
+    assert to_outsider.status_code == 400
+    assert to_agent.status_code == 303
+    stored = await status_of(sessions, TENANT_A, contact)
+    assert stored is not None
+    assert stored.assigned_to == agent.email
+
+
+async def test_an_internal_note_is_kept_for_staff_and_never_sent(
+    console_platform: ConsolePlatform,
+    console_client: httpx.AsyncClient,
+    make_staff: Any,
+    answered: tuple[uuid.UUID, str],
+) -> None:
+    conversation, contact = answered
+    staff = await make_staff()
+    await log_in(console_client, staff)
+    path = f"/console/conversations/{conversation}"
+
+    page = await console_client.get(path)
+    noted = await console_client.post(
+        f"{path}/note", data={"csrf": csrf_of(page.text), "text": "refund approved <b>by Bia</b>"}
+    )
+    after = await console_client.get(path)
+
+    assert noted.status_code == 303
+    assert f"note by {staff.email}" in after.text
+    assert "refund approved &lt;b&gt;by Bia&lt;/b&gt;" in after.text
+    assert all("refund" not in m.body for m in console_platform.twilio.sent_to(contact))

@@ -19,10 +19,11 @@ from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, Staff, StaffDep
 from wta_runtime.console.web import ConsoleDep, ConsoleRoute, render
 from wta_runtime.conversation.window import window_open
+from wta_runtime.db.console_media import media_of_messages
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.conversation_queries import conversation_history, conversation_messages
 from wta_runtime.db.staff_accounts import add_note, conversation_notes, tenant_staff
-from wta_runtime.db.tables import Message
+from wta_runtime.db.tables import MediaItem, Message
 from wta_runtime.gateway.routes import handoff
 from wta_runtime.gateway.routes.conversations import found
 from wta_runtime.gateway.schemas import HumanReplyCreate, storable
@@ -54,13 +55,22 @@ async def _thread(state: GatewayState, staff: Staff, conversation_id: uuid.UUID)
         messages = await conversation_messages(session, conversation_id)
         notes = await conversation_notes(session, staff.tenant.name, conversation_id)
         moves = await conversation_history(session, conversation_id)
+        media = await media_of_messages(session, staff.tenant.name, [m.id for m in messages])
     timeline = sorted(
         [TimelineItem("message", m.created_at, m) for m in messages]
         + [TimelineItem("note", n.created_at, n) for n in notes]
         + [TimelineItem("state", s.changed_at, s) for s in moves],
         key=lambda item: item.at,
     )
-    return {"conversation": conversation, "timeline": timeline, "author_of": author_of}
+    attachments: dict[uuid.UUID, list[MediaItem]] = {}
+    for item in media:
+        attachments.setdefault(item.message_id, []).append(item)
+    return {
+        "conversation": conversation,
+        "timeline": timeline,
+        "author_of": author_of,
+        "attachments": attachments,
+    }
 
 
 async def _page(

@@ -12,7 +12,10 @@ from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 
+from wta_runtime.channel.media_stores import MediaStores, platform_media_store
+from wta_runtime.console.attachments import shown_as
 from wta_runtime.console.login_limiter import LoginLimiter
+from wta_runtime.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 # Only this origin's own files run; nothing may frame the console.
@@ -48,6 +51,8 @@ class ConsoleState:
     templates: Jinja2Templates
     limiter: LoginLimiter
     clock: Callable[[], datetime]
+    # Where each tenant's attachments are kept, as the workers that stored them see it.
+    media: MediaStores
 
 
 def when(moment: datetime | None) -> str:
@@ -55,11 +60,17 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def new_console_state() -> ConsoleState:
+def new_console_state(settings: Settings) -> ConsoleState:
     clock = lambda: datetime.now(UTC)  # noqa: E731
     templates = Jinja2Templates(directory=HERE / "templates")
     templates.env.filters["when"] = when
-    return ConsoleState(templates=templates, limiter=LoginLimiter(clock), clock=clock)
+    templates.env.filters["shown_as"] = shown_as
+    return ConsoleState(
+        templates=templates,
+        limiter=LoginLimiter(clock),
+        clock=clock,
+        media=MediaStores(platform_media_store(settings, pool_size=4), pool_size=4),
+    )
 
 
 async def get_console_state(request: Request) -> ConsoleState:

@@ -105,5 +105,5 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
     app.include_router(health.router)
     app.include_router(conversations.router)
     app.include_router(handoff.router)
-    mount_console(app)
+    mount_console(app, settings)
     return app
