@@ -81,9 +81,10 @@ lint: install ## Lint and type-check (ruff, mypy, shellcheck)
 	$(BIN)/mypy
 	$(BIN)/shellcheck --external-sources hack/*.sh hack/lib/*.sh .ci/run
 
-bench: install ## Benchmarks; results go to docs/benchmarks.md
+bench: install ## Benchmarks (last: helm install -> first reply on a real node); results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench
 	$(BIN)/python -m hack.bench_worker
+	$(BIN)/python -m hack.bench_node
 
 image: ## Build the container image: Docker if an engine runs, else podman on a base made from Debian's packages
 	hack/build-image.sh

@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
-import httpx
 import pytest
 
 from tests.node.node import RealNode
 from tests.node.release import AGENT, EXAMPLES, TENANT, TENANT_NS, Release
 from tests.node.services import NodeServices
+from tests.node.traffic import WEBHOOK, post_until_accepted
 from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact, webhook_for
 from wta_runtime.agents.offline import OFFLINE_LABEL
 from wta_runtime.catalog import load_catalog
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(600)]
-
-WEBHOOK = "/api/v1/twilio/webhook"
-
-
-async def post_until_accepted(
-    url: str, data: dict[str, str], headers: dict[str, str], *, timeout: float
-) -> httpx.Response:
-    """Post the same webhook (Twilio's retry: same MessageSid) until the gateway takes it.
-
-    The gateway answers 404 until it has read the tenant's route the operator writes.
-    """
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(timeout=10) as client:
-        while True:
-            try:
-                response = await client.post(url, data=data, headers=headers)
-                if response.status_code == 200 or time.monotonic() > deadline:
-                    return response
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise
-            await asyncio.sleep(1)
 
 
 async def test_helm_installed_platform_answers_a_signed_webhook_once(

@@ -68,6 +68,26 @@ async def write_steadily(
         return list(await asyncio.gather(*tasks))
 
 
+async def post_until_accepted(
+    url: str, data: dict[str, str], headers: dict[str, str], *, timeout: float
+) -> httpx.Response:
+    """Post the same webhook (Twilio's retry: same MessageSid) until the gateway takes it.
+
+    The gateway answers 404 until it has read the tenant's route the operator writes.
+    """
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=10) as client:
+        while True:
+            try:
+                response = await client.post(url, data=data, headers=headers)
+                if response.status_code == 200 or time.monotonic() > deadline:
+                    return response
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(1)
+
+
 async def every_contact_answered(
     services: NodeServices, sent: list[Sent], *, timeout: float, then_wait: float
 ) -> None:

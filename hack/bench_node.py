@@ -1,0 +1,125 @@
+"""`make bench`, last part: on a real node (tests/node), the time from `helm install` to the
+first reply a WhatsApp contact gets.
+
+The node (control plane, containerd, kubelet, the built image) and the external services (NATS,
+PostgreSQL, the local Twilio API) are started first and not counted. The clock starts when the
+admin database Secret is created and `helm install --wait` begins; then examples/ are applied
+and one signed webhook is posted to the gateway's Service (again, as Twilio retries, until the
+gateway knows the tenant) until its reply reaches the Twilio API. The section "Node" of
+docs/benchmarks.md is replaced.
+
+    python -m hack.bench_node
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.node.accommodations import unsupported_reason
+from tests.node.node import start_node
+from tests.node.release import EXAMPLES, TENANT, install
+from tests.node.services import NodeServices, node_services
+from tests.node.traffic import WEBHOOK, post_until_accepted
+from tests.utils.webhooks import new_contact, webhook_for
+
+from hack.bench_report import split_sections
+from hack.machine import machine
+from wta_runtime.catalog import load_catalog
+
+ROOT = Path(__file__).resolve().parents[1]
+DOC = ROOT / "docs" / "benchmarks.md"
+HEADING = "## Node: helm install -> first reply"
+REPLY_TIMEOUT = 300.0
+
+
+async def first_reply(gateway_url: str, services: NodeServices) -> tuple[float, float]:
+    """Post one signed webhook until accepted, then wait for its reply; both moments."""
+    tenant = load_catalog(EXAMPLES).by_name(TENANT)
+    contact = new_contact()
+    url = gateway_url + WEBHOOK
+    data, headers = webhook_for(tenant, url, contact=contact, body="When are you open?")
+    response = await post_until_accepted(url, data, headers, timeout=REPLY_TIMEOUT)
+    if response.status_code != 200:
+        raise RuntimeError(f"the gateway never accepted the webhook: {response.status_code}")
+    accepted = time.monotonic()
+    deadline = accepted + REPLY_TIMEOUT
+    while not services.sent_to(contact):
+        if time.monotonic() > deadline:
+            raise RuntimeError("no reply reached the Twilio API")
+        await asyncio.sleep(0.05)
+    return accepted, time.monotonic()
+
+
+def run(folder: Path) -> dict[str, Any]:
+    """Start a node, install the chart and time the way to the first reply."""
+    node = start_node(folder / "node")
+    try:
+        sources = f"{node.network.node_ip}/32"
+        with node_services(folder / "services", node.network.host_ip, sources) as services:
+            started = time.monotonic()
+            release = install(node, services)
+            installed = time.monotonic()
+            accepted, replied = asyncio.run(first_reply(release.gateway_url, services))
+    finally:
+        node.stop()
+    return {
+        "helm_install_wait": installed - started,
+        "first_webhook_accepted": accepted - started,
+        "first_reply": replied - started,
+        "accommodations": [a.name for a in node.setup.accommodations],
+    }
+
+
+def section(result: dict[str, Any]) -> str:
+    """The markdown section for docs/benchmarks.md."""
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
+            "- command: `make bench` (`python -m hack.bench_node`)",
+            "- one node (containerd, kubelet; accommodations: "
+            f"{', '.join(result['accommodations'])}), image already built and loaded, no pull; "
+            "NATS, PostgreSQL and the Twilio API on the host. See docs/operating.md.",
+            "",
+            "| from the start of `helm install --wait` to | seconds |",
+            "| --- | --- |",
+            "| operator and gateway pods Ready (helm returns) "
+            f"| {result['helm_install_wait']:.1f} |",
+            "| the gateway accepting the tenant's first webhook (examples/ applied after helm) "
+            f"| {result['first_webhook_accepted']:.1f} |",
+            f"| the first reply reaching the Twilio API | {result['first_reply']:.1f} |",
+            "",
+        ]
+    )
+
+
+def write(new: str) -> None:
+    """Replace (or append) the node section of docs/benchmarks.md."""
+    parts = [p for p in split_sections(DOC.read_text()) if not p.startswith(HEADING + "\n")]
+    parts[-1] = parts[-1].rstrip("\n") + "\n\n"
+    DOC.write_text("".join(parts) + new.rstrip("\n") + "\n")
+
+
+def main() -> None:
+    reason = unsupported_reason()
+    if reason:
+        print(f"node benchmark skipped: {reason}")
+        return
+    with tempfile.TemporaryDirectory(prefix="wta-bench-node-") as tmp:
+        result = run(Path(tmp))
+    new = section(result)
+    write(new)
+    print(new)
+    print(json.dumps(result, indent=2), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
