@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from wta_runtime.console import conversation_routes, login_routes, media_routes, queue_routes
+from wta_runtime.console import (
+    conversation_routes,
+    list_routes,
+    login_routes,
+    media_routes,
+    queue_routes,
+)
 from wta_runtime.console.web import new_console_state
 from wta_runtime.settings import Settings
 
@@ -14,5 +20,6 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.state.console = new_console_state(settings)
     app.include_router(login_routes.router)
     app.include_router(queue_routes.router)
+    app.include_router(list_routes.router)
     app.include_router(conversation_routes.router)
     app.include_router(media_routes.router)
