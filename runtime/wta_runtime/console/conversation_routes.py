@@ -7,6 +7,7 @@ stored and sent exactly as an API call would.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, Staff, StaffDep
-from wta_runtime.console.web import ConsoleDep, ConsoleRoute, render
+from wta_runtime.console.web import ConsoleDep, ConsoleRoute, page_words, render
 from wta_runtime.conversation.window import window_open
 from wta_runtime.db.console_media import media_of_messages
 from wta_runtime.db.contacts import last_inbound_at
@@ -40,13 +41,13 @@ class TimelineItem:
     row: Any
 
 
-def author_of(message: Message) -> str:
-    """Who wrote a message, as staff call them."""
+def author_of(message: Message, translate: Callable[[str], str]) -> str:
+    """Who wrote a message, as staff call them, in the page's language."""
     if message.direction == "inbound":
-        return "contact"
+        return translate("contact")
     if message.author == "support":
-        return f"{message.details.get('staff') or 'support'} (person)"
-    return f"bot ({message.agent})" if message.agent else message.author
+        return f"{message.details.get('staff') or 'support'} ({translate('person')})"
+    return f"{translate('bot')} ({message.agent})" if message.agent else message.author
 
 
 async def _thread(state: GatewayState, staff: Staff, conversation_id: uuid.UUID) -> dict[str, Any]:
@@ -135,8 +136,10 @@ async def read_conversation_live(
     await _thread(state, staff, conversation_id)
     fragment = console.templates.get_template("thread.html")
 
+    words = page_words(request)
+
     async def render_thread() -> str:
-        return fragment.render(**await _thread(state, staff, conversation_id))
+        return fragment.render(**words, **await _thread(state, staff, conversation_id))
 
     return live_section(request, render_thread)
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 
 from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, StaffDep
-from wta_runtime.console.web import ConsoleDep, ConsoleRoute, render
+from wta_runtime.console.web import ConsoleDep, ConsoleRoute, page_words, render
 from wta_runtime.db.conversation_queries import handoff_queue
 from wta_runtime.db.staff_accounts import find_staff
 from wta_runtime.gateway.routes import handoff
@@ -36,11 +36,12 @@ async def read_queue_live(
 ) -> StreamingResponse:
     """The queue's rows again each time they change (server-sent events)."""
     rows = console.templates.get_template("queue_rows.html")
+    words = page_words(request)
 
     async def render_rows() -> str:
         async with state.sessions() as session:
             queue = await handoff_queue(session, staff.tenant.name)
-        return rows.render(staff=staff, queue=queue)
+        return rows.render(staff=staff, queue=queue, **words)
 
     return live_section(request, render_rows)
 

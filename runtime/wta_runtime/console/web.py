@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -14,10 +16,12 @@ from fastapi.templating import Jinja2Templates
 
 from wta_runtime.channel.media_stores import MediaStores, platform_media_store
 from wta_runtime.console.attachments import shown_as
+from wta_runtime.console.language import language_of, remember_choice, translator
 from wta_runtime.console.login_limiter import LoginLimiter
 from wta_runtime.settings import Settings
 
 HERE = Path(__file__).resolve().parent
+TIME_ZONE_COOKIE = "wta_console_tz"
 # Only this origin's own files run; nothing may frame the console.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -55,9 +59,18 @@ class ConsoleState:
     media: MediaStores
 
 
-def when(moment: datetime | None) -> str:
-    """A time as staff read it (UTC, to the minute)."""
-    return "" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+def when(moment: datetime | None, zone: tzinfo = UTC) -> str:
+    """A time as staff read it: in their time zone, to the minute."""
+    return "" if moment is None else moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def time_zone_of(request: Request) -> tzinfo:
+    """The browser's time zone, which the console's script reports in a cookie; else UTC."""
+    name = unquote(request.cookies.get(TIME_ZONE_COOKIE, ""))
+    try:
+        return ZoneInfo(name) if 0 < len(name) <= 64 else UTC
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return UTC
 
 
 def new_console_state(settings: Settings) -> ConsoleState:
@@ -81,8 +94,18 @@ async def get_console_state(request: Request) -> ConsoleState:
 ConsoleDep = Annotated[ConsoleState, Depends(get_console_state)]
 
 
+def page_words(request: Request) -> dict[str, Any]:
+    """The page's language and its `_` for the templates' words."""
+    lang = language_of(request)
+    return {"lang": lang, "_": translator(lang), "tz": time_zone_of(request)}
+
+
 def render(
     console: ConsoleState, request: Request, name: str, status_code: int = 200, **context: Any
 ) -> Response:
-    """A page or fragment from templates/, every value autoescaped."""
-    return console.templates.TemplateResponse(request, name, context, status_code=status_code)
+    """A page from templates/, every value autoescaped, in the staff member's language."""
+    response = console.templates.TemplateResponse(
+        request, name, page_words(request) | context, status_code=status_code
+    )
+    remember_choice(request, response)
+    return response
