@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +20,7 @@ from tests.utils.webhooks import new_contact
 
 pytestmark = pytest.mark.browser
 LIVE = 10_000  # ms a live update may take on a busy machine before the test gives up
+VOUCHER = b"\x89PNG\r\n\x1a\n a voucher for a free pizza"
 # Set to docs/images to refresh the screenshots of docs/console.md from the story test.
 SCREENSHOTS = os.environ.get("WTA_CONSOLE_SCREENSHOTS")
 
@@ -67,6 +69,8 @@ async def test_an_agent_takes_over_replies_and_hands_back_to_the_bot(
 
     await expect(queue.locator(".state")).to_contain_text(f"assigned to {staff.email}")
     await queue.fill("form.reply textarea[name=text]", "Hi Joana, I am Ana from the shop.")
+    picture = {"name": "voucher.png", "mimeType": "image/png", "buffer": VOUCHER}
+    await queue.set_input_files("form.reply input[name=file]", files=[picture])
     await screenshot(queue, "reply-form")
     await queue.click("form.reply button[type=submit]")
     reply = await eventually(
@@ -89,6 +93,9 @@ async def test_an_agent_takes_over_replies_and_hands_back_to_the_bot(
 
     assert reply[0].from_ == "whatsapp:+14155550301"
     assert len(reply) == 1
+    async with httpx.AsyncClient() as twilio_fetch:  # Twilio fetches the picture by its link
+        [link] = reply[0].media_urls
+        assert (await twilio_fetch.get(link)).content == VOUCHER
     assert len([b for b in answers if "we deliver" in b]) == 1
     stored = await status_of(sessions, TENANT_A, contact)
     assert stored is not None

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Form, HTTPException, Request, Response
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 
 from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, Staff, StaffDep
+from wta_runtime.console.uploads import upload_for_reply
 from wta_runtime.console.web import ConsoleDep, ConsoleRoute, page_words, render
 from wta_runtime.conversation.window import window_open
 from wta_runtime.db.console_media import media_of_messages
@@ -179,10 +180,17 @@ async def reply(
     conversation_id: uuid.UUID,
     text: Text,
     key: Annotated[str, Form(min_length=1, max_length=64)],
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    """Send the text to the contact on WhatsApp as this staff member (a resubmit is not resent)."""
+    """Send the text (and a file) to the contact on WhatsApp as this staff member.
+
+    A resubmitted form is not sent again.
+    """
     try:
-        body = HumanReplyCreate(text=text, staff=staff.email)
+        media_urls = []
+        if file is not None and file.filename:
+            media_urls.append(await upload_for_reply(request, console, state, staff, file))
+        body = HumanReplyCreate(text=text, staff=staff.email, media_urls=media_urls)
         report = await handoff.send_human_reply(
             tenant=staff.tenant,
             state=state,

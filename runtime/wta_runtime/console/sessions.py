@@ -39,15 +39,19 @@ class Staff:
         return self.member.role == "supervisor"
 
 
+def public_origin(request: Request, state: GatewayState) -> str:
+    """Where the outside world reaches the gateway: the configured base, else as the proxy says."""
+    settings = state.settings
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    url = public_url(request, base_url=None, trust_forwarded=settings.trust_forwarded_headers)
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 def over_https(request: Request, state: GatewayState) -> bool:
     """Whether the browser reached us over https (directly, or through a proxy that says so)."""
-    settings = state.settings
-    url = public_url(
-        request,
-        base_url=settings.public_base_url,
-        trust_forwarded=settings.trust_forwarded_headers,
-    )
-    return url.startswith("https://")
+    return public_origin(request, state).startswith("https://")
 
 
 def set_cookie(

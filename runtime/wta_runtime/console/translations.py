@@ -4,6 +4,8 @@ from __future__ import annotations
 
 PT_BR: dict[str, str] = {
     "Active since": "Ativas desde",
+    "Attach a file (up to 5 MB)": "Anexar um arquivo (até 5 MB)",
+    "file(s) sent": "arquivo(s) enviado(s)",
     "Add note": "Adicionar nota",
     "All conversations": "Todas as conversas",
     "Assign to": "Atribuir a",

@@ -1,7 +1,7 @@
-"""Tables of the staff console: staff accounts, their login sessions and internal notes.
+"""Tables of the staff console: staff accounts, login sessions, internal notes, sent files.
 
-Created by the `console` migration branch (c001_staff), so it never collides with the
-conversation engine's chain.
+Created by the `console` migration branch (c001_staff, c002_outbound_files), so it never
+collides with the conversation engine's chain.
 """
 
 from __future__ import annotations
@@ -59,4 +59,19 @@ class InternalNote(Base):
     )
     author: Mapped[str] = mapped_column(String(254))
     body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OutboundFile(Base):
+    """A file staff sent from the console, kept in the tenant's media store for Twilio to fetch."""
+
+    __tablename__ = "outbound_files"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    storage_key: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(128))
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    uploaded_by: Mapped[str] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
