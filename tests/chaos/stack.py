@@ -306,9 +306,11 @@ async def steady_load(
 
 @dataclass
 class Outage:
-    """When a server was killed and when it accepted connections again (monotonic)."""
+    """When a server was killed, when its restart began and when it accepted connections again
+    (monotonic): until `restarting_at` it was certainly dead."""
 
     killed_at: float = 0.0
+    restarting_at: float = 0.0
     back_at: float = 0.0
 
 
@@ -319,6 +321,7 @@ async def outage(server: KillableServer, *, after: float, down_for: float) -> Ou
     server.kill()
     seen.killed_at = time.monotonic()
     await asyncio.sleep(down_for)
+    seen.restarting_at = time.monotonic()
     await asyncio.to_thread(server.start)
     seen.back_at = time.monotonic()
     return seen
