@@ -84,6 +84,7 @@ lint: install ## Lint and type-check (ruff, mypy, shellcheck)
 bench: install ## Benchmarks (last: helm install -> first reply on a real node); results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench
 	$(BIN)/python -m hack.bench_worker
+	$(BIN)/python -m hack.bench_console
 	$(BIN)/python -m hack.bench_node
 
 image: ## Build the container image: Docker if an engine runs, else podman on a base made from Debian's packages

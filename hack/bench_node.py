@@ -29,7 +29,7 @@ from tests.node.services import NodeServices, node_services
 from tests.node.traffic import WEBHOOK, post_until_accepted
 from tests.utils.webhooks import new_contact, webhook_for
 
-from hack.bench_report import split_sections
+from hack.bench_report import replace_section
 from hack.machine import machine
 from wta_runtime.catalog import load_catalog
 
@@ -101,13 +101,6 @@ def section(result: dict[str, Any]) -> str:
     )
 
 
-def write(new: str) -> None:
-    """Replace (or append) the node section of docs/benchmarks.md."""
-    parts = [p for p in split_sections(DOC.read_text()) if not p.startswith(HEADING + "\n")]
-    parts[-1] = parts[-1].rstrip("\n") + "\n\n"
-    DOC.write_text("".join(parts) + new.rstrip("\n") + "\n")
-
-
 def main() -> None:
     reason = unsupported_reason()
     if reason:
@@ -116,7 +109,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="wta-bench-node-") as tmp:
         result = run(Path(tmp))
     new = section(result)
-    write(new)
+    replace_section(DOC, HEADING, new)
     print(new)
     print(json.dumps(result, indent=2), file=sys.stderr)
 

@@ -254,6 +254,13 @@ def split_sections(document: str) -> list[str]:
     return parts
 
 
+def replace_section(doc: Path, heading: str, new: str) -> None:
+    """Replace the section under `heading` in `doc`, or append it when there is none."""
+    parts = [p for p in split_sections(doc.read_text()) if not p.startswith(heading + "\n")]
+    parts[-1] = parts[-1].rstrip("\n") + "\n\n"
+    doc.write_text("".join(parts) + new.rstrip("\n") + "\n")
+
+
 def kept_before(old: str) -> str:
     """The "before" subsection of an earlier version of the section, or nothing."""
     start = old.find(f"\n{BEFORE}")

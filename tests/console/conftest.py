@@ -36,7 +36,7 @@ RECEIPT = b"%PDF-1.4 a receipt"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 
 
-def _tenant_docs(name: str, number: str, account: str) -> list[dict[str, Any]]:
+def tenant_docs(name: str, number: str, account: str) -> list[dict[str, Any]]:
     secret = f"{name}-twilio"
     return [
         {
@@ -87,8 +87,8 @@ def _tenant_docs(name: str, number: str, account: str) -> list[dict[str, Any]]:
 @pytest.fixture(scope="session")
 def console_manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("console-manifests")
-    docs = _tenant_docs(TENANT_A, NUMBER_A, "AC" + "0" * 28 + "0301")
-    docs += _tenant_docs(TENANT_B, NUMBER_B, "AC" + "0" * 28 + "0302")
+    docs = tenant_docs(TENANT_A, NUMBER_A, "AC" + "0" * 28 + "0301")
+    docs += tenant_docs(TENANT_B, NUMBER_B, "AC" + "0" * 28 + "0302")
     (folder / "tenants.yaml").write_text(yaml.safe_dump_all(docs))
     return folder
 
