@@ -61,10 +61,13 @@ if ! podman image exists "${image}"; then
     podman build --network host "${PODMAN_BUILD_ULIMITS[@]}" --build-arg "PYTHON_IMAGE=${base}" --tag "${image}" "${root}" >&2 \
       || die "podman build failed"
   fi
-  # One image per tree is kept: older builds go.
+  # Builds of other trees go once they are two hours old (younger ones may be another
+  # worktree's, about to be loaded), with their build stages.
   podman images --format '{{.Repository}}:{{.Tag}}' --filter "reference=${REPOSITORY}" \
-    | grep -vxF "${image}" | xargs -r podman rmi --force >/dev/null 2>&1 || true
-  find "${cache_dir}" -maxdepth 1 -name "${REPOSITORY##*/}-*.tar" -not -name "${archive##*/}" -delete
+      --filter until=2h | grep -vxF "${image}" | xargs -r podman rmi --force >/dev/null 2>&1 || true
+  podman image prune --force --filter until=2h >/dev/null 2>&1 || true
+  find "${cache_dir}" -maxdepth 1 -name "${REPOSITORY##*/}-*.tar" -not -name "${archive##*/}" \
+    -mmin +120 -delete
 fi
 printf '%s\n' "${image}"
 if [[ ${save} == 1 ]]; then

@@ -88,6 +88,20 @@ def _sysctl_in(network: NodeNetwork, key: str, value: str) -> None:
     subprocess.run([*network.enter(), "sysctl", "-qw", f"{key}={value}"], check=True)
 
 
+NETNS_PREFIX = "wta-node-"
+
+
 def new_network() -> NodeNetwork:
     """A namespace with a name of its own (`wta-node-<8 hex>`)."""
-    return NodeNetwork(f"wta-node-{uuid.uuid4().hex[:8]}")
+    return NodeNetwork(f"{NETNS_PREFIX}{uuid.uuid4().hex[:8]}")
+
+
+def delete_stale_networks() -> list[str]:
+    """Delete node namespaces a killed session left (their veths and routes go with them).
+
+    Only called while holding the machine's node lock, so none of them is in use.
+    """
+    stale = sorted(p.name for p in NETNS_DIR.glob(f"{NETNS_PREFIX}*"))
+    for name in stale:
+        ip("netns", "delete", name, check=False)
+    return stale

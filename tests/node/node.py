@@ -7,10 +7,12 @@ mount, network namespace, pod cgroup or changed sysctl remains.
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 import yaml
 
@@ -24,10 +26,13 @@ from tests.node.containerd import (
     kill_all_tasks,
 )
 from tests.node.kubelet import NODE_NAME, kube_proxy_process, kubelet_process
-from tests.node.network import NodeNetwork, new_network
+from tests.node.network import NodeNetwork, delete_stale_networks, new_network
 from wta_runtime.local.processes import ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
+# One node per machine at a time: the pods' cgroups, the veth's addresses and the route to the
+# Services' range are the host's, so two test sessions cannot both have one.
+NODE_LOCK = Path("/run/lock/wta-node.lock")
 
 
 class NodeUnavailableError(RuntimeError):
@@ -36,6 +41,20 @@ class NodeUnavailableError(RuntimeError):
 
 class NodeUnsupportedError(NodeUnavailableError):
     """This machine cannot have a node at all (a hack/ script exited 3); one-line reason."""
+
+
+def take_node_lock(path: Path = NODE_LOCK) -> IO[str]:
+    """Hold the machine's node lock (released when the returned file closes or we exit)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise NodeUnsupportedError(
+            f"another test session on this machine has the real node ({path})"
+        ) from None
+    return handle
 
 
 def _hack(script: str, *args: str) -> list[str]:
@@ -65,6 +84,7 @@ class RealNode:
     containerd_process: ManagedProcess | None = None
     processes: list[ManagedProcess] = field(default_factory=list)
     saved_sysctls: dict[str, str] = field(default_factory=dict)
+    lock: IO[str] | None = None
 
     @property
     def kube(self) -> KubeCluster:
@@ -90,6 +110,8 @@ class RealNode:
         self.network.delete()
         cleanup.remove_pod_cgroups()
         sysctls.restore(self.saved_sysctls)
+        if self.lock is not None:
+            self.lock.close()
 
 
 def _node_kubeconfig(cluster: KubeCluster, host_ip: str) -> Path:
@@ -128,8 +150,11 @@ def start_node(folder: Path) -> RealNode:
     image, archive = _hack("build-image.sh", "--save")[-2:]
     pause_image, pause_archive = _hack("build-pause-image.sh")[-2:]
     setup = detect()
-    node = RealNode(folder, setup, new_network(), image)
+    lock = take_node_lock()
+    node = RealNode(folder, setup, new_network(), image, lock=lock)
     try:
+        delete_stale_networks()
+        cleanup.remove_pod_cgroups()
         node.saved_sysctls = sysctls.save()
         node.network.create()
         node.cluster = start_cluster(folder / "kube", node=NodeAccess(node.network.host_ip))
