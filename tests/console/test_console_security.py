@@ -96,6 +96,8 @@ async def test_a_post_without_the_csrf_token_changes_nothing(
     )
 
     assert [bare.status_code, forged.status_code] == [403, 403]
+    assert "CSRF" in bare.text
+    assert "frame-ancestors 'none'" in bare.headers["content-security-policy"]
     assert login_without.status_code in (403, 422)
     stored = await status_of(sessions, TENANT_A, contact)
     assert stored is not None
@@ -125,6 +127,8 @@ async def test_staff_of_another_tenant_sees_nothing_of_it(
     assert str(conversation) not in queue.text
     assert contact not in queue.text
     assert [page.status_code, live.status_code] == [404, 404]
+    assert page.headers["content-type"].startswith("text/plain")
+    assert "default-src 'none'" in page.headers["content-security-policy"]
     assert [p.status_code for p in posts] == [404] * 5
     stored = await status_of(sessions, TENANT_A, contact)
     assert stored is not None

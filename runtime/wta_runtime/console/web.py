@@ -11,8 +11,10 @@ from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import Depends, Request, Response
+from fastapi.responses import PlainTextResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
 
 from wta_runtime.channel.media_stores import MediaStores, platform_media_store
 from wta_runtime.console.attachments import shown_as
@@ -36,14 +38,22 @@ SECURITY_HEADERS = {
 }
 
 
+def refusal(exc: HTTPException) -> Response:
+    """An HTTP error as the console answers it: a redirect, or its reason as plain text."""
+    return PlainTextResponse(str(exc.detail), exc.status_code, headers=exc.headers)
+
+
 class ConsoleRoute(APIRoute):
-    """A console route: its every response carries the security headers."""
+    """A console route: its every response, errors too, carries the security headers."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def secured(request: Request) -> Response:
-            response = await handler(request)
+            try:
+                response = await handler(request)
+            except HTTPException as exc:
+                response = refusal(exc)
             response.headers.update(SECURITY_HEADERS)
             return response
 
