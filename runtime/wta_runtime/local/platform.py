@@ -213,12 +213,20 @@ def stop_all(processes: list[ManagedProcess]) -> None:
 def describe(catalog: TenantCatalog, settings: Settings, provider: str) -> str:
     lines = ["", "WhatsApp Twilio AI is running locally:"]
     lines.append(f"  gateway         http://{settings.gateway_host}:{settings.gateway_port}")
+    lines.append(
+        f"  staff console   http://{settings.gateway_host}:{settings.gateway_port}/console"
+    )
     lines.append(f"  twilio (local)  http://127.0.0.1:{settings.local_twilio_port}")
     lines.append(f"  agent provider  {provider}")
     for tenant in catalog.tenants.values():
         agents = ", ".join(a.name for a in tenant.agents) or "no agents"
         lines.append(f"  tenant {tenant.name}: {', '.join(tenant.numbers)} ({agents})")
-    lines += ["", "Talk to it:  make chat      Stop: Ctrl-C or make stop", ""]
+    lines += [
+        "",
+        "Talk to it:  make chat      Stop: Ctrl-C or make stop",
+        "Console login:  .venv/bin/wta staff add TENANT EMAIL --role supervisor",
+        "",
+    ]
     return "\n".join(lines)
 
 
