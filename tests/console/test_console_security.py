@@ -197,7 +197,7 @@ async def test_a_closed_24_hour_window_offers_only_the_template(
     assert last.params.get("ContentSid") == TEMPLATE_SID
 
 
-async def test_an_agent_takes_conversations_only_for_themself_a_supervisor_for_anyone(
+async def test_an_agent_takes_conversations_for_themself_a_supervisor_for_anyone_audited(
     console_platform: ConsolePlatform,
     make_staff: Any,
     sessions: async_sessionmaker[AsyncSession],
@@ -221,6 +221,9 @@ async def test_an_agent_takes_conversations_only_for_themself_a_supervisor_for_a
         to_agent = await s.post(
             f"{path}/assign", data={"csrf": csrf_of(page.text), "staff": agent.email}
         )
+        assigned = await s.get(path)
+        await s.post(f"{path}/close", data={"csrf": csrf_of(page.text)})
+        closed = await a.get(path)
 
     assert by_agent.status_code == 403
     assert f'<option value="{agent.email}">' in page.text
@@ -230,6 +233,11 @@ async def test_an_agent_takes_conversations_only_for_themself_a_supervisor_for_a
     stored = await status_of(sessions, TENANT_A, contact)
     assert stored is not None
     assert stored.assigned_to == agent.email
+    assert stored.status == "support_closed"
+    audit = f"{supervisor.email}: assigned it to {agent.email}"
+    assert audit in assigned.text
+    assert audit in closed.text
+    assert f"{supervisor.email}: closed it" in closed.text
 
 
 async def test_an_internal_note_is_kept_for_staff_and_never_sent(

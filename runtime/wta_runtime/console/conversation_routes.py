@@ -16,6 +16,7 @@ from fastapi import APIRouter, File, Form, HTTPException, Request, Response, Upl
 from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
 
+from wta_runtime.console.audit import audit
 from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, Staff, StaffDep
 from wta_runtime.console.uploads import upload_for_reply
@@ -24,7 +25,12 @@ from wta_runtime.conversation.window import window_open
 from wta_runtime.db.console_media import media_of_messages
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.conversation_queries import conversation_history, conversation_messages
-from wta_runtime.db.staff_accounts import add_note, conversation_notes, tenant_staff
+from wta_runtime.db.staff_accounts import (
+    add_note,
+    conversation_actions,
+    conversation_notes,
+    tenant_staff,
+)
 from wta_runtime.db.tables import MediaItem, Message
 from wta_runtime.gateway.routes import handoff
 from wta_runtime.gateway.routes.conversations import found
@@ -56,12 +62,14 @@ async def _thread(state: GatewayState, staff: Staff, conversation_id: uuid.UUID)
         conversation = await found(session, staff.tenant.name, conversation_id)
         messages = await conversation_messages(session, conversation_id)
         notes = await conversation_notes(session, staff.tenant.name, conversation_id)
+        actions = await conversation_actions(session, staff.tenant.name, conversation_id)
         moves = await conversation_history(session, conversation_id)
         media = await media_of_messages(session, staff.tenant.name, [m.id for m in messages])
     timeline = sorted(
         [TimelineItem("message", m.created_at, m) for m in messages]
         + [TimelineItem("note", n.created_at, n) for n in notes]
-        + [TimelineItem("state", s.changed_at, s) for s in moves],
+        + [TimelineItem("state", s.changed_at, s) for s in moves]
+        + [TimelineItem("action", a.created_at, a) for a in actions],
         key=lambda item: item.at,
     )
     attachments: dict[uuid.UUID, list[MediaItem]] = {}
@@ -255,4 +263,5 @@ async def move_conversation(
         await MOVES[move](tenant=staff.tenant, state=state, conversation_id=conversation_id)
     except HTTPException as exc:
         return await _or_error_page(request, staff, state, console, conversation_id, exc)
+    await audit(state, console, staff, conversation_id, move)
     return RedirectResponse("/console", status_code=303)

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
 
+from wta_runtime.console.audit import audit
 from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, StaffDep
 from wta_runtime.console.web import ConsoleDep, ConsoleRoute, page_words, render
@@ -51,6 +52,7 @@ async def assign(
     *,
     staff: PostingStaffDep,
     state: GatewayDep,
+    console: ConsoleDep,
     conversation_id: uuid.UUID,
     to: Annotated[str | None, Form(alias="staff", max_length=254)] = None,
 ) -> Response:
@@ -68,4 +70,5 @@ async def assign(
         conversation_id=conversation_id,
         body=AssignRequest(staff=assignee),
     )
+    await audit(state, console, staff, conversation_id, "assign", assignee)
     return RedirectResponse(f"/console/conversations/{conversation_id}", status_code=303)

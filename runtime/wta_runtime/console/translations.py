@@ -4,6 +4,9 @@ from __future__ import annotations
 
 PT_BR: dict[str, str] = {
     "Active since": "Ativas desde",
+    "assigned it to": "atribuiu a",
+    "released it to the bot": "devolveu ao robô",
+    "closed it": "encerrou",
     "Attach a file (up to 5 MB)": "Anexar um arquivo (até 5 MB)",
     "file(s) sent": "arquivo(s) enviado(s)",
     "Add note": "Adicionar nota",

@@ -1,4 +1,4 @@
-"""Staff accounts, their login sessions and internal notes: every query of the console's tables."""
+"""Staff accounts, sessions, internal notes and the audit of staff actions: the console's SQL."""
 
 from __future__ import annotations
 
@@ -7,12 +7,16 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from wta_runtime.db.staff_tables import InternalNote, StaffMember, StaffSession
+from wta_runtime.db.staff_tables import InternalNote, StaffAction, StaffMember, StaffSession
+
+# A console table of things that happened in one conversation, in order.
+Row = TypeVar("Row", InternalNote, StaffAction)
 
 
 class StaffExistsError(Exception):
@@ -142,12 +146,46 @@ async def add_note(
     )
 
 
+async def _of_conversation(
+    session: AsyncSession, table: type[Row], tenant: str, conversation_id: uuid.UUID
+) -> list[Row]:
+    rows = await session.scalars(
+        select(table)
+        .where(table.tenant == tenant, table.conversation_id == conversation_id)
+        .order_by(table.id)
+    )
+    return list(rows.all())
+
+
 async def conversation_notes(
     session: AsyncSession, tenant: str, conversation_id: uuid.UUID
 ) -> list[InternalNote]:
-    rows = await session.scalars(
-        select(InternalNote)
-        .where(InternalNote.tenant == tenant, InternalNote.conversation_id == conversation_id)
-        .order_by(InternalNote.id)
+    return await _of_conversation(session, InternalNote, tenant, conversation_id)
+
+
+async def record_action(
+    session: AsyncSession,
+    *,
+    tenant: str,
+    conversation_id: uuid.UUID,
+    staff: str,
+    action: str,
+    detail: str | None,
+    now: datetime,
+) -> None:
+    session.add(
+        StaffAction(
+            tenant=tenant,
+            conversation_id=conversation_id,
+            staff=staff,
+            action=action,
+            detail=detail,
+            created_at=now,
+        )
     )
-    return list(rows.all())
+
+
+async def conversation_actions(
+    session: AsyncSession, tenant: str, conversation_id: uuid.UUID
+) -> list[StaffAction]:
+    return await _of_conversation(session, StaffAction, tenant, conversation_id)

@@ -1,7 +1,7 @@
-"""Tables of the staff console: staff accounts, login sessions, internal notes, sent files.
+"""Tables of the staff console: staff accounts, sessions, notes, sent files, who did what.
 
-Created by the `console` migration branch (c001_staff, c002_outbound_files), so it never
-collides with the conversation engine's chain.
+Created by the `console` migration branch (c001_staff, c002_outbound_files,
+c003_staff_actions), so it never collides with the conversation engine's chain.
 """
 
 from __future__ import annotations
@@ -74,4 +74,21 @@ class OutboundFile(Base):
     filename: Mapped[str] = mapped_column(String(255))
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     uploaded_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StaffAction(Base):
+    """Who assigned, released or closed a conversation from the console (the audit trail)."""
+
+    __tablename__ = "staff_actions"
+    __table_args__ = (Index("staff_actions_by_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=True), primary_key=True)
+    tenant: Mapped[str] = mapped_column(String(63))
+    conversation_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    staff: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(254))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
