@@ -261,3 +261,30 @@ async def test_an_internal_note_is_kept_for_staff_and_never_sent(
     assert f"note by {staff.email}" in after.text
     assert "refund approved &lt;b&gt;by Bia&lt;/b&gt;" in after.text
     assert all("refund" not in m.body for m in console_platform.twilio.sent_to(contact))
+
+
+async def test_many_failures_from_one_address_lock_out_that_address_only(
+    console_client: httpx.AsyncClient, make_staff: Any
+) -> None:
+    staff = await make_staff()
+    guesser = {"X-Forwarded-For": "198.51.100.7, 10.0.0.1"}
+    other = {"X-Forwarded-For": "198.51.100.8"}
+
+    async def attempt(email: str, password: str, headers: dict[str, str]) -> int:
+        page = await console_client.get("/console/login")
+        data = {
+            "tenant": staff.tenant,
+            "email": email,
+            "password": password,
+            "csrf": csrf_of(page.text),
+        }
+        response = await console_client.post("/console/login", data=data, headers=headers)
+        return response.status_code
+
+    guesses = [await attempt(f"guess{i}@example.com", "wrong-pass", guesser) for i in range(20)]
+    locked = await attempt(staff.email, staff.password, guesser)
+    elsewhere = await attempt(staff.email, staff.password, other)
+
+    assert guesses == [401] * 20
+    assert locked == 429
+    assert elsewhere == 303

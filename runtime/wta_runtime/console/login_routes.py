@@ -14,6 +14,7 @@ from wta_runtime.console.sessions import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
     PostingStaffDep,
+    client_address,
     login_token,
     set_cookie,
 )
@@ -75,7 +76,7 @@ async def login(
         raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
     email = email.strip().lower()
     account = f"{tenant}/{email}"
-    address = request.client.host if request.client else "unknown"
+    address = client_address(request, state)
     again = {"tenant": tenant, "email": email}
     if not console.limiter.allows(account, address):
         error = "Too many failed attempts: wait 15 minutes and try again."

@@ -49,6 +49,15 @@ def public_origin(request: Request, state: GatewayState) -> str:
     return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
+def client_address(request: Request, state: GatewayState) -> str:
+    """The browser's address: behind a trusted proxy the first `X-Forwarded-For` hop, so one
+    attacker's failed logins do not lock out everyone who comes through the same proxy."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    if state.settings.trust_forwarded_headers and forwarded.strip():
+        return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else "unknown"
+
+
 def over_https(request: Request, state: GatewayState) -> bool:
     """Whether the browser reached us over https (directly, or through a proxy that says so)."""
     return public_origin(request, state).startswith("https://")
