@@ -233,6 +233,12 @@ class InboundConsumer:
                 reason=reason,
                 attempts=max(msg.metadata.num_delivered for msg, _ in batch),
             )
+        except LeaseLostError:
+            # Another worker holds the thread and answers it, this message with it most often;
+            # the next delivery gives up again and sends the fallback only if it did not.
+            log.warning("thread of %s busy; giving up again later", batch[-1][1].message_sid)
+            await _settle_all(batch, lambda msg: msg.nak(delay=self._policy.delay(1)))
+            return
         except Exception:
             log.exception(
                 "could not dead-letter %s; it will be redelivered", batch[-1][1].message_sid

@@ -13,6 +13,7 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.channel.sender import OutboundSender, SendError
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.outbound import message_parts
 from wta_runtime.db.tables import Conversation
 from wta_runtime.db.thread_leases import LeaseLostError, fence
 from wta_runtime.stream.inbound import InboundMessage
@@ -26,6 +27,14 @@ log = logging.getLogger("wta.worker")
 
 def fallback_key(message_sid: str) -> str:
     return f"fallback:{message_sid}"
+
+
+async def _delivered(session: AsyncSession, tenant: Tenant, key: str) -> bool:
+    """Whether Twilio took every part of the reply `key` (a marker is no reply)."""
+    if key in MARKERS:
+        return False
+    parts = await message_parts(session, tenant.name, key)
+    return bool(parts) and all(part.twilio_sid is not None for part in parts)
 
 
 class DeadLetters:
@@ -77,7 +86,7 @@ class DeadLetters:
         except SendError as exc:
             log.error("fallback to %s not sent: %s", tenant.name, exc)
         except LeaseLostError:
-            log.warning("another worker took the thread over; it answers, not this fallback")
+            raise  # another worker holds the thread: give up again later, once it has answered
         except Exception:
             # Even without the database the contact should hear from us, once (no redelivery).
             log.exception("fallback for %s not recorded; sending it unrecorded", tenant.name)
@@ -105,6 +114,9 @@ class DeadLetters:
                 if message.answered_by is None:
                     batch = await store.unanswered_inbound(session, conversation.id)
                     await store.mark_answered(session, batch, key)
+                elif await _delivered(session, tenant, message.answered_by):
+                    log.warning("%s was answered after all; no fallback", inbound.message_sid)
+                    return
                 elif message.answered_by not in MARKERS:
                     await refuse_pending(
                         session, tenant.name, message.answered_by, "gave_up", clock()
