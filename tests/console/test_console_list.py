@@ -1,4 +1,4 @@
-"""All conversations of the tenant: filtered by state, contact and agent, searched, paginated."""
+"""The queue's order, and all conversations of the tenant: filtered, searched, paginated."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact
 
 ROW = re.compile(r'<tr data-conversation="([0-9a-f-]{36})">')
+ROW_IN_QUEUE = re.compile(r'<tr class="\w+" data-conversation="([0-9a-f-]{36})">')
 
 
 async def listed(client: httpx.AsyncClient, **params: Any) -> list[str]:
@@ -69,3 +70,24 @@ async def test_staff_find_conversations_by_state_contact_agent_and_text(
     assert sorted(first + second) == sorted(by_text)
     assert third == []
     assert bad.status_code == 422
+
+
+async def test_the_queue_lists_unassigned_conversations_first_then_the_longest_waiting(
+    console_platform: ConsolePlatform,
+    console_client: httpx.AsyncClient,
+    make_staff: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    first, _ = await handed_off(console_platform, sessions, TENANT_A)
+    second, _ = await handed_off(console_platform, sessions, TENANT_A)
+    third, _ = await handed_off(console_platform, sessions, TENANT_A)
+    await log_in(console_client, await make_staff())
+    page = await console_client.get(f"/console/conversations/{first}")
+    await console_client.post(
+        f"/console/conversations/{first}/assign", data={"csrf": csrf_of(page.text)}
+    )
+
+    queue = ROW_IN_QUEUE.findall((await console_client.get("/console")).text)
+    mine = [c for c in queue if c in {str(first), str(second), str(third)}]
+
+    assert mine == [str(second), str(third), str(first)]
