@@ -94,6 +94,8 @@ def test_secrets_are_referenced_never_inlined(helm: Helm) -> None:
     assert operator["WTA_ADMIN_DATABASE_URL"] == {
         "secretKeyRef": {"name": "wta-db-superuser", "key": "uri"}
     }
+    # The handoff API and the staff console read the tenants' database through the gateway.
+    assert gateway["WTA_DATABASE_URL"] == {"secretKeyRef": {"name": "wta-gateway-db", "key": "url"}}
     assert "Secret" not in kinds(objects)
 
 

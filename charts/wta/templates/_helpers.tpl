@@ -113,6 +113,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
+{{/* The database of the gateway's handoff API and staff console, when one is given. */}}
+{{- define "wta.gatewayDatabaseUrlEnv" -}}
+{{- with .Values.gateway.databaseExistingSecret }}
+{{- if .name }}
+- name: WTA_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* The /tmp emptyDir every container writes to (the root filesystem is read-only). */}}
 {{- define "wta.tmpVolume" -}}
 - name: tmp
