@@ -236,4 +236,17 @@ INVALID_ON_CREATE = [
         'unknown field "spec.default"',
         "Extra inputs are not permitted",
     ),
+    InvalidCase(
+        "consent-without-opt-out-confirmation",
+        changed(TENANT, "spec.consent", {"optOutReplies": {}}),
+        "spec.consent.optOutReplies: Invalid value: 0: spec.consent.optOutReplies in body should "
+        "have at least 1 properties",
+        "optOutReplies",
+    ),
+    InvalidCase(
+        "consent-empty-keyword",
+        changed(TENANT, "spec.consent", {"optOutKeywords": {"en": [""]}}),
+        "spec.consent.optOutKeywords.en[0]: Invalid value",
+        "at least 1 character",
+    ),
 ]

@@ -14,14 +14,14 @@ DEFAULT_CLOSING_KEYWORDS: dict[str, list[str]] = {
 }
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lower case without accents, so 'Adiós' and 'adios' match the same keyword."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
-    words = sorted({_fold(k).strip() for k in keywords if k.strip()}, key=len, reverse=True)
+    words = sorted({fold(k).strip() for k in keywords if k.strip()}, key=len, reverse=True)
     if not words:
         return None
     alternatives = "|".join(r"\s+".join(map(re.escape, w.split())) for w in words)
@@ -31,7 +31,7 @@ def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
 def mentions_any(text: str, keywords: Iterable[str]) -> bool:
     """Whether `text` has one of `keywords` as a whole word or phrase (case and accents aside)."""
     pattern = _pattern(keywords)
-    return pattern is not None and pattern.search(_fold(text)) is not None
+    return pattern is not None and pattern.search(fold(text)) is not None
 
 
 # A farewell may carry a few words more ("thanks a lot", "obrigado pela ajuda"); a message with
@@ -49,7 +49,7 @@ def is_closing_intent(text: str, keywords: Mapping[str, Iterable[str]]) -> bool:
     pattern = _pattern(word for words in keywords.values() for word in words)
     if pattern is None:
         return False
-    folded = _fold(text)
+    folded = fold(text)
     if pattern.search(folded) is None:
         return False
     return len(_WORD.findall(pattern.sub(" ", folded))) <= MAX_WORDS_BESIDE_FAREWELL

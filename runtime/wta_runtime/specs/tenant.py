@@ -20,6 +20,7 @@ from wta_runtime.specs.common import (
     unique,
     validations,
 )
+from wta_runtime.specs.tenant_consent import ConsentRules
 from wta_runtime.specs.tenant_media import MediaStorage
 
 E164 = r"^\+[1-9]\d{6,14}$"
@@ -286,6 +287,10 @@ class WhatsAppTenantSpec(SpecModel):
     conversation: ConversationRules = Field(
         default_factory=ConversationRules,
         description="Bursts and closing words of the tenant's conversations.",
+    )
+    consent: ConsentRules = Field(
+        default_factory=ConsentRules,
+        description="Keywords that opt a contact out of all messages and back in, and replies.",
     )
     database: DatabasePlacement = Field(
         default_factory=DatabasePlacement, description="Where conversations are stored."
