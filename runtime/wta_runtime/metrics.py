@@ -72,3 +72,18 @@ HANDOFF_OLDEST_WAITING = Gauge(
     "Age of the oldest conversation waiting in human_handoff; 0 when none waits.",
     ["tenant"],
 )
+OPT_OUTS = Counter(
+    "wta_opt_outs_total",
+    "Contacts who opted out of the tenant's messages with a keyword.",
+    ["tenant"],
+)
+OPT_INS = Counter(
+    "wta_opt_ins_total",
+    "Opted-out contacts who opted back in with a keyword.",
+    ["tenant"],
+)
+OUTBOUND_REFUSED = Counter(
+    "wta_outbound_refused_total",
+    "Outbound messages never handed to Twilio, by tenant and reason (e.g. opted_out).",
+    ["tenant", "reason"],
+)

@@ -45,6 +45,7 @@ EMITTED_PER_METRIC = {
     ("wta_conversations_expired_total", "state"): ["expired", "idle_timeout"],
     ("wta_outbound_attempts_resolved_total", "outcome"): ["adopted", "resent"],
     ("wta_db_statements_total", "kind"): ["worker", "other"],
+    ("wta_outbound_refused_total", "reason"): ["opted_out", "outside_24h_window"],
 }
 # Gauges every runtime pod reports for its whole tenant (the worker reads the shared consumer,
 # each pod's scheduler counts the tenant's conversations): a panel must not add the pods up.

@@ -1,4 +1,5 @@
-"""A person takes over a conversation through the API, replies on WhatsApp, and hands it back."""
+"""A person takes over a conversation through the API, replies on WhatsApp, and hands it back;
+not to a contact who opted out."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.utils.openai_server import ScriptedModel
 from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact
 from wta_runtime.catalog import TenantCatalog
+from wta_runtime.conversation.consent import DEFAULT_OPT_IN_REPLIES, DEFAULT_OPT_OUT_REPLIES
 from wta_runtime.db.api_keys import issue_api_key, revoke_api_key
 
 API = f"/api/v1/tenants/{RELAY_TENANT}"
@@ -132,3 +134,59 @@ async def test_api_keys_are_scoped_to_their_tenant(
     assert [anonymous.status_code, wrong.status_code, revoked.status_code] == [401, 401, 401]
     assert foreign.status_code == 403
     assert cross.status_code == 404  # another tenant's conversation does not exist for this key
+
+
+async def test_after_stop_a_persons_reply_is_refused_until_the_contact_writes_start(
+    api: httpx.AsyncClient,
+    engine_workers: EngineWorkers,
+    catalog: TenantCatalog,
+    twilio: TwilioServer,
+    scripted_model: ScriptedModel,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    contact, token = new_contact(), secrets.token_hex(3)
+    await send(engine_workers, catalog, RELAY_TENANT, contact, "Stop")
+    await eventually(lambda: twilio.sent_to(contact), until=bool)
+    await send(engine_workers, catalog, RELAY_TENANT, contact, f"{token} anyone there?")
+    await eventually(
+        lambda: messages_of(sessions, contact),
+        until=lambda stored: any(m.answered_by == "opted_out" for m in stored),
+    )
+    [conversation] = (await api.get(f"{API}/conversations", params={"contact": contact})).json()
+    path = f"{API}/conversations/{conversation['id']}"
+    handed = await api.post(f"{path}/handoff", json={"reason": "complaint"})
+
+    refused = await api.post(f"{path}/replies", json={"text": "Hi, I am Ana"})
+    consent = (await api.get(f"{API}/contacts/{contact}/consent")).json()
+
+    assert handed.status_code == 200
+    assert refused.status_code == 409
+    assert "opted out" in refused.json()["detail"]
+    assert "keyword STOP (en)" in refused.json()["detail"]
+    assert [m.body for m in twilio.sent_to(contact)] == [DEFAULT_OPT_OUT_REPLIES["en"]]
+    assert requests_with(scripted_model, f"{token} anyone there?") == []
+    assert [m for m in await messages_of(sessions, contact) if m.author == "support"] == []
+    assert consent["opted_out"] is True
+    assert [(e["kind"], e["reason"]) for e in consent["events"]] == [
+        ("opt_out", "keyword STOP (en)")
+    ]
+
+    await send(engine_workers, catalog, RELAY_TENANT, contact, "START")
+    await eventually(lambda: twilio.sent_to(contact), until=lambda sent: len(sent) == 2)
+    answered = await api.post(f"{path}/replies", json={"text": "Hi, I am Ana"})
+
+    assert answered.status_code == 201
+    assert [m.body for m in twilio.sent_to(contact)][1:] == [
+        DEFAULT_OPT_IN_REPLIES["en"],
+        "Hi, I am Ana",
+    ]
+    consent = (await api.get(f"{API}/contacts/{contact}/consent")).json()
+    assert consent["opted_out"] is False
+    assert [e["kind"] for e in consent["events"]] == ["opt_out", "opt_in"]
+
+
+async def test_the_consent_of_a_malformed_number_is_a_clear_422(api: httpx.AsyncClient) -> None:
+    response = await api.get(f"{API}/contacts/not-a-number/consent")
+
+    assert response.status_code == 422
+    assert "pattern" in str(response.json()["detail"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,14 +13,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.conftest import TwilioServer
 from tests.utils.catalogs import catalog_variant
-from tests.utils.conversations import Clock, conversations_of, inbound, messages_of
+from tests.utils.conversations import (
+    Clock,
+    conversations_of,
+    inbound,
+    messages_of,
+    support_message,
+)
 from tests.utils.scripted_agent import ScriptedAgent
 from tests.utils.webhooks import new_contact
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.db.engine import create_engine, session_factory
-from wta_runtime.db.outbound import save_outbound
 from wta_runtime.specs.tenant import OutOfWindowTemplate
 from wta_runtime.worker.turn_processor import TurnProcessor
 
@@ -52,18 +56,9 @@ async def _late_message(
     await processor.inbox.store(catalog.by_name("acme-pizza"), inbound(contact, "hi", at=clock.now))
     clock.advance(hours=hours_later)
     [conversation] = await conversations_of(sessions, contact)
-    async with sessions.begin() as session:
-        parts = await save_outbound(
-            session,
-            conversation=conversation,
-            key=f"test:{uuid.uuid4()}",
-            parts=["Your order is ready"],
-            author="support",
-            agent=None,
-            provider=None,
-            now=clock.now,
-            media_urls=media_urls,
-        )
+    parts = await support_message(
+        sessions, conversation, "Your order is ready", now=clock.now, media_urls=media_urls
+    )
     report = await processor.replies.delivery.deliver(
         catalog.by_name("acme-pizza"), conversation, parts
     )

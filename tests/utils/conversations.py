@@ -13,6 +13,7 @@ from tests.utils.webhooks import new_contact
 from wta_runtime.agents.turn import AgentProvider
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.channel.sender import OutboundSender
+from wta_runtime.db.outbound import save_outbound
 from wta_runtime.db.tables import Conversation, Message, StateChange
 from wta_runtime.stream.inbound import InboundMessage, MediaItem
 from wta_runtime.worker.turn_processor import TurnProcessor
@@ -147,3 +148,26 @@ def processor_for(
         clock=clock,
         sleep=clock.sleep,
     )
+
+
+async def support_message(
+    sessions: async_sessionmaker[AsyncSession],
+    conversation: Conversation,
+    text: str,
+    *,
+    now: datetime,
+    media_urls: tuple[str, ...] = (),
+) -> list[Message]:
+    """A person's message stored in `conversation` at `now`, not sent yet."""
+    async with sessions.begin() as session:
+        return await save_outbound(
+            session,
+            conversation=conversation,
+            key=f"test:{uuid.uuid4()}",
+            parts=[text],
+            author="support",
+            agent=None,
+            provider=None,
+            now=now,
+            media_urls=media_urls,
+        )

@@ -21,6 +21,7 @@ from wta_runtime.channel.delivery_status import ATTEMPTED, UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender, SendError, SentMessage, Template
 from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
+from wta_runtime.db.consent import blocked_by, opted_out
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.driver import driver
 from wta_runtime.db.engine import single_statements
@@ -31,6 +32,7 @@ from wta_runtime.db.thread_leases import ThreadLease
 log = logging.getLogger("wta.channel")
 
 REPLACED_BY_TEMPLATE = "replaced_by_template"
+OPTED_OUT = "opted_out"
 RESENT = "not there, sending it again"
 
 
@@ -81,6 +83,11 @@ class OutboundDelivery:
         pending = [p for p in parts if p.delivery_status in UNSENT]
         if not pending:
             return DeliveryReport(sent=adopted)
+        refused = await self._refuse_opted_out(tenant, conversation, pending)
+        if refused:
+            pending = [p for p in pending if p not in refused]
+            if not pending:
+                return DeliveryReport(sent=adopted, refused=len(refused), refused_reason=OPTED_OUT)
         last = last_inbound
         if last is None:
             async with self._single() as session:
@@ -98,7 +105,7 @@ class OutboundDelivery:
             template_variables=template.variables if template else None,
         )
         if isinstance(decision, Refuse):
-            await self._refuse(pending, decision.reason)
+            await self._refuse(tenant, pending, decision.reason)
             return DeliveryReport(
                 sent=adopted, refused=len(pending), refused_reason=decision.reason
             )
@@ -106,7 +113,7 @@ class OutboundDelivery:
             # Outside the window the template re-opens the conversation; the text cannot go.
             approved = Template(decision.content_sid, decision.variables)
             await self._send(tenant, conversation, pending[0], approved, lease)
-            await self._refuse(pending[1:], REPLACED_BY_TEMPLATE)
+            await self._refuse(tenant, pending[1:], REPLACED_BY_TEMPLATE)
             return DeliveryReport(sent=adopted + 1, refused=len(pending) - 1, template=True)
         for part in pending:
             await self._send(tenant, conversation, part, None, lease)
@@ -124,7 +131,7 @@ class OutboundDelivery:
         """Parts that must not leave any more: each `attempted` one Twilio has is adopted (it
         left), the others are refused with `reason` (they never will); how many were adopted."""
         adopted = await self._adopt_attempted(tenant, conversation, parts, lease, withdrawn=reason)
-        await self._refuse([p for p in parts if p.delivery_status in UNSENT], reason)
+        await self._refuse(tenant, [p for p in parts if p.delivery_status in UNSENT], reason)
         return adopted
 
     async def _adopt_attempted(
@@ -243,9 +250,22 @@ class OutboundDelivery:
         part.delivery_status = sent.status
         part.twilio_sid = sent.sid
 
-    async def _refuse(self, parts: Sequence[Message], reason: str) -> None:
+    async def _refuse_opted_out(
+        self, tenant: Tenant, conversation: Conversation, pending: Sequence[Message]
+    ) -> list[Message]:
+        """Refuse what must not reach a contact who opted out (all but their confirmation)."""
+        async with self._single() as session:
+            opt_out = await opted_out(
+                session, tenant=tenant.name, contact=conversation.contact_number
+            )
+        blocked = blocked_by(opt_out, pending) if opt_out is not None else []
+        await self._refuse(tenant, blocked, OPTED_OUT)
+        return blocked
+
+    async def _refuse(self, tenant: Tenant, parts: Sequence[Message], reason: str) -> None:
         if not parts:
             return
+        metrics.OUTBOUND_REFUSED.labels(tenant.name, reason).inc(len(parts))
         log.warning("%d outbound message(s) not sent: %s", len(parts), reason)
         async with self._sessions.begin() as session:
             for part in parts:

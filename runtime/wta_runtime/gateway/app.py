@@ -21,7 +21,7 @@ from wta_runtime.console.app import mount_console
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.gateway.route_reloader import RouteReloader
-from wta_runtime.gateway.routes import conversations, handoff, health
+from wta_runtime.gateway.routes import contacts, conversations, handoff, health
 from wta_runtime.gateway.routes.twilio import match_twilio_path, serve_twilio
 from wta_runtime.gateway.state import GatewayState
 from wta_runtime.settings import Settings
@@ -105,5 +105,6 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
     app.include_router(health.router)
     app.include_router(conversations.router)
     app.include_router(handoff.router)
+    app.include_router(contacts.router)
     mount_console(app, settings)
     return app

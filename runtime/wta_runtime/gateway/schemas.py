@@ -104,3 +104,19 @@ class HumanReplyPublic(BaseModel):
     sent: int
     refused_reason: str | None
     template: bool
+
+
+class ConsentEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    reason: str
+    created_at: datetime
+
+
+class ContactConsentPublic(BaseModel):
+    """Whether anything may be sent to the contact, and every opt-out and opt-in, oldest first."""
+
+    contact_number: str
+    opted_out: bool
+    events: list[ConsentEventPublic]

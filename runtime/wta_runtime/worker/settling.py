@@ -26,14 +26,17 @@ Outcome = Literal[
     "no_agent",
     "tenant_suspended",
     "refused",
+    "opted_out",
 ]
 
 # Markers in `messages.answered_by` for inbound messages settled without a reply of the bot.
 WITH_HUMAN, CLOSED_BY_USER, NO_AGENT = "with_human", "closed_by_user", "no_agent"
+OPTED_OUT = "opted_out"
 MARKERS: dict[str, Outcome] = {
     WITH_HUMAN: "with_human",
     CLOSED_BY_USER: "closed_by_user",
     NO_AGENT: "no_agent",
+    OPTED_OUT: "opted_out",
 }
 
 

@@ -32,6 +32,7 @@ from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
 from wta_runtime.db.transitions import transition
 from wta_runtime.stream.inbound import InboundMessage
+from wta_runtime.worker.consent_turns import ConsentTurns
 from wta_runtime.worker.inbox import Inbox, thread_key
 from wta_runtime.worker.media_intake import MediaIntake
 from wta_runtime.worker.settling import (
@@ -125,6 +126,7 @@ class TurnProcessor:
             clock=clock,
         )
         self._withheld = WithheldReplies(sessions=sessions, delivery=delivery)
+        self._consent = ConsentTurns(sessions=sessions, replies=self.replies, clock=clock)
 
     async def handle(
         self,
@@ -199,6 +201,8 @@ class TurnProcessor:
         # The usual turn only reads here; what must be written first goes through a
         # transaction fenced by the lease (settling without the bot, a reply found stored).
         key = reply_key(batch[-1].idempotency_key) if batch else None
+        if key is not None and (decided := await self._consent.settle(tenant, state, key, lease)):
+            return TurnResult(decided)
         plain = (
             key is not None
             and not state.reply_stored

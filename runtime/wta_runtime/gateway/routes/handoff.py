@@ -12,6 +12,7 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.channel.sender import SendError
 from wta_runtime.channel.split import split_message
 from wta_runtime.conversation.lifecycle import IllegalMoveError, State
+from wta_runtime.db.consent import opted_out
 from wta_runtime.db.conversation_queries import handoff_queue
 from wta_runtime.db.outbound import save_outbound
 from wta_runtime.db.tables import Conversation
@@ -65,6 +66,21 @@ async def _with_a_person(
     return conversation
 
 
+async def _may_be_written_to(
+    state: GatewayState, tenant: Tenant, conversation: Conversation
+) -> None:
+    """409 when the contact opted out: nothing reaches them, not even a person's reply."""
+    async with state.sessions() as session:
+        opt_out = await opted_out(session, tenant=tenant.name, contact=conversation.contact_number)
+    if opt_out is not None:
+        raise HTTPException(
+            409,
+            f"the contact opted out of {tenant.name}'s messages at "
+            f"{opt_out.created_at.isoformat()} ({opt_out.reason}); nothing is sent to them "
+            "until they opt back in by writing one of the tenant's opt-in keywords (e.g. START)",
+        )
+
+
 @router.get("/handoffs", response_model=list[ConversationPublic])
 async def read_handoff_queue(*, tenant: TenantDep, state: GatewayDep) -> list[Conversation]:
     """Conversations with a person: unassigned first, then longest waiting first."""
@@ -111,6 +127,7 @@ async def send_human_reply(
 ) -> HumanReplyPublic:
     """Send a person's message to WhatsApp now (stored first; a retry with the same key is safe)."""
     conversation = await _with_a_person(state, tenant, conversation_id)
+    await _may_be_written_to(state, tenant, conversation)
     key = f"support:{conversation_id}:{idempotency_key or uuid.uuid4()}"
     async with state.sessions.begin() as session:
         parts = await save_outbound(
