@@ -21,7 +21,7 @@ from wta_runtime.channel.delivery_status import ATTEMPTED, UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender, SendError, SentMessage, Template
 from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
-from wta_runtime.db.consent import blocked_by, opted_out
+from wta_runtime.db.consent import ConsentEvent, blocked_by, opted_out
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.driver import driver
 from wta_runtime.db.engine import single_statements
@@ -33,6 +33,13 @@ log = logging.getLogger("wta.channel")
 
 REPLACED_BY_TEMPLATE = "replaced_by_template"
 OPTED_OUT = "opted_out"
+
+
+class Unread:
+    """The contact's consent was not read by the caller: delivery reads it."""
+
+
+UNREAD = Unread()
 RESENT = "not there, sending it again"
 
 
@@ -72,18 +79,20 @@ class OutboundDelivery:
         *,
         lease: ThreadLease | None = None,
         last_inbound: datetime | None = None,
+        consent: ConsentEvent | Unread | None = UNREAD,
     ) -> DeliveryReport:
         """Send every part not sent yet, in order; raises `SendError` when Twilio fails one.
 
         An `attempted` part Twilio already has is adopted (its SID recorded), not sent again.
         With the thread's `lease`, nothing is sent once it is lost (`LeaseLostError`).
         `last_inbound`, when the caller knows it, is the contact's last message (24 h window).
+        `consent`, when the caller read it in this turn, is the contact's opt-out in force.
         """
         adopted = await self._adopt_attempted(tenant, conversation, parts, lease)
         pending = [p for p in parts if p.delivery_status in UNSENT]
         if not pending:
             return DeliveryReport(sent=adopted)
-        refused = await self._refuse_opted_out(tenant, conversation, pending)
+        refused = await self._refuse_opted_out(tenant, conversation, pending, consent)
         if refused:
             pending = [p for p in pending if p not in refused]
             if not pending:
@@ -251,13 +260,19 @@ class OutboundDelivery:
         part.twilio_sid = sent.sid
 
     async def _refuse_opted_out(
-        self, tenant: Tenant, conversation: Conversation, pending: Sequence[Message]
+        self,
+        tenant: Tenant,
+        conversation: Conversation,
+        pending: Sequence[Message],
+        consent: ConsentEvent | Unread | None,
     ) -> list[Message]:
         """Refuse what must not reach a contact who opted out (all but their confirmation)."""
-        async with self._single() as session:
-            opt_out = await opted_out(
-                session, tenant=tenant.name, contact=conversation.contact_number
-            )
+        opt_out = consent
+        if isinstance(opt_out, Unread):
+            async with self._single() as session:
+                opt_out = await opted_out(
+                    session, tenant=tenant.name, contact=conversation.contact_number
+                )
         blocked = blocked_by(opt_out, pending) if opt_out is not None else []
         await self._refuse(tenant, blocked, OPTED_OUT)
         return blocked

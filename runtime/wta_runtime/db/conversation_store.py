@@ -24,7 +24,9 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
+from wta_runtime.conversation.consent import OPT_OUT
 from wta_runtime.conversation.lifecycle import State
+from wta_runtime.db.consent import ConsentEvent
 from wta_runtime.db.driver import Driver, Sql
 from wta_runtime.db.outbound import mark_sent, save_outbound
 from wta_runtime.db.tables import OPEN_STATES, Contact, Conversation, Message, StateChange
@@ -268,10 +270,13 @@ class TurnState:
     reply_stored: bool
     # A person handed this conversation back to the bot at some point.
     human_handled: bool
+    # The contact's opt-out in force for the tenant (None: they may be written to).
+    opt_out: ConsentEvent | None = None
 
 
 def _columns(table: str, alias: str) -> str:
-    columns = (Conversation if table == "conversations" else Message).__table__.columns
+    model = {"conversations": Conversation, "messages": Message, "consent_events": ConsentEvent}
+    columns = model[table].__table__.columns
     return ", ".join(f"{alias}.{c.name} AS {alias}_{c.name}" for c in columns)
 
 
@@ -288,7 +293,7 @@ _TURN_STATE = Sql(
         WHERE tenant = :tenant AND idempotency_key = :key
     )
     SELECT {_columns("conversations", "c")}, t.answered_by AS target_answered_by,
-           {_columns("messages", "p")},
+           {_columns("messages", "p")}, {_columns("consent_events", "ce")},
            EXISTS (
                SELECT 1 FROM messages r
                WHERE r.tenant = :tenant
@@ -301,6 +306,11 @@ _TURN_STATE = Sql(
            ) AS human
     FROM target t
     JOIN conversations c ON c.id = t.conversation_id
+    LEFT JOIN LATERAL (
+        SELECT * FROM consent_events e
+        WHERE e.tenant = :tenant AND e.contact_number = c.contact_number
+        ORDER BY e.id DESC LIMIT 1
+    ) ce ON true
     LEFT JOIN messages p
         ON p.conversation_id = c.id AND p.direction = 'inbound' AND p.answered_by IS NULL
        AND t.answered_by IS NULL AND c.status IN ({_open_states()})
@@ -327,7 +337,14 @@ async def turn_state(db: Driver, tenant: str, key: str, *, reply_prefix: str) ->
         batch=batch,
         reply_stored=bool(batch) and bool(rows[-1]["replied"]),
         human_handled=bool(rows[0]["human"]),
+        opt_out=_opt_out(rows[0]),
     )
+
+
+def _opt_out(row: Mapping[str, Any]) -> ConsentEvent | None:
+    if row["ce_kind"] != OPT_OUT:
+        return None
+    return ConsentEvent(**_prefixed(row, "ce_"))
 
 
 _RECENT = Sql(

@@ -18,7 +18,6 @@ from wta_runtime.conversation.lifecycle import CLOSED
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.consent import lock_contact_consent, opted_out, record_consent
 from wta_runtime.db.conversation_store import TurnState
-from wta_runtime.db.engine import single_statements
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
 from wta_runtime.worker.settling import OPTED_OUT, Outcome
@@ -55,7 +54,6 @@ class ConsentTurns:
         clock: Callable[[], datetime],
     ) -> None:
         self._sessions = sessions
-        self._single = single_statements(sessions)
         self._replies = replies
         self._clock = clock
 
@@ -75,10 +73,8 @@ class ConsentTurns:
             return None
         keywords = _keywords(tenant, batch)
         contact = conversation.contact_number
-        if not keywords:
-            async with self._single() as session:
-                if await opted_out(session, tenant=tenant.name, contact=contact) is None:
-                    return None
+        if not keywords and state.opt_out is None:
+            return None  # read with the turn's state: the usual turn asks nothing more
         async with self._sessions.begin() as session:
             await fence(session, lease)
             await lock_contact_consent(session, tenant=tenant.name, contact=contact)

@@ -15,8 +15,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import Tenant
-from wta_runtime.channel.delivery import DeliveryReport, OutboundDelivery
+from wta_runtime.channel.delivery import UNREAD, DeliveryReport, OutboundDelivery, Unread
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.consent import ConsentEvent
 from wta_runtime.db.driver import driver
 from wta_runtime.db.outbound import outbound_rows, save_outbound, save_outbound_fenced
 from wta_runtime.db.tables import Conversation, Message
@@ -108,9 +109,16 @@ class ThreadReplies:
         conversation: Conversation,
         parts: Sequence[Message],
         lease: ThreadLease,
+        *,
+        consent: ConsentEvent | Unread | None = UNREAD,
     ) -> DeliveryReport:
         """Send the parts still pending, each only while `lease` holds."""
         # The conversation answered holds the contact's newest message: its time opens the window.
         return await self.delivery.deliver(
-            tenant, conversation, parts, lease=lease, last_inbound=conversation.last_inbound_at
+            tenant,
+            conversation,
+            parts,
+            lease=lease,
+            last_inbound=conversation.last_inbound_at,
+            consent=consent,
         )

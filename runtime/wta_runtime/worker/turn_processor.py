@@ -18,7 +18,7 @@ from wta_runtime.agents.model_calls import RETRYABLE, ModelFailure
 from wta_runtime.agents.selection import history_window
 from wta_runtime.agents.turn import AgentProvider, AgentReply, AgentTurn
 from wta_runtime.catalog import Agent, Tenant, TenantCatalog
-from wta_runtime.channel.delivery import DeliveryReport, OutboundDelivery
+from wta_runtime.channel.delivery import UNREAD, DeliveryReport, OutboundDelivery
 from wta_runtime.channel.delivery_status import UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender
@@ -221,7 +221,10 @@ class TurnProcessor:
                     await self._withheld.settle(tenant, message_sid, lease)
                 return settled
             conversation, parts, answer, closes = settled
-        report = await self.replies.deliver(tenant, conversation, parts, lease)
+        # The consent read with the turn's state holds while the thread's lease does (a keyword
+        # of this thread waits for it); the unusual turn lets delivery read it again.
+        consent = state.opt_out if plain else UNREAD
+        report = await self.replies.deliver(tenant, conversation, parts, lease, consent=consent)
         await self._after_delivery(tenant, conversation, report, answer, lease, closes=closes)
         agent = answer.agent if answer is not None and answer.agent else ""
         if report.refused and not report.sent:
