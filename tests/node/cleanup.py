@@ -67,3 +67,12 @@ def remove_pod_cgroups(root: Path = CGROUP_ROOT) -> list[Path]:
             except OSError:
                 busy.append(folder)
     return busy
+
+
+def pod_processes(root: Path = CGROUP_ROOT) -> list[int]:
+    """Pids in the kubelet's pod cgroups (the containers of a node whose session was killed)."""
+    found: set[int] = set()
+    for procs in root.glob(f"pids/{POD_CGROUP}/**/cgroup.procs"):
+        with contextlib.suppress(OSError):
+            found.update(int(line) for line in procs.read_text().split())
+    return sorted(found)

@@ -1,4 +1,7 @@
-"""Session fixtures of the node tests: a real node, the host's services, the installed chart.
+"""Fixtures of the node tests: a real node, the host's services, the installed chart.
+
+Package-scoped: the node goes as soon as the last node test is done, not with the session, so
+the tests after them do not share the machine with it.
 
 Skipped with a one-line reason where a node cannot run (not Linux, not root, packages not
 installable); on CI a node that should run but does not is a failure.
@@ -27,7 +30,7 @@ def _unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def real_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealNode]:
     """A one-node cluster with containerd and a kubelet, the built image loaded."""
     reason = unsupported_reason()
@@ -46,7 +49,7 @@ def real_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealNode]:
         node.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def services(
     real_node: RealNode, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[NodeServices]:
@@ -59,13 +62,13 @@ def services(
         yield found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def release(real_node: RealNode, services: NodeServices) -> Release:
     """charts/wta installed with the built image, and examples/ applied in namespace `shop`."""
     return install(real_node, services)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def model_tenant(real_node: RealNode, release: Release) -> Iterator[ScriptedModel]:
     """The example tenant answering through the scripted model (instructions at rev-1)."""
     model = ScriptedModel(answer=answer_with_revision)

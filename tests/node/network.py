@@ -73,12 +73,16 @@ class NodeNetwork:
         ip("route", "add", SERVICE_CIDR, "via", self.node_ip, "dev", self.host_veth)
         _sysctl_in(self, "net.ipv4.ip_forward", "1")
 
+    @property
+    def netns_before(self) -> frozenset[str]:
+        """The network namespaces there were before this one was made."""
+        return self._netns_before
+
     def delete(self) -> None:
         """Remove the namespace, the veth (and its routes) and the pods' namespaces left behind."""
         if not self._created:
             return
-        for name in sorted({p.name for p in NETNS_DIR.glob("cni-*")} - self._netns_before):
-            ip("netns", "delete", name, check=False)
+        delete_pod_networks(self._netns_before)
         ip("link", "delete", self.host_veth, check=False)
         ip("netns", "delete", self.name, check=False)
         self._created = False
@@ -89,6 +93,12 @@ def _sysctl_in(network: NodeNetwork, key: str, value: str) -> None:
 
 
 NETNS_PREFIX = "wta-node-"
+
+
+def delete_pod_networks(before: frozenset[str]) -> None:
+    """Delete the pods' namespaces (`cni-*`) that were not there `before` the node started."""
+    for name in sorted({p.name for p in NETNS_DIR.glob("cni-*")} - before):
+        ip("netns", "delete", name, check=False)
 
 
 def new_network() -> NodeNetwork:

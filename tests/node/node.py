@@ -8,6 +8,7 @@ mount, network namespace, pod cgroup or changed sysctl remains.
 from __future__ import annotations
 
 import fcntl
+import json
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -26,13 +27,20 @@ from tests.node.containerd import (
     kill_all_tasks,
 )
 from tests.node.kubelet import NODE_NAME, kube_proxy_process, kubelet_process
-from tests.node.network import NodeNetwork, delete_stale_networks, new_network
+from tests.node.network import (
+    NodeNetwork,
+    delete_pod_networks,
+    delete_stale_networks,
+    new_network,
+)
 from wta_runtime.local.processes import ManagedProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 # One node per machine at a time: the pods' cgroups, the veth's addresses and the route to the
 # Services' range are the host's, so two test sessions cannot both have one.
 NODE_LOCK = Path("/run/lock/wta-node.lock")
+# What the running node changed, so that the next session can undo it if this one is killed.
+NODE_STATE = Path("/run/lock/wta-node.json")
 
 
 class NodeUnavailableError(RuntimeError):
@@ -110,8 +118,37 @@ class RealNode:
         self.network.delete()
         cleanup.remove_pod_cgroups()
         sysctls.restore(self.saved_sysctls)
+        NODE_STATE.unlink(missing_ok=True)
         if self.lock is not None:
             self.lock.close()
+
+    def record(self) -> None:
+        """Write down what to undo should this session be killed before `stop`."""
+        state = {
+            "folder": str(self.folder),
+            "sysctls": self.saved_sysctls,
+            "netns_before": sorted(self.network.netns_before),
+        }
+        NODE_STATE.write_text(json.dumps(state))
+
+
+def reclaim_killed_node(state_path: Path = NODE_STATE) -> None:
+    """Undo what a node whose session was killed left: its processes, containers, mounts,
+    pod namespaces and cgroups, and the sysctls the kubelet changed. Call with the lock held."""
+    if not state_path.exists():
+        return
+    state = json.loads(state_path.read_text())
+    folder = Path(state["folder"])
+    # Its kubelet, containerd, shims and control plane all name the node's folder.
+    cleanup.kill_pids(cleanup.processes_mentioning(str(folder)))
+    cleanup.kill_pids(cleanup.pod_processes())
+    time.sleep(1)
+    cleanup.unmount_all(folder)
+    delete_pod_networks(frozenset(state["netns_before"]))
+    delete_stale_networks()
+    cleanup.remove_pod_cgroups()
+    sysctls.restore(state["sysctls"])
+    state_path.unlink()
 
 
 def _node_kubeconfig(cluster: KubeCluster, host_ip: str) -> Path:
@@ -153,10 +190,11 @@ def start_node(folder: Path) -> RealNode:
     lock = take_node_lock()
     node = RealNode(folder, setup, new_network(), image, lock=lock)
     try:
+        reclaim_killed_node()
         delete_stale_networks()
-        cleanup.remove_pod_cgroups()
         node.saved_sysctls = sysctls.save()
         node.network.create()
+        node.record()
         node.cluster = start_cluster(folder / "kube", node=NodeAccess(node.network.host_ip))
         binaries = Path(_hack("build-kube-binaries.sh", "--node")[-1])
         node.containerd = ContainerdFolder(folder / "containerd")
