@@ -68,8 +68,13 @@ def running(local_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Po
     process = _start(local_env, tmp_path / "run.log")
     yield process
     if process.poll() is None:
-        process.kill()
-        process.wait()
+        # SIGTERM, as `wta stop` does: a killed `wta run` would leave NATS and PostgreSQL behind.
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def test_run_chat_and_stop(
