@@ -69,7 +69,7 @@ async def test_stop_gets_one_confirmation_and_then_the_bot_never_answers(
     await _says(processor, clock, contact, "hi")
     opt_outs = _counted("wta_opt_outs_total")
 
-    stopped = await _says(processor, clock, contact, "  stop ")
+    stopped = await _says(processor, clock, contact, "  Stop. ")
     later = [await _says(processor, clock, contact, text) for text in ("are you there?", "STOP")]
 
     assert stopped == "replied"

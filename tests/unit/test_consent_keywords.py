@@ -30,6 +30,13 @@ def _keyword(text: str) -> ConsentKeyword | None:
         ("cancelar", "opt_out", "pt"),
         ("start", "opt_in", "en"),
         ("Voltar", "opt_in", "pt"),
+        ("STOP.", "opt_out", "en"),
+        ("stop!", "opt_out", "en"),
+        ("STOP!?", "opt_out", "en"),
+        (" Parar ", "opt_out", "pt"),
+        ("¡Baja!", "opt_out", "es"),
+        ('"unsubscribe"', "opt_out", "en"),
+        ("...start...", "opt_in", "en"),
     ],
 )
 def test_a_whole_message_keyword_is_recognised_with_its_language(
@@ -42,7 +49,20 @@ def test_a_whole_message_keyword_is_recognised_with_its_language(
 
 
 @pytest.mark.parametrize(
-    "text", ["", "   ", "stop it please", "please stop", "STOP!?", "stopp", "start the order"]
+    "text",
+    [
+        "",
+        "   ",
+        "?!",
+        "stop it please",
+        "please stop",
+        "stop sending me pizza ads",
+        "stop sending me pizza ads.",
+        "stopp",
+        "start the order",
+        "stop 🍕",
+        "s.t.o.p",
+    ],
 )
 def test_anything_but_a_whole_keyword_is_no_keyword(text: str) -> None:
     assert _keyword(text) is None

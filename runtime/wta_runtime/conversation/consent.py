@@ -1,11 +1,12 @@
 """Whether a contact's message is an opt-out or opt-in keyword, and the confirmation it gets.
 
-A keyword counts only as the whole message (case, accents and surrounding spaces aside), so
-"stop sending me the menu twice" is a message for the bot, and "STOP" is an opt-out.
+A keyword counts only as the whole message (case, accents, surrounding spaces and punctuation
+aside), so "stop sending me the menu twice" is a message for the bot, and "STOP." is an opt-out.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -48,8 +49,19 @@ class ConsentKeyword:
     keyword: str
 
 
+def _is_edge(char: str) -> bool:
+    """Whitespace or punctuation around a keyword ("STOP." "¡alta!"); an emoji is not."""
+    return char.isspace() or unicodedata.category(char).startswith("P")
+
+
 def _whole(text: str) -> str:
-    return " ".join(fold(text).split())
+    folded = fold(text)
+    start, end = 0, len(folded)
+    while start < end and _is_edge(folded[start]):
+        start += 1
+    while end > start and _is_edge(folded[end - 1]):
+        end -= 1
+    return " ".join(folded[start:end].split())
 
 
 def consent_keyword(

@@ -31,7 +31,8 @@ class ConsentRules(SpecModel):
         default_factory=lambda: _copy(DEFAULT_OPT_OUT_KEYWORDS),
         description=(
             "Per language, keywords that opt the contact out of every message of the tenant "
-            "(bot, people, templates) when the whole message is one of them, case aside."
+            "(bot, people, templates) when the whole message is one of them, case and surrounding "
+            "punctuation aside."
         ),
     )
     opt_in_keywords: dict[str, list[Keyword]] = Field(
