@@ -6,6 +6,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from wta_runtime.catalog import PLATFORM_DATABASE_SUFFIX
+
 MANAGED_BY = "wta-operator"
 FIELD_MANAGER = "wta-operator"
 TENANT_LABEL = "wta.io/tenant"
@@ -59,7 +61,8 @@ class ChildNames:
 
     @property
     def database_secret(self) -> str:
-        return f"{self.tenant}-database"
+        # The name the gateway's catalog looks the tenant's database URL up by.
+        return f"{self.tenant}-{PLATFORM_DATABASE_SUFFIX}"
 
     @property
     def nats_secret(self) -> str:

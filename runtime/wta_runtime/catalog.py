@@ -12,6 +12,10 @@ from pydantic import SecretStr, ValidationError
 from wta_runtime.manifests import Manifest, ManifestError, ManifestSet, read_manifests
 from wta_runtime.specs import AIAgentSpec, SecretKeyRef, WhatsAppTenantSpec
 
+# The Secret the operator writes for a tenant in database mode platform: `<tenant>-database`.
+PLATFORM_DATABASE_SUFFIX = "database"
+DATABASE_URL_KEY = "url"
+
 
 class UnknownTenantError(LookupError):
     """No tenant serves the requested name or number."""
@@ -44,6 +48,9 @@ class Tenant:
     model_api_key: SecretStr | None
     agents: tuple[Agent, ...]
     media_access_key: MediaAccessKey | None = None
+    # Where the tenant's conversations are, when its manifests say (the gateway's routes do);
+    # None: the process's own WTA_DATABASE_URL.
+    database_url: SecretStr | None = field(default=None, repr=False)
 
     @property
     def account_sid(self) -> str:
@@ -100,6 +107,15 @@ def secret_env_name(ref: SecretKeyRef) -> str:
     return "".join(c if c.isalnum() else "_" for c in raw)
 
 
+def database_url_ref(tenant: str, spec: WhatsAppTenantSpec) -> SecretKeyRef:
+    """The Secret key holding the tenant's database URL: its own (mode external), or the one the
+    operator writes for its schema and role (mode platform, Secret `<tenant>-database`)."""
+    placement = spec.database
+    if placement.mode == "external" and placement.secret_ref is not None:
+        return placement.secret_ref
+    return SecretKeyRef(name=f"{tenant}-{PLATFORM_DATABASE_SUFFIX}", key=DATABASE_URL_KEY)
+
+
 class SecretResolver:
     """Finds Secret values in the environment, mounted Secret folders, then Secret manifests."""
 
@@ -114,6 +130,15 @@ class SecretResolver:
         self._environ = os.environ if environ is None else environ
 
     def resolve(self, namespace: str, ref: SecretKeyRef, *, needed_by: str) -> SecretStr:
+        found = self.find(namespace, ref)
+        if found is None:
+            raise ManifestError(
+                f"{needed_by}: Secret {namespace}/{ref.name} with key {ref.key!r} not found"
+            )
+        return found
+
+    def find(self, namespace: str, ref: SecretKeyRef) -> SecretStr | None:
+        """The value, or None when no source has it."""
         from_env = self._environ.get(secret_env_name(ref))
         if from_env:
             return SecretStr(from_env)
@@ -121,12 +146,8 @@ class SecretResolver:
             mounted = self._secrets_dir / ref.name / ref.key
             if mounted.is_file():
                 return SecretStr(mounted.read_text(encoding="utf-8").strip())
-        data = self._manifests.secrets.get((namespace, ref.name))
-        if data is None or ref.key not in data:
-            raise ManifestError(
-                f"{needed_by}: Secret {namespace}/{ref.name} with key {ref.key!r} not found"
-            )
-        return SecretStr(data[ref.key])
+        data = self._manifests.secrets.get((namespace, ref.name)) or {}
+        return SecretStr(data[ref.key]) if ref.key in data else None
 
 
 def build_catalog(manifests: ManifestSet, secrets_dir: Path | None = None) -> TenantCatalog:
@@ -158,6 +179,7 @@ def build_catalog(manifests: ManifestSet, secrets_dir: Path | None = None) -> Te
             ),
             agents=tuple(agents_by_tenant.get((manifest.namespace, manifest.name), [])),
             media_access_key=_media_access_key(spec, manifest.namespace, secrets, where),
+            database_url=secrets.find(manifest.namespace, database_url_ref(manifest.name, spec)),
         )
     return catalog
 

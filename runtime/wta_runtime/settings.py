@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     )
     trust_forwarded_headers: bool = True
     max_webhook_bytes: int = 64 * 1024
+    gateway_tenant_pools: int = Field(
+        default=50,
+        ge=1,
+        description=(
+            "Tenants whose own database pool (2 connections, 4 at peak) the gateway keeps open "
+            "at once for the handoff API and the console; the least recently used closes first."
+        ),
+    )
     publish_timeout_seconds: float = 5.0
 
     twilio_api_base: str | None = Field(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -52,8 +53,8 @@ async def test_a_reply_with_a_file_reaches_twilio_as_a_signed_link_to_that_file(
     assert "WhatsApp does not take text/html files" in refused.text
     assert sent.status_code == 303
     assert message.body == "Here is your receipt"
-    assert link.startswith(f"{console_platform.url}/console/files/")
-    assert "console-a/" not in link  # the link names the file, not where it is stored
+    assert link.startswith(f"{console_platform.url}/console/files/{TENANT_A}/")
+    assert hashlib.sha256(PNG).hexdigest() not in link  # it names the file, not where it is kept
     assert (fetched.status_code, fetched.content) == (200, PNG)
     assert fetched.headers["content-type"] == "image/png"
     assert tampered.status_code == 403

@@ -19,11 +19,11 @@ def _parts(url: str) -> tuple[uuid.UUID, int, str]:
 
 def test_a_link_is_valid_for_its_file_and_secret_until_it_expires() -> None:
     file_id = uuid.uuid4()
-    url = signed_file_url("https://wta.example/", "tenant-token", file_id, NOW)
+    url = signed_file_url("https://wta.example/", "acme", "tenant-token", file_id, NOW)
     named, expires, signature = _parts(url)
     just_before = NOW + LIFETIME - timedelta(seconds=1)
 
-    assert url.startswith(f"https://wta.example/console/files/{file_id}?")
+    assert url.startswith(f"https://wta.example/console/files/acme/{file_id}?")
     assert named == file_id
     assert valid_signature("tenant-token", file_id, expires, signature, just_before)
     assert not valid_signature("tenant-token", file_id, expires, signature, NOW + LIFETIME)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import httpx
 import yaml
 
 from tests.conftest import EXAMPLES
+from tests.utils.gateways import GATEWAY_BASE as BASE
+from tests.utils.gateways import reloading_gateway_client
 from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact, webhook_for
 from wta_runtime.catalog import load_catalog
-from wta_runtime.gateway.app import create_app
-from wta_runtime.settings import Settings
 
-BASE = "http://gateway.test"
 WEBHOOK = "/api/v1/twilio/webhook"
 
 
@@ -35,32 +33,20 @@ async def test_new_tenant_is_routed_after_the_folder_changes(
 ) -> None:
     for path in EXAMPLES.glob("*.yaml"):
         (tmp_path / path.name).write_text(path.read_text())
-    settings = Settings(
-        nats_url=nats_url,
-        database_url=database_url,
-        manifests_dir=tmp_path,
-        public_base_url=BASE,
-        reload_interval_seconds=0.1,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
-            path = f"{WEBHOOK}/late-pizza"
-            before = await client.post(path, data={"Body": "x"})
-            _second_tenant(tmp_path)
-            tenant = load_catalog(tmp_path).by_name("late-pizza")
+    async with reloading_gateway_client(tmp_path, nats_url, database_url) as client:
+        path = f"{WEBHOOK}/late-pizza"
+        before = await client.post(path, data={"Body": "x"})
+        _second_tenant(tmp_path)
+        tenant = load_catalog(tmp_path).by_name("late-pizza")
 
-            async def routed() -> int:
-                data, headers = webhook_for(
-                    tenant, BASE + WEBHOOK, contact=new_contact(), body="hi"
-                )
-                return (await client.post(WEBHOOK, data=data, headers=headers)).status_code
+        async def routed() -> int:
+            data, headers = webhook_for(tenant, BASE + WEBHOOK, contact=new_contact(), body="hi")
+            return (await client.post(WEBHOOK, data=data, headers=headers)).status_code
 
-            status = await eventually(routed, until=lambda code: code != 404, timeout=10)
-            (tmp_path / "late-pizza.yaml").write_text("kind: [broken")
-            await asyncio.sleep(0.5)
-            still = await routed()
+        status = await eventually(routed, until=lambda code: code != 404, timeout=10)
+        (tmp_path / "late-pizza.yaml").write_text("kind: [broken")
+        await asyncio.sleep(0.5)
+        still = await routed()
 
     assert before.status_code == 404
     assert status == 200

@@ -19,7 +19,9 @@ def write_routes(folder: Path, *documents: tuple[str, str]) -> None:
 
 def test_the_gateway_resolves_the_tenant_by_number_with_its_token(tmp_path: Path) -> None:
     tenant = tenant_view(numbers=["+14155550123"])
-    write_routes(tmp_path, (route_key("shops", tenant.name), build_route_document(tenant, TOKEN)))
+    write_routes(
+        tmp_path, (route_key("shops", tenant.name), build_route_document(tenant, TOKEN, None))
+    )
     catalog = load_catalog(tmp_path)
     found = catalog.by_number(tenant.spec.twilio.account_sid, "whatsapp:+14155550123")
     assert found.name == "acme-pizza"
@@ -29,12 +31,45 @@ def test_the_gateway_resolves_the_tenant_by_number_with_its_token(tmp_path: Path
 
 def test_the_route_carries_only_the_auth_token_secret(tmp_path: Path) -> None:
     tenant = tenant_view(model={"apiKeySecretRef": {"name": "llm", "key": "apiKey"}})
-    document = build_route_document(tenant, TOKEN)
+    document = build_route_document(tenant, TOKEN, None)
     kinds = [doc["kind"] for doc in yaml.safe_load_all(document)]
     assert kinds == ["Secret", "WhatsAppTenant"]
     assert "apiKeySecretRef" not in document
     write_routes(tmp_path, ("shops.acme-pizza.yaml", document))
     assert load_catalog(tmp_path).by_name("acme-pizza").model_api_key is None
+
+
+DATABASE_URL = "postgresql+asyncpg://wta_shops_acme_pizza:pw@db:5432/wta"
+
+
+def test_the_route_carries_the_database_url_the_runtime_uses(tmp_path: Path) -> None:
+    document = build_route_document(tenant_view(), TOKEN, DATABASE_URL)
+    write_routes(tmp_path, ("shops.acme-pizza.yaml", document))
+
+    tenant = load_catalog(tmp_path).by_name("acme-pizza")
+
+    assert tenant.database_url is not None
+    assert tenant.database_url.get_secret_value() == DATABASE_URL
+    assert DATABASE_URL not in repr(tenant)
+
+
+def test_an_external_tenants_url_is_read_under_its_own_secret_key(tmp_path: Path) -> None:
+    placement = {"mode": "external", "secretRef": {"name": "acme-pizza-twilio", "key": "dbUrl"}}
+    document = build_route_document(tenant_view(database=placement), TOKEN, DATABASE_URL)
+    write_routes(tmp_path, ("shops.acme-pizza.yaml", document))
+
+    tenant = load_catalog(tmp_path).by_name("acme-pizza")
+
+    assert tenant.database_url is not None
+    assert tenant.database_url.get_secret_value() == DATABASE_URL
+    assert tenant.auth_token.get_secret_value() == TOKEN
+
+
+def test_without_a_url_the_tenant_uses_the_gateways_own_database(tmp_path: Path) -> None:
+    write_routes(
+        tmp_path, ("shops.acme-pizza.yaml", build_route_document(tenant_view(), TOKEN, None))
+    )
+    assert load_catalog(tmp_path).by_name("acme-pizza").database_url is None
 
 
 def test_the_route_leaves_the_tenants_media_bucket_to_the_workers(tmp_path: Path) -> None:
@@ -44,7 +79,7 @@ def test_the_route_leaves_the_tenants_media_bucket_to_the_workers(tmp_path: Path
     }
     tenant = tenant_view(media={"s3": {"bucket": "acme-media", **keys}})
 
-    document = build_route_document(tenant, TOKEN)
+    document = build_route_document(tenant, TOKEN, None)
 
     assert "acme-s3" not in document
     write_routes(tmp_path, ("shops.acme-pizza.yaml", document))
@@ -56,8 +91,8 @@ def test_two_tenants_route_side_by_side(tmp_path: Path) -> None:
     two = tenant_view("two", numbers=["+14155550002"])
     write_routes(
         tmp_path,
-        ("shops.one.yaml", build_route_document(one, "token-one")),
-        ("shops.two.yaml", build_route_document(two, "token-two")),
+        ("shops.one.yaml", build_route_document(one, "token-one", None)),
+        ("shops.two.yaml", build_route_document(two, "token-two", None)),
     )
     catalog = load_catalog(tmp_path)
     assert catalog.by_name("two").auth_token.get_secret_value() == "token-two"

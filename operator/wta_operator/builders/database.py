@@ -9,8 +9,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from wta_operator.naming import child_labels, pg_identifier
 from wta_operator.views import TenantView
+from wta_runtime.catalog import DATABASE_URL_KEY
 
-URL_KEY = "url"
+URL_KEY = DATABASE_URL_KEY
 USERNAME_KEY = "username"
 PASSWORD_KEY = "password"  # noqa: S105 - a key name, not a password
 SCHEMA_KEY = "schema"

@@ -8,6 +8,8 @@ from typing import Any
 from wta_operator.builders.manifests import dump_yaml, spec_document, tenant_manifest
 from wta_operator.naming import MANAGED_BY
 from wta_operator.views import TenantView
+from wta_runtime.catalog import database_url_ref
+from wta_runtime.specs import SecretKeyRef
 
 
 def gateway_spec(tenant: TenantView) -> dict[str, Any]:
@@ -24,21 +26,28 @@ def gateway_spec(tenant: TenantView) -> dict[str, Any]:
     return spec
 
 
-def build_route_document(tenant: TenantView, auth_token: str) -> str:
-    """What `wta_runtime.catalog.load_catalog` reads for this tenant from the mounted Secret.
-
-    A v1 Secret holding only the auth token, under the name and key the tenant's spec refers to,
-    then the WhatsAppTenant itself.
-    """
-    ref = tenant.spec.twilio.auth_token_secret_ref
-    secret = {
+def _secret(tenant: TenantView, ref: SecretKeyRef, value: str) -> dict[str, Any]:
+    return {
         "apiVersion": "v1",
         "kind": "Secret",
         "metadata": {"name": ref.name, "namespace": tenant.namespace},
         "type": "Opaque",
-        "data": {ref.key: base64.b64encode(auth_token.encode()).decode()},
+        "data": {ref.key: base64.b64encode(value.encode()).decode()},
     }
-    return dump_yaml(secret, tenant_manifest(tenant, spec=gateway_spec(tenant)))
+
+
+def build_route_document(tenant: TenantView, auth_token: str, database_url: str | None) -> str:
+    """What `wta_runtime.catalog.load_catalog` reads for this tenant from the mounted Secret.
+
+    v1 Secrets holding only the auth token and the tenant's database URL (the one its runtime
+    uses, for the handoff API and the console), under the names and keys the catalog looks them
+    up by, then the WhatsAppTenant itself. (Secrets of the same name merge their keys.)
+    """
+    secrets = [_secret(tenant, tenant.spec.twilio.auth_token_secret_ref, auth_token)]
+    if database_url is not None:
+        ref = database_url_ref(tenant.name, tenant.spec)
+        secrets.append(_secret(tenant, ref, database_url))
+    return dump_yaml(*secrets, tenant_manifest(tenant, spec=gateway_spec(tenant)))
 
 
 def build_routes_secret(namespace: str, name: str) -> dict[str, Any]:

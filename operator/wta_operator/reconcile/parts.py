@@ -22,6 +22,7 @@ from wta_operator.claims import Claim, ClaimKey, describe_conflicts
 from wta_operator.conditions import Condition, false, true
 from wta_operator.naming import route_key
 from wta_operator.plane import ControlPlane
+from wta_operator.reconcile.runtime import runtime_database_url
 from wta_operator.reconcile.secrets import SecretCheck
 from wta_operator.views import TenantView
 from wta_runtime.stream.permissions import tenant_user
@@ -69,7 +70,11 @@ async def apply_routing(
     *,
     lost: Mapping[ClaimKey, Claim],
 ) -> Condition:
-    """Route the tenant's numbers through the gateway, unless conflicting or suspended."""
+    """Route the tenant's numbers through the gateway, unless conflicting or suspended.
+
+    The route carries the tenant's database URL as its runtime gets it, so the gateway's
+    handoff API and console read the tenant's conversations with the tenant's own role.
+    """
     numbers = ", ".join(n.number for n in tenant.spec.numbers)
     ref = tenant.spec.twilio.auth_token_secret_ref
     token = secrets.value(ref)
@@ -77,7 +82,9 @@ async def apply_routing(
         if lost or tenant.spec.suspend:
             await write_route(plane, tenant, None)
         elif token is not None:
-            await write_route(plane, tenant, build_route_document(tenant, token.get_secret_value()))
+            database_url = runtime_database_url(tenant, plane.config, secrets)
+            document = build_route_document(tenant, token.get_secret_value(), database_url)
+            await write_route(plane, tenant, document)
     except KubeError as exc:
         return false(ROUTING, "ApplyFailed", str(exc), retry=True)
     if lost:

@@ -58,6 +58,19 @@ def database_url_source(tenant: TenantView, config: OperatorConfig) -> DatabaseU
     return None
 
 
+def runtime_database_url(
+    tenant: TenantView, config: OperatorConfig, secrets: SecretCheck
+) -> str | None:
+    """The URL the tenant's runtime gets as WTA_DATABASE_URL, when it is known (for the gateway)."""
+    source = database_url_source(tenant, config)
+    if source is None:
+        return None
+    if source.secret is None:
+        return source.value
+    found = secrets.value(source.secret)
+    return None if found is None else found.get_secret_value()
+
+
 def desired_children(
     tenant: TenantView,
     agents: Sequence[AgentView],

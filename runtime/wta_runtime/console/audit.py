@@ -19,7 +19,7 @@ async def audit(
     detail: str | None = None,
 ) -> None:
     """Record that `staff` did `action` (after it succeeded)."""
-    async with state.sessions.begin() as session:
+    async with state.database(staff.tenant).sessions.begin() as session:
         await record_action(
             session,
             tenant=staff.tenant.name,

@@ -58,7 +58,7 @@ def author_of(message: Message, translate: Callable[[str], str]) -> str:
 
 
 async def _thread(state: GatewayState, staff: Staff, conversation_id: uuid.UUID) -> dict[str, Any]:
-    async with state.sessions() as session:
+    async with state.database(staff.tenant).sessions() as session:
         conversation = await found(session, staff.tenant.name, conversation_id)
         messages = await conversation_messages(session, conversation_id)
         notes = await conversation_notes(session, staff.tenant.name, conversation_id)
@@ -95,7 +95,7 @@ async def _page(
 ) -> Response:
     thread = await _thread(state, staff, conversation_id)
     conversation = thread["conversation"]
-    async with state.sessions() as session:
+    async with state.database(staff.tenant).sessions() as session:
         colleagues = await tenant_staff(session, staff.tenant.name) if staff.supervisor else []
         # The rule delivery applies: the contact's last message to this number, any conversation.
         last_inbound = await last_inbound_at(
@@ -231,7 +231,7 @@ async def note(
         body = storable(text)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    async with state.sessions.begin() as session:
+    async with state.database(staff.tenant).sessions.begin() as session:
         await found(session, staff.tenant.name, conversation_id)
         await add_note(
             session,

@@ -50,7 +50,7 @@ async def read_conversations(
         until=last_day + timedelta(days=1) if last_day else None,
         text=q or None,
     )
-    async with state.sessions() as session:
+    async with state.database(staff.tenant).sessions() as session:
         found = await search_conversations(
             session,
             staff.tenant.name,

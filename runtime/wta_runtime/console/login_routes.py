@@ -16,6 +16,8 @@ from wta_runtime.console.sessions import (
     PostingStaffDep,
     client_address,
     login_token,
+    read_session_cookie,
+    session_cookie,
     set_cookie,
 )
 from wta_runtime.console.web import HERE, ConsoleDep, ConsoleRoute, render
@@ -81,15 +83,20 @@ async def login(
     if not console.limiter.allows(account, address):
         error = "Too many failed attempts: wait 15 minutes and try again."
         return _login_page(console, request, state, error=error, status_code=429, **again)
-    async with state.sessions() as session:
-        member = await find_staff(session, tenant, email)
+    served = state.catalog.tenants.get(tenant)
+    member = None
+    if served is not None:
+        async with state.database(served).sessions() as session:
+            member = await find_staff(session, tenant, email)
+    # An unknown tenant costs the same hash as a wrong password: the time tells nothing.
     if not await password_matches(member.password_hash if member else None, password):
         console.limiter.failed(account, address)
         error = "Wrong tenant, email or password."
         return _login_page(console, request, state, error=error, status_code=401, **again)
     assert member is not None
+    assert served is not None
     console.limiter.succeeded(account)
-    async with state.sessions.begin() as session:
+    async with state.database(served).sessions.begin() as session:
         token = await open_session(
             session,
             staff_id=member.id,
@@ -97,7 +104,7 @@ async def login(
             lifetime=SESSION_LIFETIME,
         )
     response = RedirectResponse("/console", status_code=303)
-    set_cookie(response, request, state, SESSION_COOKIE, token)
+    set_cookie(response, request, state, SESSION_COOKIE, session_cookie(tenant, token))
     response.delete_cookie(LOGIN_COOKIE, path="/console")
     return response
 
@@ -105,8 +112,9 @@ async def login(
 @router.post("/logout")
 async def logout(*, request: Request, staff: PostingStaffDep, state: GatewayDep) -> Response:
     """End this browser's session."""
-    async with state.sessions.begin() as session:
-        await close_session(session, request.cookies.get(SESSION_COOKIE, ""))
+    cookie = read_session_cookie(request)
+    async with state.database(staff.tenant).sessions.begin() as session:
+        await close_session(session, cookie[1] if cookie else "")
     response = RedirectResponse("/console/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/console")
     return response

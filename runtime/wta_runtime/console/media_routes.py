@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 
 from wta_runtime.catalog import Tenant, UnknownTenantError
 from wta_runtime.channel.media_store import MediaStoreError
@@ -18,6 +18,7 @@ from wta_runtime.console.sessions import StaffDep
 from wta_runtime.console.signed_files import valid_signature
 from wta_runtime.console.web import ConsoleDep, ConsoleRoute, ConsoleState
 from wta_runtime.db.console_media import outbound_file, stored_media
+from wta_runtime.gateway.schemas import TENANT_NAME
 from wta_runtime.gateway.state import GatewayDep
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
@@ -37,7 +38,7 @@ async def read_media(
     *, staff: StaffDep, state: GatewayDep, console: ConsoleDep, media_id: uuid.UUID
 ) -> Response:
     """The bytes of one attachment of the staff member's tenant."""
-    async with state.sessions() as session:
+    async with state.database(staff.tenant).sessions() as session:
         item = await stored_media(session, staff.tenant.name, media_id)
     if item is None or item.storage_key is None:
         raise HTTPException(404, f"no attachment {media_id}")
@@ -49,24 +50,25 @@ async def read_media(
     )
 
 
-@router.get("/files/{file_id}")
+@router.get("/files/{tenant_name}/{file_id}")
 async def read_sent_file(
     *,
     state: GatewayDep,
     console: ConsoleDep,
+    tenant_name: Annotated[str, Path(max_length=253, pattern=TENANT_NAME)],
     file_id: uuid.UUID,
     expires: Annotated[int, Query(ge=0, le=2**40)],
     signature: Annotated[str, Query(max_length=64)],
 ) -> Response:
     """A file staff sent, for whoever holds its signed, unexpired link (Twilio)."""
-    async with state.sessions() as session:
-        sent = await outbound_file(session, file_id)
-    if sent is None:
-        raise HTTPException(404, f"no file {file_id}")
     try:
-        tenant = state.catalog.by_name(sent.tenant)
+        tenant = state.catalog.by_name(tenant_name)
     except UnknownTenantError:
         raise HTTPException(404, f"no file {file_id}") from None
+    async with state.database(tenant).sessions() as session:
+        sent = await outbound_file(session, file_id)
+    if sent is None or sent.tenant != tenant.name:
+        raise HTTPException(404, f"no file {file_id}")
     secret = tenant.auth_token.get_secret_value()
     if not valid_signature(secret, file_id, expires, signature, console.clock()):
         raise HTTPException(403, "this link is not valid or has expired")

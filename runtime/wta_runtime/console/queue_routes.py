@@ -26,7 +26,7 @@ async def read_queue(
     *, request: Request, staff: StaffDep, state: GatewayDep, console: ConsoleDep
 ) -> Response:
     """The queue: unassigned conversations first, then those waiting longest."""
-    async with state.sessions() as session:
+    async with state.database(staff.tenant).sessions() as session:
         queue = await handoff_queue(session, staff.tenant.name)
     return render(console, request, "queue.html", staff=staff, queue=queue)
 
@@ -40,7 +40,7 @@ async def read_queue_live(
     words = page_words(request)
 
     async def render_rows() -> str:
-        async with state.sessions() as session:
+        async with state.database(staff.tenant).sessions() as session:
             queue = await handoff_queue(session, staff.tenant.name)
         return rows.render(staff=staff, queue=queue, **words)
 
@@ -61,7 +61,7 @@ async def assign(
     if assignee != staff.email:
         if not staff.supervisor:
             raise HTTPException(403, "only a supervisor assigns conversations to others")
-        async with state.sessions() as session:
+        async with state.database(staff.tenant).sessions() as session:
             if await find_staff(session, staff.tenant.name, assignee) is None:
                 raise HTTPException(400, f"{assignee} is not a staff member of this tenant")
     await handoff.assign_conversation(

@@ -76,6 +76,17 @@ def set_cookie(
     )
 
 
+def session_cookie(tenant: str, token: str) -> str:
+    """The cookie names the tenant: its database is where the session is looked up."""
+    return f"{tenant}.{token}"
+
+
+def read_session_cookie(request: Request) -> tuple[str, str] | None:
+    """The tenant and session token of the browser's cookie, if it has one."""
+    tenant, _, token = request.cookies.get(SESSION_COOKIE, "").partition(".")
+    return (tenant, token) if tenant and token else None
+
+
 def login_token(request: Request) -> str:
     """The pre-login CSRF token of this browser (double-submitted: cookie and form)."""
     return request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
@@ -83,17 +94,19 @@ def login_token(request: Request) -> str:
 
 async def current_staff(request: Request, state: GatewayDep, console: ConsoleDep) -> Staff:
     """The staff member of the session cookie; anyone else is sent to the login page."""
-    token = request.cookies.get(SESSION_COOKIE)
-    found = None
-    if token:
-        async with state.sessions() as session:
+    cookie = read_session_cookie(request)
+    found = tenant = None
+    if cookie is not None:
+        name, token = cookie
+        try:
+            tenant = state.catalog.by_name(name)
+        except UnknownTenantError:
+            raise HTTPException(404, "this tenant is not served here") from None
+        async with state.database(tenant).sessions() as session:
             found = await signed_in(session, token, console.clock())
-    if found is None:
+    # Where tenants share a database, a session of another tenant is no session of this one.
+    if found is None or tenant is None or found.staff.tenant != tenant.name:
         raise HTTPException(303, "log in first", {"Location": LOGIN_PAGE})
-    try:
-        tenant = state.catalog.by_name(found.staff.tenant)
-    except UnknownTenantError:
-        raise HTTPException(404, "this tenant is not served here") from None
     return Staff(found.staff, tenant, found.csrf_token)
 
 

@@ -49,7 +49,7 @@ async def upload_for_reply(
         staff.tenant.name, content, content_type
     )
     now = console.clock()
-    async with state.sessions.begin() as session:
+    async with state.database(staff.tenant).sessions.begin() as session:
         file_id = await record_outbound_file(
             session,
             tenant=staff.tenant.name,
@@ -61,4 +61,4 @@ async def upload_for_reply(
             now=now,
         )
     secret = staff.tenant.auth_token.get_secret_value()
-    return signed_file_url(public_origin(request, state), secret, file_id, now)
+    return signed_file_url(public_origin(request, state), staff.tenant.name, secret, file_id, now)

@@ -14,16 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.types import Receive, Scope, Send
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
-from wta_runtime.channel.delivery import OutboundDelivery
-from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.console.app import mount_console
-from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.gateway.route_reloader import RouteReloader
 from wta_runtime.gateway.routes import contacts, conversations, handoff, health
 from wta_runtime.gateway.routes.twilio import match_twilio_path, serve_twilio
 from wta_runtime.gateway.state import GatewayState
+from wta_runtime.gateway.tenant_databases import TenantDatabases
 from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
 from wta_runtime.stream.names import TenantStream
@@ -62,25 +60,22 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
         for name in tenants.tenants:
             # Streams only: the consumers belong to the workers and the operator.
             await ensure_tenant_stream(js, TenantStream(name), consumers=False)
-        # The engine connects on first use: Twilio's routes work without a reachable database.
-        engine = create_engine(settings.database_url, pool_size=2)
-        sessions = session_factory(engine)
         sender = OutboundSender(
             settings.twilio_api_url,
             status_callback_url=status_callback_url(settings.public_base_url),
+        )
+        databases = TenantDatabases(
+            default_url=settings.database_url,
+            sender=sender,
+            clock=lambda: datetime.now(UTC),
+            max_pools=settings.gateway_tenant_pools,
         )
         app.state.gateway = GatewayState(
             settings=settings,
             catalog=tenants,
             nats=connection,
             publisher=InboundPublisher(js, timeout=settings.publish_timeout_seconds),
-            sessions=sessions,
-            delivery=OutboundDelivery(
-                sessions=sessions,
-                sender=sender,
-                pacer=SenderPacer(sessions),
-                clock=lambda: datetime.now(UTC),
-            ),
+            databases=databases,
         )
         stop = asyncio.Event()
         reloader = None
@@ -98,7 +93,7 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
                 await reloader
             await close_connection(connection)
             await sender.close()
-            await engine.dispose()
+            await databases.close()
 
     app = GatewayApp(title="WhatsApp Twilio AI gateway", lifespan=lifespan)
     app.add_exception_handler(RequestValidationError, unprocessable)

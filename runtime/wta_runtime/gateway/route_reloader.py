@@ -47,6 +47,7 @@ class RouteReloader:
         while not stop.is_set():
             known = set(self._state.catalog.tenants)
             if await asyncio.to_thread(self.check):
+                await self._state.databases.retire(self._state.catalog)
                 await self._create_streams(set(self._state.catalog.tenants) - known)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self._interval)

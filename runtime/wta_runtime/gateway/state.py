@@ -1,4 +1,4 @@
-"""What the gateway's routes share: settings, tenants, publisher, database and Twilio sender."""
+"""What the gateway's routes share: settings, tenants, publisher and the tenants' databases."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from nats.aio.client import Client as NATS
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wta_runtime.catalog import TenantCatalog
-from wta_runtime.channel.delivery import OutboundDelivery
+from wta_runtime.catalog import Tenant, TenantCatalog
 from wta_runtime.gateway.publisher import InboundPublisher
+from wta_runtime.gateway.tenant_databases import TenantDatabase, TenantDatabases
 from wta_runtime.settings import Settings
 
 
@@ -21,9 +20,12 @@ class GatewayState:
     catalog: TenantCatalog
     nats: NATS
     publisher: InboundPublisher
-    # Only the handoff and conversation API use these; Twilio's routes never wait on the database.
-    sessions: async_sessionmaker[AsyncSession]
-    delivery: OutboundDelivery
+    # Only the handoff API and the console use these; Twilio's routes never wait on a database.
+    databases: TenantDatabases
+
+    def database(self, tenant: Tenant) -> TenantDatabase:
+        """Where this tenant's conversations are, reached with its own credentials."""
+        return self.databases.of(tenant)
 
 
 async def get_gateway_state(request: Request) -> GatewayState:

@@ -24,7 +24,7 @@ async def read_contact_consent(
     number: Annotated[str, Path(pattern=E164, description="The contact's number, +E.164.")],
 ) -> ContactConsentPublic:
     """Whether the contact opted out of the tenant's messages, with when and why."""
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         events = await consent_events(session, tenant=tenant.name, contact=number)
     return ContactConsentPublic(
         contact_number=number,

@@ -49,7 +49,7 @@ async def read_conversations(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> list[Conversation]:
     """The tenant's conversations, most recently active first."""
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         return await list_conversations(
             session,
             tenant.name,
@@ -66,7 +66,7 @@ async def read_conversation(
     *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID
 ) -> Conversation:
     """One conversation."""
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         return await found(session, tenant.name, conversation_id)
 
 
@@ -75,7 +75,7 @@ async def read_messages(
     *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID
 ) -> list[object]:
     """Every message of a conversation, oldest first, with its delivery status."""
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         await found(session, tenant.name, conversation_id)
         return list(await conversation_messages(session, conversation_id))
 
@@ -85,6 +85,6 @@ async def read_history(
     *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID
 ) -> list[object]:
     """Every lifecycle move of a conversation, in order."""
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         await found(session, tenant.name, conversation_id)
         return list(await conversation_history(session, conversation_id))

@@ -45,7 +45,7 @@ async def _move(
     reason: str,
     values: dict[str, Any] | None = None,
 ) -> Conversation:
-    async with state.sessions.begin() as session:
+    async with state.database(tenant).sessions.begin() as session:
         await found(session, tenant.name, conversation_id)
         try:
             await transition(
@@ -59,7 +59,7 @@ async def _move(
 async def _with_a_person(
     state: GatewayState, tenant: Tenant, conversation_id: uuid.UUID
 ) -> Conversation:
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         conversation = await found(session, tenant.name, conversation_id)
     if conversation.status != State.HUMAN_HANDOFF:
         raise HTTPException(409, f"the conversation is {conversation.status}, not with a person")
@@ -70,7 +70,7 @@ async def _may_be_written_to(
     state: GatewayState, tenant: Tenant, conversation: Conversation
 ) -> None:
     """409 when the contact opted out: nothing reaches them, not even a person's reply."""
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         opt_out = await opted_out(session, tenant=tenant.name, contact=conversation.contact_number)
     if opt_out is not None:
         raise HTTPException(
@@ -84,7 +84,7 @@ async def _may_be_written_to(
 @router.get("/handoffs", response_model=list[ConversationPublic])
 async def read_handoff_queue(*, tenant: TenantDep, state: GatewayDep) -> list[Conversation]:
     """Conversations with a person: unassigned first, then longest waiting first."""
-    async with state.sessions() as session:
+    async with state.database(tenant).sessions() as session:
         return await handoff_queue(session, tenant.name)
 
 
@@ -109,7 +109,7 @@ async def assign_conversation(
 ) -> Conversation:
     """Give a conversation that is with a person to one staff member."""
     await _with_a_person(state, tenant, conversation_id)
-    async with state.sessions.begin() as session:
+    async with state.database(tenant).sessions.begin() as session:
         await touch(session, conversation_id, now=_now(), values={"assigned_to": body.staff})
         return await found(session, tenant.name, conversation_id)
 
@@ -129,7 +129,7 @@ async def send_human_reply(
     conversation = await _with_a_person(state, tenant, conversation_id)
     await _may_be_written_to(state, tenant, conversation)
     key = f"support:{conversation_id}:{idempotency_key or uuid.uuid4()}"
-    async with state.sessions.begin() as session:
+    async with state.database(tenant).sessions.begin() as session:
         parts = await save_outbound(
             session,
             conversation=conversation,
@@ -143,7 +143,7 @@ async def send_human_reply(
             media_urls=body.media_urls,
         )
     try:
-        report = await state.delivery.deliver(tenant, conversation, parts)
+        report = await state.database(tenant).delivery.deliver(tenant, conversation, parts)
     except SendError as exc:
         status = 503 if exc.retryable else 502
         raise HTTPException(status, f"not sent: {exc}") from None
