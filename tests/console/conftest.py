@@ -57,7 +57,11 @@ def tenant_docs(name: str, number: str, account: str) -> list[dict[str, Any]]:
                 },
                 "numbers": [{"number": number}],
                 "conversation": {"burstWindow": "1s"},
-                "template": {"contentSid": TEMPLATE_SID, "variables": {"1": name}},
+                "template": {
+                    "contentSid": TEMPLATE_SID,
+                    "variables": {"1": name},
+                    "perSendVariables": [{"name": "2", "example": "A-1042"}],
+                },
             },
         },
         {

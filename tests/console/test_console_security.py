@@ -162,7 +162,7 @@ async def test_what_a_contact_writes_is_shown_as_text_never_run(
     assert "&lt;img src=x onerror=alert(1)&gt;" in page.text
 
 
-async def test_a_closed_24_hour_window_offers_only_the_template(
+async def test_a_closed_24_hour_window_offers_only_the_template_with_a_field_per_variable(
     console_platform: ConsolePlatform,
     console_client: httpx.AsyncClient,
     make_staff: Any,
@@ -170,6 +170,37 @@ async def test_a_closed_24_hour_window_offers_only_the_template(
     answered: tuple[uuid.UUID, str],
 ) -> None:
     conversation, contact = answered
+    await _window_closes(sessions, contact)
+    await log_in(console_client, await make_staff())
+    path = f"/console/conversations/{conversation}"
+
+    page = await console_client.get(path)
+    form = {"csrf": csrf_of(page.text), "key": "template-once"}
+    missing = await console_client.post(f"{path}/template", data=form)
+    sent = await console_client.post(
+        f"{path}/template", data={**form, "variable.2": "<b>A-1042</b>"}
+    )
+    again = await console_client.post(
+        f"{path}/template", data={**form, "variable.2": "<b>A-1042</b>"}
+    )
+
+    assert "more than 24 hours old" in page.text
+    assert "Send the template" in page.text
+    assert '<input name="variable.2" required maxlength="1024" placeholder="e.g. A-1042">' in (
+        page.text
+    )
+    assert '<textarea name="text" required maxlength="4096" rows="3">' not in page.text
+    assert missing.status_code == 422
+    assert "missing template variable(s): 2" in missing.text
+    assert sent.status_code == 303
+    assert again.status_code == 303
+    templates = [m for m in console_platform.twilio.sent_to(contact) if m.params.get("ContentSid")]
+    assert [m.params["ContentSid"] for m in templates] == [TEMPLATE_SID]
+    assert templates[0].content_variables == {"1": TENANT_A, "2": "<b>A-1042</b>"}
+    assert templates[0].body == ""
+
+
+async def _window_closes(sessions: async_sessionmaker[AsyncSession], contact: str) -> None:
     long_ago = datetime.now(UTC) - timedelta(hours=25)
     async with sessions.begin() as session:
         await session.execute(
@@ -177,24 +208,6 @@ async def test_a_closed_24_hour_window_offers_only_the_template(
             .where(Contact.tenant == TENANT_A, Contact.contact_number == contact)
             .values(last_inbound_at=long_ago)
         )
-    await log_in(console_client, await make_staff())
-
-    page = await console_client.get(f"/console/conversations/{conversation}")
-    sent = await console_client.post(
-        f"/console/conversations/{conversation}/reply",
-        data={
-            "csrf": csrf_of(page.text),
-            "key": "template-once",
-            "text": f"[template {TEMPLATE_SID}]",
-        },
-    )
-
-    assert "more than 24 hours old" in page.text
-    assert "Send the template" in page.text
-    assert '<textarea name="text" required maxlength="4096" rows="3">' not in page.text
-    assert sent.status_code == 303
-    last = console_platform.twilio.sent_to(contact)[-1]
-    assert last.params.get("ContentSid") == TEMPLATE_SID
 
 
 async def test_an_agent_takes_conversations_for_themself_a_supervisor_for_anyone_audited(

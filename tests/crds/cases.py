@@ -52,6 +52,20 @@ INVALID_ON_CREATE = [
         "Extra inputs are not permitted",
     ),
     InvalidCase(
+        "template-variable-fixed-and-per-send",
+        changed(
+            TENANT,
+            "spec.template",
+            {
+                "contentSid": "HX" + "a" * 32,
+                "variables": {"1": "Acme"},
+                "perSendVariables": [{"name": "1"}],
+            },
+        ),
+        "either fixed in variables or filled in per send, not both",
+        "either fixed in variables or filled in per send, not both",
+    ),
+    InvalidCase(
         "number-listed-twice",
         changed(TENANT, "spec.numbers", [{"number": "+14155550100"}, {"number": "+14155550100"}]),
         "spec.numbers[1]: Duplicate value",

@@ -64,3 +64,49 @@ def test_number_must_be_e164() -> None:
 def test_unknown_fields_are_refused() -> None:
     with pytest.raises(ValidationError, match="authToken"):
         WhatsAppTenantSpec.model_validate(_tenant(authToken="plain-text-token"))
+
+
+SID = "HX" + "b" * 32
+
+
+def test_a_template_declares_the_variables_a_person_fills_in_per_send() -> None:
+    spec = WhatsAppTenantSpec.model_validate(
+        _tenant(
+            template={
+                "contentSid": SID,
+                "variables": {"1": "Shop"},
+                "perSendVariables": [{"name": "2", "example": "A-1042"}, {"name": "date"}],
+            }
+        )
+    )
+
+    assert spec.template is not None
+    assert [(v.name, v.example) for v in spec.template.per_send_variables] == [
+        ("2", "A-1042"),
+        ("date", None),
+    ]
+
+
+def test_a_template_without_per_send_variables_is_read_as_before() -> None:
+    spec = WhatsAppTenantSpec.model_validate(
+        _tenant(template={"contentSid": SID, "variables": {"1": "Shop"}})
+    )
+
+    assert spec.template is not None
+    assert spec.template.per_send_variables == []
+
+
+@pytest.mark.parametrize(
+    ("variables", "message"),
+    [
+        ([{"name": "1"}], "either fixed in variables or filled in per send"),
+        ([{"name": "2"}, {"name": "2"}], "'2' is listed twice"),
+        ([{"name": "{{2}}"}], "perSendVariables"),
+    ],
+)
+def test_per_send_variables_are_refused_when_ambiguous(
+    variables: list[dict[str, str]], message: str
+) -> None:
+    template = {"contentSid": SID, "variables": {"1": "Shop"}, "perSendVariables": variables}
+    with pytest.raises(ValidationError, match=message):
+        WhatsAppTenantSpec.model_validate(_tenant(template=template))

@@ -8,7 +8,7 @@ adopted when found, and only sent again when Twilio does not have it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,6 +20,7 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.channel.delivery_status import ATTEMPTED, UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender, SendError, SentMessage, Template
+from wta_runtime.conversation.template_variables import content_variables
 from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
 from wta_runtime.db.consent import ConsentEvent, blocked_by, opted_out
 from wta_runtime.db.contacts import last_inbound_at
@@ -33,6 +34,14 @@ log = logging.getLogger("wta.channel")
 
 REPLACED_BY_TEMPLATE = "replaced_by_template"
 OPTED_OUT = "opted_out"
+TEMPLATE_NEEDS_VALUES = "template_needs_variables"
+
+
+def _template_details(template: Template | None) -> dict[str, Any] | None:
+    """What a message sent as a template keeps: which one, with which values (the audit)."""
+    if template is None:
+        return None
+    return {"template": template.content_sid, "template_variables": dict(template.variables)}
 
 
 class Unread:
@@ -80,6 +89,7 @@ class OutboundDelivery:
         lease: ThreadLease | None = None,
         last_inbound: datetime | None = None,
         consent: ConsentEvent | Unread | None = UNREAD,
+        template_variables: Mapping[str, str] | None = None,
     ) -> DeliveryReport:
         """Send every part not sent yet, in order; raises `SendError` when Twilio fails one.
 
@@ -87,6 +97,8 @@ class OutboundDelivery:
         With the thread's `lease`, nothing is sent once it is lost (`LeaseLostError`).
         `last_inbound`, when the caller knows it, is the contact's last message (24 h window).
         `consent`, when the caller read it in this turn, is the contact's opt-out in force.
+        `template_variables` are a person's values for the template's per-send placeholders,
+        used when the window has closed (checked by the caller).
         """
         adopted = await self._adopt_attempted(tenant, conversation, parts, lease)
         pending = [p for p in parts if p.delivery_status in UNSENT]
@@ -107,12 +119,16 @@ class OutboundDelivery:
                     contact=conversation.contact_number,
                 )
         template = tenant.spec.template
+        values = content_variables(template, template_variables) if template else None
         decision = decide_send(
             last,
             self._clock(),
-            template_sid=template.content_sid if template else None,
-            template_variables=template.variables if template else None,
+            template_sid=template.content_sid if template and values is not None else None,
+            template_variables=values,
         )
+        if isinstance(decision, Refuse) and template is not None:
+            # The template has placeholders a person fills in, and none were given (the bot).
+            decision = Refuse(TEMPLATE_NEEDS_VALUES)
         if isinstance(decision, Refuse):
             await self._refuse(tenant, pending, decision.reason)
             return DeliveryReport(
@@ -214,7 +230,7 @@ class OutboundDelivery:
                     session,
                     message_id=part.id,
                     now=attempted_at,
-                    details={"template": template.content_sid} if template else None,
+                    details=_template_details(template),
                 )
         part.delivery_status, part.send_attempted_at = ATTEMPTED, attempted_at
         if lease is not None:
@@ -241,9 +257,7 @@ class OutboundDelivery:
                     )
             raise
         metrics.OUTBOUND_MESSAGES.labels(tenant.name, sent.status).inc()
-        await self._record_sent(
-            part, sent, {"template": template.content_sid} if template else None
-        )
+        await self._record_sent(part, sent, _template_details(template))
 
     async def _record_sent(
         self, part: Message, sent: SentMessage, details: dict[str, Any] | None

@@ -7,7 +7,7 @@ stored and sent exactly as an API call would.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -31,7 +31,7 @@ from wta_runtime.db.staff_accounts import (
     conversation_notes,
     tenant_staff,
 )
-from wta_runtime.db.tables import MediaItem, Message
+from wta_runtime.db.tables import Conversation, MediaItem, Message
 from wta_runtime.gateway.routes import handoff
 from wta_runtime.gateway.routes.conversations import found
 from wta_runtime.gateway.schemas import HumanReplyCreate, storable
@@ -39,6 +39,8 @@ from wta_runtime.gateway.state import GatewayDep, GatewayState
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(min_length=1, max_length=4096)]
+# The template form's field of each per-send variable: `variable.<name>`.
+VARIABLE = "variable."
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,20 @@ async def _thread(state: GatewayState, staff: Staff, conversation_id: uuid.UUID)
     }
 
 
+async def _window_open(
+    state: GatewayState, staff: Staff, console: ConsoleDep, conversation: Conversation
+) -> bool:
+    """The rule delivery applies: the contact's last message to this number, any conversation."""
+    async with state.database(staff.tenant).sessions() as session:
+        last_inbound = await last_inbound_at(
+            session,
+            tenant=staff.tenant.name,
+            business=conversation.business_number,
+            contact=conversation.contact_number,
+        )
+    return window_open(last_inbound, console.clock())
+
+
 async def _page(
     request: Request,
     staff: Staff,
@@ -94,16 +110,8 @@ async def _page(
     status_code: int = 200,
 ) -> Response:
     thread = await _thread(state, staff, conversation_id)
-    conversation = thread["conversation"]
     async with state.database(staff.tenant).sessions() as session:
         colleagues = await tenant_staff(session, staff.tenant.name) if staff.supervisor else []
-        # The rule delivery applies: the contact's last message to this number, any conversation.
-        last_inbound = await last_inbound_at(
-            session,
-            tenant=staff.tenant.name,
-            business=conversation.business_number,
-            contact=conversation.contact_number,
-        )
     return render(
         console,
         request,
@@ -112,7 +120,7 @@ async def _page(
         staff=staff,
         error=error,
         colleagues=colleagues,
-        window_open=window_open(last_inbound, console.clock()),
+        window_open=await _window_open(state, staff, console, thread["conversation"]),
         template=staff.tenant.spec.template,
         reply_key=uuid.uuid4().hex,
         **thread,
@@ -194,16 +202,63 @@ async def reply(
 
     A resubmitted form is not sent again.
     """
-    try:
+
+    async def body() -> HumanReplyCreate:
         media_urls = []
         if file is not None and file.filename:
             media_urls.append(await upload_for_reply(request, console, state, staff, file))
-        body = HumanReplyCreate(text=text, staff=staff.email, media_urls=media_urls)
+        return HumanReplyCreate(text=text, staff=staff.email, media_urls=media_urls)
+
+    return await _send(request, staff, state, console, conversation_id, key, body)
+
+
+@router.post("/conversations/{conversation_id}/template")
+async def send_template(
+    *,
+    request: Request,
+    staff: PostingStaffDep,
+    state: GatewayDep,
+    console: ConsoleDep,
+    conversation_id: uuid.UUID,
+    key: Annotated[str, Form(min_length=1, max_length=64)],
+) -> Response:
+    """Send the tenant's template with the values staff filled in (the 24 h window has closed)."""
+    template = staff.tenant.spec.template
+    form = await request.form()
+    values = {
+        name.removeprefix(VARIABLE): value
+        for name, value in form.multi_items()
+        if name.startswith(VARIABLE) and isinstance(value, str)
+    }
+
+    async def body() -> HumanReplyCreate:
+        async with state.database(staff.tenant).sessions() as session:
+            conversation = await found(session, staff.tenant.name, conversation_id)
+        if template is None or await _window_open(state, staff, console, conversation):
+            # The text below would otherwise go to the contact as written.
+            raise HTTPException(409, "not sent: the contact wrote within 24 hours; reply with text")
+        text = f"[template {template.content_sid}]"
+        return HumanReplyCreate(text=text, staff=staff.email, template_variables=values)
+
+    return await _send(request, staff, state, console, conversation_id, key, body)
+
+
+async def _send(
+    request: Request,
+    staff: Staff,
+    state: GatewayState,
+    console: ConsoleDep,
+    conversation_id: uuid.UUID,
+    key: str,
+    body: Callable[[], Awaitable[HumanReplyCreate]],
+) -> Response:
+    """Send through the handoff API's own route; its refusals come back as the page's error."""
+    try:
         report = await handoff.send_human_reply(
             tenant=staff.tenant,
             state=state,
             conversation_id=conversation_id,
-            body=body,
+            body=await body(),
             idempotency_key=storable(key),
         )
     except (ValidationError, ValueError) as exc:

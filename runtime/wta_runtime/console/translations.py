@@ -65,6 +65,7 @@ PT_BR: dict[str, str] = {
     "bot": "robô",
     "picture": "imagem",
     "Template": "Modelo",
+    "e.g.": "ex.:",
     "English": "English",
     "Português": "Português",
 }

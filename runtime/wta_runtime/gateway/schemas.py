@@ -95,6 +95,15 @@ class HumanReplyCreate(BaseModel):
     media_urls: list[Annotated[StorableStr, Field(max_length=2048, pattern=MEDIA_URL)]] = Field(
         default_factory=list, max_length=10, description="Public http(s) URLs to attach."
     )
+    template_variables: dict[Annotated[str, Field(max_length=64)], StorableStr] | None = Field(
+        default=None,
+        max_length=20,
+        description=(
+            "Values of the tenant template's per-send placeholders (spec.template."
+            "perSendVariables), by name: sent with the template when the 24 h window has closed. "
+            "Exactly the declared names; required then if the template declares any."
+        ),
+    )
 
 
 class HumanReplyPublic(BaseModel):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import secrets
 import time
 from collections.abc import Callable
@@ -27,6 +28,17 @@ API = "/2010-04-01/Accounts/{account_sid}"
 HOLD_SECONDS = 120.0
 
 
+def _variables(raw: str) -> dict[str, str] | None:
+    """A JSON object of strings, as Twilio takes `ContentVariables`; None for anything else."""
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or not all(isinstance(v, str) for v in parsed.values()):
+        return None
+    return parsed
+
+
 @dataclass
 class RecordedMessage:
     """One message a client asked this server to send."""
@@ -41,6 +53,12 @@ class RecordedMessage:
     media_urls: list[str] = field(default_factory=list)
     status_callback: str | None = None
     params: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def content_variables(self) -> dict[str, str] | None:
+        """The template's placeholder values (`ContentVariables`), for a template send."""
+        raw = self.params.get("ContentVariables")
+        return None if raw is None else _variables(raw)
 
     def resource(self) -> dict[str, Any]:
         """The message as Twilio's API returns it."""
@@ -173,6 +191,8 @@ def create_twilio_app(
             return _error(400, 21603, "A 'From' phone number is required.")
         if not params.get("Body") and not form.getlist("MediaUrl") and not params.get("ContentSid"):
             return _error(400, 21619, "A text message body, media or content is required.")
+        if "ContentVariables" in params and _variables(params["ContentVariables"]) is None:
+            return _error(400, 21656, "The ContentVariables Parameter is invalid.")
         if len(params.get("Body", "")) > 1600:
             return _error(
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."

@@ -177,8 +177,40 @@ class OutboundRateLimit(SpecModel):
     )
 
 
+TEMPLATE_VARIABLE_NAME = r"^[A-Za-z0-9_]{1,64}$"
+
+
+class TemplateVariable(SpecModel):
+    """A placeholder of the template that a person fills in for each send."""
+
+    name: str = Field(
+        pattern=TEMPLATE_VARIABLE_NAME,
+        max_length=64,
+        json_schema_extra=explained_pattern(
+            "must be the placeholder's name as in the template: 1, 2... or letters, digits, _"
+        ),
+        description='The placeholder as the template writes it, without braces: "2" for {{2}}.',
+    )
+    example: str | None = Field(
+        default=None,
+        max_length=256,
+        description="A sample value shown to staff in the console's form, e.g. A-1042.",
+    )
+
+
 class OutOfWindowTemplate(SpecModel):
     """The approved WhatsApp template sent when the 24 h customer-service window has closed."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!has(self.perSendVariables) || !has(self.variables) || "
+                "self.perSendVariables.all(v, !(v.name in self.variables))",
+                "a placeholder is either fixed in variables or filled in per send, not both",
+                field_path=".perSendVariables",
+            )
+        )
+    )
 
     content_sid: str = Field(
         pattern=r"^HX[0-9a-fA-F]{32}$",
@@ -190,8 +222,37 @@ class OutOfWindowTemplate(SpecModel):
     )
     variables: dict[str, str] = Field(
         default_factory=dict,
-        description='Values of the template placeholders by number, e.g. {"1": "Acme Pizza"}.',
+        description=(
+            "Fixed values of template placeholders, sent every time (the bot's sends too), "
+            'e.g. {"1": "Acme Pizza"}.'
+        ),
     )
+    per_send_variables: list[TemplateVariable] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "Placeholders a person fills in for each send: the console shows a field for each, "
+            "the handoff API takes them as template_variables. The bot never sends a template "
+            "that has any (it has no values for them)."
+        ),
+        json_schema_extra=list_map("name"),
+    )
+
+    @field_validator("per_send_variables")
+    @classmethod
+    def _names_unique(cls, variables: list[TemplateVariable]) -> list[TemplateVariable]:
+        unique([v.name for v in variables], "template variable")
+        return variables
+
+    @model_validator(mode="after")
+    def _fixed_or_per_send(self) -> OutOfWindowTemplate:
+        both = sorted({v.name for v in self.per_send_variables} & set(self.variables))
+        if both:
+            raise ValueError(
+                f"template variable(s) {', '.join(both)}: a placeholder is either fixed in "
+                "variables or filled in per send, not both"
+            )
+        return self
 
 
 class ConversationRules(SpecModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,7 +13,10 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.channel.sender import SendError
 from wta_runtime.channel.split import split_message
 from wta_runtime.conversation.lifecycle import IllegalMoveError, State
+from wta_runtime.conversation.template_variables import TemplateVariablesError, per_send_values
+from wta_runtime.conversation.window import window_open
 from wta_runtime.db.consent import opted_out
+from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.conversation_queries import handoff_queue
 from wta_runtime.db.outbound import save_outbound
 from wta_runtime.db.tables import Conversation
@@ -81,6 +85,39 @@ async def _may_be_written_to(
         )
 
 
+async def _template_values(
+    state: GatewayState,
+    tenant: Tenant,
+    conversation: Conversation,
+    given: Mapping[str, str] | None,
+) -> dict[str, str] | None:
+    """422 unless the values match the template's per-send variables; needed only when the
+    window has closed and the template declares some."""
+    template = tenant.spec.template
+    if given is None:
+        if template is None or not template.per_send_variables:
+            return None
+        async with state.database(tenant).sessions() as session:
+            last = await last_inbound_at(
+                session,
+                tenant=tenant.name,
+                business=conversation.business_number,
+                contact=conversation.contact_number,
+            )
+        if window_open(last, _now()):
+            return None
+        names = ", ".join(v.name for v in template.per_send_variables)
+        raise HTTPException(
+            422,
+            "the 24 h window has closed, so the tenant's template is sent instead of the text: "
+            f"give template_variables for {names}",
+        )
+    try:
+        return per_send_values(template, given)
+    except TemplateVariablesError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
 @router.get("/handoffs", response_model=list[ConversationPublic])
 async def read_handoff_queue(*, tenant: TenantDep, state: GatewayDep) -> list[Conversation]:
     """Conversations with a person: unassigned first, then longest waiting first."""
@@ -128,6 +165,7 @@ async def send_human_reply(
     """Send a person's message to WhatsApp now (stored first; a retry with the same key is safe)."""
     conversation = await _with_a_person(state, tenant, conversation_id)
     await _may_be_written_to(state, tenant, conversation)
+    variables = await _template_values(state, tenant, conversation, body.template_variables)
     key = f"support:{conversation_id}:{idempotency_key or uuid.uuid4()}"
     async with state.database(tenant).sessions.begin() as session:
         parts = await save_outbound(
@@ -143,7 +181,9 @@ async def send_human_reply(
             media_urls=body.media_urls,
         )
     try:
-        report = await state.database(tenant).delivery.deliver(tenant, conversation, parts)
+        report = await state.database(tenant).delivery.deliver(
+            tenant, conversation, parts, template_variables=variables
+        )
     except SendError as exc:
         status = 503 if exc.retryable else 502
         raise HTTPException(status, f"not sent: {exc}") from None
