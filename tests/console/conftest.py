@@ -30,6 +30,8 @@ from wta_runtime.local.twilio_api import RecordedMessage, create_twilio_app
 
 TENANT_A, NUMBER_A = "console-a", "+14155550301"
 TENANT_B, NUMBER_B = "console-b", "+14155550302"
+# Served by a worker of its own on the scripted model, which also transcribes voice notes.
+TENANT_V, NUMBER_V = "console-voice", "+14155550303"
 TEMPLATE_SID = "HX" + "c0" * 16
 WEBHOOK = "/api/v1/twilio/webhook"
 RECEIPT = b"%PDF-1.4 a receipt"
@@ -93,6 +95,7 @@ def console_manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("console-manifests")
     docs = tenant_docs(TENANT_A, NUMBER_A, "AC" + "0" * 28 + "0301")
     docs += tenant_docs(TENANT_B, NUMBER_B, "AC" + "0" * 28 + "0302")
+    docs += tenant_docs(TENANT_V, NUMBER_V, "AC" + "0" * 28 + "0303")
     (folder / "tenants.yaml").write_text(yaml.safe_dump_all(docs))
     return folder
 
@@ -130,6 +133,9 @@ class ConsolePlatform:
     url: str
     catalog: TenantCatalog
     twilio: ConsoleTwilio
+    # The environment its processes share (NATS, PostgreSQL, Twilio, manifests, media).
+    env: dict[str, str]
+    logs: Path
 
     async def contact_writes(
         self, tenant: str, contact: str, body: str, name: str, media: Sequence[str] = ()
@@ -210,9 +216,33 @@ def console_platform(
         for process in processes:
             process.start(timeout=60)
             started.append(process)
-        yield ConsolePlatform(gateway_url, console_catalog, console_twilio)
+        yield ConsolePlatform(gateway_url, console_catalog, console_twilio, env, logs)
     finally:
         stop_together(started)
+
+
+@pytest.fixture(scope="session")
+def voice_worker(console_platform: ConsolePlatform, openai_url: str) -> Iterator[None]:
+    """A worker of TENANT_V on the scripted model: voice notes are transcribed by its endpoint."""
+    port = free_port()
+    worker = ManagedProcess(
+        "console-voice-worker",
+        _wta("worker"),
+        port=port,
+        log_path=console_platform.logs / "voice-worker.log",
+        env={
+            **console_platform.env,
+            "WTA_TENANTS": f'["{TENANT_V}"]',
+            "WTA_WORKER_METRICS_PORT": str(port),
+            "WTA_OPENAI_API_KEY": "sk-local-test",
+            "WTA_OPENAI_BASE_URL": openai_url,
+        },
+    )
+    worker.start(timeout=60)
+    try:
+        yield
+    finally:
+        stop_together([worker])
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.console.conftest import RECEIPT, TENANT_A, TENANT_B, ConsolePlatform, log_in
-from tests.console.handoffs import handed_off
+from tests.console.conftest import RECEIPT, TENANT_A, TENANT_B, TENANT_V, ConsolePlatform, log_in
+from tests.console.handoffs import handed_off, status_of
 from tests.utils.media_server import PHOTO, VOICE
+from tests.utils.openai_server import ScriptedModel
+from tests.utils.waiting import eventually
+from tests.utils.webhooks import new_contact
 
 MEDIA_LINK = re.compile(r'(?:src|href)="(/console/media/[0-9a-f-]{36})"')
 
@@ -50,3 +54,37 @@ async def test_attachments_are_shown_through_the_console_only_to_the_tenants_sta
     assert receipt.headers["content-disposition"] == 'attachment; filename="attachment-3"'
     assert foreign == [404] * len(links)
     assert nobody.status_code == 303
+
+
+async def test_a_voice_note_plays_with_the_transcript_the_worker_made(
+    console_platform: ConsolePlatform,
+    voice_worker: None,
+    scripted_model: ScriptedModel,
+    make_staff: Any,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    scripted_model.transcript = "A <b>large</b> pizza & two sodas, please"
+    contact = new_contact()
+    await console_platform.contact_writes(TENANT_V, contact, "", "Maria", media=["ME2"])
+    await eventually(lambda: console_platform.twilio.sent_to(contact), until=bool)
+    conversation = await status_of(sessions, TENANT_V, contact)
+    assert conversation is not None
+    async with httpx.AsyncClient(base_url=console_platform.url) as staff:
+        await log_in(staff, await make_staff(TENANT_V))
+        page = await staff.get(f"/console/conversations/{conversation.id}")
+        [link] = list(dict.fromkeys(MEDIA_LINK.findall(page.text)))
+        voice = await staff.get(link)
+
+    assert f'<audio controls preload="none" src="{link}"></audio>' in page.text
+    assert (
+        '<p class="transcript">“A &lt;b&gt;large&lt;/b&gt; pizza &amp; two sodas, please”</p>'
+        in page.text
+    )
+    assert (voice.content, voice.headers["content-type"]) == (VOICE, "audio/ogg")
+    assert scripted_model.transcriptions[-1]["model"] == "whisper-1"
+    assert scripted_model.transcriptions[-1]["size"] == len(VOICE)
+    # The agent read the voice note as the contact's words.
+    assert any(
+        "A <b>large</b> pizza & two sodas, please" in json.dumps(r["messages"])
+        for r in scripted_model.requests
+    )

@@ -11,8 +11,10 @@ import base64
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Request, Response
+from fastapi import FastAPI, Header, HTTPException, Response
 from fastapi.responses import RedirectResponse
+
+from tests.utils.openai_server import add_transcriptions
 
 PHOTO = b"\xff\xd8\xff\xe0 a jpeg photo of a pizza"
 VOICE = b"OggS a voice note"
@@ -71,16 +73,7 @@ def create_media_app(accounts: dict[str, str], media: MediaFiles) -> FastAPI:
         content_type, content = media.files[media_id]
         return Response(content, media_type=content_type)
 
-    @app.post("/v1/audio/transcriptions")
-    async def create_transcription(request: Request) -> dict[str, str]:
-        form = await request.form()
-        upload = form["file"]
-        assert not isinstance(upload, str)
-        media.transcriptions.append(
-            {"model": form["model"], "filename": upload.filename, "size": len(await upload.read())}
-        )
-        return {"text": media.transcript}
-
+    add_transcriptions(app, media.transcriptions, lambda: media.transcript)
     return app
 
 

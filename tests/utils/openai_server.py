@@ -1,4 +1,5 @@
-"""A local server speaking the OpenAI chat completions and embeddings APIs with scripted answers."""
+"""A local server speaking the OpenAI chat completions, embeddings and audio transcription APIs
+with scripted answers."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ class ScriptedModel:
     in_flight: int = 0
     # When set, what to answer a request (its JSON body) instead of `default_reply`.
     answer: Callable[[dict[str, Any]], str] | None = None
+    # What every voice note says, and each transcription request (model, file name, size).
+    transcript: str = "two margheritas for tonight"
+    transcriptions: list[dict[str, Any]] = field(default_factory=list)
 
     def reset(self) -> None:
         self.replies.clear()
@@ -88,6 +92,23 @@ def _completion(body: dict[str, Any], number: int, reply: ScriptedReply) -> dict
         ],
         "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
     }
+
+
+def add_transcriptions(
+    app: FastAPI, recorded: list[dict[str, Any]], transcript: Callable[[], str]
+) -> None:
+    """`POST /v1/audio/transcriptions` as OpenAI answers it: multipart `file` and `model` in,
+    `{"text": ...}` out; each request is recorded."""
+
+    @app.post("/v1/audio/transcriptions")
+    async def create_transcription(request: Request) -> dict[str, str]:
+        form = await request.form()
+        upload = form["file"]
+        assert not isinstance(upload, str)
+        recorded.append(
+            {"model": form["model"], "filename": upload.filename, "size": len(await upload.read())}
+        )
+        return {"text": transcript()}
 
 
 def create_openai_app(model: ScriptedModel) -> FastAPI:
@@ -137,4 +158,5 @@ def create_openai_app(model: ScriptedModel) -> FastAPI:
             "usage": {"prompt_tokens": len(texts), "total_tokens": len(texts)},
         }
 
+    add_transcriptions(app, model.transcriptions, lambda: model.transcript)
     return app
