@@ -32,6 +32,16 @@ MENU_TOOL = {
     "allowedHosts": ["api.acme.example"],
 }
 
+OFFICE = [{"day": "mon", "from": "09:00", "to": "18:00"}]
+
+
+def _hours(**changes: object) -> Manifest:
+    """The example tenant with business hours: Mondays 09:00-18:00 in Sao Paulo, and `changes`."""
+    return changed(
+        TENANT, "spec.businessHours", {"timeZone": "America/Sao_Paulo", "weekly": OFFICE, **changes}
+    )
+
+
 INVALID_ON_CREATE = [
     InvalidCase(
         "number-not-e164",
@@ -262,5 +272,58 @@ INVALID_ON_CREATE = [
         changed(TENANT, "spec.consent", {"optOutKeywords": {"en": [""]}}),
         "spec.consent.optOutKeywords.en[0]: Invalid value",
         "at least 1 character",
+    ),
+    InvalidCase(
+        "business-hours-range-closes-before-it-opens",
+        _hours(weekly=[{"day": "mon", "from": "18:00", "to": "09:00"}]),
+        "spec.businessHours.weekly[0]: Invalid value: a weekly range must open "
+        "before it closes (from < to, 24-hour clock)",
+        "a weekly range must open before it closes",
+    ),
+    InvalidCase(
+        "business-hours-hour-25",
+        _hours(weekly=[{"day": "mon", "from": "25:00", "to": "26:00"}]),
+        'spec.businessHours.weekly[0].from: Invalid value: "25:00": from must be a time HH:MM '
+        "between 00:00 and 23:59",
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "business-hours-unknown-day",
+        _hours(weekly=[{"day": "monday", "from": "09:00", "to": "18:00"}]),
+        'spec.businessHours.weekly[0].day: Unsupported value: "monday"',
+        "Input should be 'mon', 'tue'",
+    ),
+    InvalidCase(
+        "business-hours-overlapping-holidays",
+        _hours(
+            holidays=[
+                {"date": "2026-12-24", "until": "2026-12-26", "name": "Christmas"},
+                {"date": "2026-12-25"},
+            ]
+        ),
+        "spec.businessHours.holidays: Invalid value: holidays overlap: each day may "
+        "belong to one holiday only",
+        "holidays overlap",
+    ),
+    InvalidCase(
+        "business-hours-holiday-ends-before-it-starts",
+        _hours(holidays=[{"date": "2026-12-26", "until": "2026-12-24"}]),
+        "spec.businessHours.holidays[0].until: Invalid value: a holiday's until "
+        "(its last day) must be on or after its date",
+        "must be on or after its date",
+    ),
+    InvalidCase(
+        "business-hours-holiday-not-a-date",
+        _hours(holidays=[{"date": "25/12/2026"}]),
+        'spec.businessHours.holidays[0].date: Invalid value: "25/12/2026": date must be a date '
+        "written YYYY-MM-DD",
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "business-hours-time-zone-not-a-zone-name",
+        _hours(timeZone="GMT -3"),
+        'spec.businessHours.timeZone: Invalid value: "GMT -3": timeZone must be an IANA time '
+        "zone name such as Europe/Madrid",
+        "String should match pattern",
     ),
 ]

@@ -21,6 +21,7 @@ from wta_runtime.specs.common import (
     validations,
 )
 from wta_runtime.specs.tenant_consent import ConsentRules
+from wta_runtime.specs.tenant_hours import BusinessHours
 from wta_runtime.specs.tenant_media import MediaStorage
 
 E164 = r"^\+[1-9]\d{6,14}$"
@@ -352,6 +353,14 @@ class WhatsAppTenantSpec(SpecModel):
     consent: ConsentRules = Field(
         default_factory=ConsentRules,
         description="Keywords that opt a contact out of all messages and back in, and replies.",
+    )
+    business_hours: BusinessHours | None = Field(
+        default=None,
+        description=(
+            "When the tenant's people answer; a handoff outside them still queues the "
+            "conversation, marked after-hours, and tells the contact when people are back. "
+            "Unset: people are always there."
+        ),
     )
     database: DatabasePlacement = Field(
         default_factory=DatabasePlacement, description="Where conversations are stored."
