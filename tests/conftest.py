@@ -38,6 +38,16 @@ SCALE_TENANT, SCALE_NUMBER = "scale-pizza", "+14155550144"
 TAKEOVER_TENANT, TAKEOVER_NUMBER = "takeover-pizza", "+14155550133"
 ADOPT_TENANT, ADOPT_NUMBER = "adopt-pizza", "+14155550112"
 WITHHELD_TENANT, WITHHELD_NUMBER = "withheld-pizza", "+14155550122"
+HOURS_TENANT, HOURS_NUMBER = "hours-pizza", "+14155550111"
+# hours-pizza's people: weekdays 09-18, Saturday 09-13, in Sao Paulo; away for Christmas.
+HOURS_PIZZA_HOURS = {
+    "timeZone": "America/Sao_Paulo",
+    "weekly": [
+        *({"day": d, "from": "09:00", "to": "18:00"} for d in ("mon", "tue", "wed", "thu", "fri")),
+        {"day": "sat", "from": "09:00", "to": "13:00"},
+    ],
+    "holidays": [{"date": "2026-12-24", "until": "2026-12-26", "name": "Natal"}],
+}
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
@@ -47,6 +57,7 @@ ENGINE_TENANTS = {
     TAKEOVER_TENANT: TAKEOVER_NUMBER,
     ADOPT_TENANT: ADOPT_NUMBER,
     WITHHELD_TENANT: WITHHELD_NUMBER,
+    HOURS_TENANT: HOURS_NUMBER,
 }
 
 
@@ -118,8 +129,12 @@ def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
                 doc["spec"]["numbers"] = [{"number": number}]
                 doc["spec"]["conversation"] = {"burstWindow": "1s"}
                 doc["spec"]["rateLimit"] = {"messagesPerSecond": 400}
+                if name == HOURS_TENANT:
+                    doc["spec"]["businessHours"] = HOURS_PIZZA_HOURS
             elif doc["kind"] == "AIAgent":
                 doc["spec"]["tenantRef"]["name"] = name
+                if name == HOURS_TENANT:
+                    doc["spec"]["tools"] = {"builtin": ["handoff_to_human"]}
             else:
                 continue
             docs.append(doc)

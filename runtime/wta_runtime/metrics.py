@@ -25,6 +25,11 @@ THREAD_LEASES_LOST = Counter(
     "Turns stopped because another worker took their conversation thread over.",
     ["tenant"],
 )
+HANDOFFS_AFTER_HOURS = Counter(
+    "wta_handoffs_after_hours",
+    "Conversations handed to people outside the tenant's business hours (queued, marked).",
+    ["tenant"],
+)
 TURNS = Counter(
     "wta_turns_total",
     "Inbound messages processed by the worker, by tenant, agent and outcome.",

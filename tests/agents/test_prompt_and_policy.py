@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import (
@@ -21,6 +22,7 @@ from wta_runtime.agents.knowledge import config_maps_from_mounts
 from wta_runtime.agents.prompt import render_instructions
 from wta_runtime.agents.turn import AgentAction, AgentTurn, HistoryEntry
 from wta_runtime.catalog import load_catalog
+from wta_runtime.conversation.business_hours import AfterHours
 
 INSTRUCTIONS = (
     "You work for {{tenant}}. Greet {{ contact_name }} in {{language}}. "
@@ -72,9 +74,14 @@ async def test_outside_business_hours_the_policy_hands_off(
     name = _shop(tmp_path)
     weekend = make_runtime(tmp_path, clock=lambda: SUNDAY)
 
-    reply = await weekend.respond(name, context(), "hello", [])
+    reply = await weekend.respond(name, context(language="en"), "hello", [])
 
-    assert reply.actions == (AgentAction("handoff_to_human", "outside business hours"),)
+    # The deprecated agent-level setting still works, and now says when people are back.
+    back = AfterHours(
+        datetime(2026, 11, 23, 9, 0, tzinfo=ZoneInfo("Europe/Madrid")), "Europe/Madrid"
+    )
+    assert reply.actions == (AgentAction("handoff_to_human", "outside business hours", back),)
+    assert reply.text.endswith("when we are back on Monday, November 23 at 9:00 AM.")
     assert model.requests == []
 
 

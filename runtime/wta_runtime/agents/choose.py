@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from openai import AsyncOpenAI
@@ -12,7 +14,7 @@ from wta_runtime.agents.agent_catalog import load_agent_catalog
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
 from wta_runtime.agents.hot_reload import CatalogReloader
 from wta_runtime.agents.model_calls import RetryBudget
-from wta_runtime.agents.runtime import AgentRuntime
+from wta_runtime.agents.runtime import AgentRuntime, utcnow
 from wta_runtime.settings import Settings
 
 
@@ -29,6 +31,9 @@ class AgentSettings(BaseSettings):
     model_attempts: int = 3
     retry_backoff_seconds: float = 0.25
     max_tool_steps: int = 5
+    # Local mode only: the agents' clock (business hours, `{{now}}`) stands still at this moment,
+    # so a demo or a test can show a handoff on a holiday night.
+    clock_at: datetime | None = None
 
 
 def embedder_from_settings(settings: Settings, agent_settings: AgentSettings) -> Embedder:
@@ -42,6 +47,10 @@ def embedder_from_settings(settings: Settings, agent_settings: AgentSettings) ->
     return HashingEmbedder()
 
 
+def _clock(at: datetime | None) -> Callable[[], datetime]:
+    return utcnow if at is None else lambda: at
+
+
 def runtime_from_settings(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
@@ -49,6 +58,8 @@ def runtime_from_settings(
 ) -> tuple[AgentRuntime, CatalogReloader]:
     """The agent runtime and the reloader that keeps its catalog current (already subscribed)."""
     agent_settings = agent_settings or AgentSettings()
+    if agent_settings.clock_at is not None and settings.environment != "local":
+        raise ValueError("WTA_AGENT_CLOCK_AT is for local mode only: unset it in production")
     catalog = load_agent_catalog(
         settings.manifests_dir, settings.secrets_dir, agent_settings.configmaps_dir
     )
@@ -60,6 +71,7 @@ def runtime_from_settings(
         platform_base_url=settings.openai_base_url,
         budget=RetryBudget(agent_settings.model_attempts, agent_settings.retry_backoff_seconds),
         max_tool_steps=agent_settings.max_tool_steps,
+        clock=_clock(agent_settings.clock_at),
         # The worker retries a turn the model could not answer yet, then dead-letters it.
         retry_later=True,
     )

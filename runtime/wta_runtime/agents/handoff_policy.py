@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import ValidationError
+
+from wta_runtime.conversation.business_hours import is_open
 from wta_runtime.conversation.intents import mentions_any
-from wta_runtime.specs.agent import BusinessHours, HandoffPolicy
+from wta_runtime.specs.agent import AIAgentSpec, HandoffPolicy
+from wta_runtime.specs.agent import BusinessHours as AgentHours
+from wta_runtime.specs.tenant import WhatsAppTenantSpec
+from wta_runtime.specs.tenant_hours import BusinessHours, WeeklyRange
 
 # Phrases of a user asking for a person, matched as whole words (case and accents aside).
 ASKS_FOR_HUMAN = (
@@ -29,35 +34,52 @@ ASKS_FOR_HUMAN = (
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def within_business_hours(hours: BusinessHours, now: datetime) -> bool:
-    """Whether `now` (timezone-aware) falls in one of the windows, in the hours' time zone."""
+def _weekly(hours: AgentHours) -> BusinessHours:
+    ranges = [
+        WeeklyRange(day=day, opens=w.start, closes=w.end) for w in hours.windows for day in w.days
+    ]
     try:
-        local = now.astimezone(ZoneInfo(hours.time_zone))
-    except ZoneInfoNotFoundError:
-        local = now
-    day, clock = _DAYS[local.weekday()], local.strftime("%H:%M")
-    return any(day in w.days and w.start <= clock < w.end for w in hours.windows)
+        return BusinessHours(time_zone=hours.time_zone, weekly=ranges)
+    except ValidationError:  # the old field took any zone name and read an unknown one as UTC
+        return BusinessHours(time_zone="UTC", weekly=ranges)
+
+
+def business_hours_of(tenant: WhatsAppTenantSpec, agent: AIAgentSpec) -> BusinessHours | None:
+    """The tenant's business hours; else the agent's deprecated `handoff.businessHours`."""
+    if tenant.business_hours is not None:
+        return tenant.business_hours
+    if agent.handoff.business_hours is not None:
+        return _weekly(agent.handoff.business_hours)
+    return None
 
 
 def describe_hours(hours: BusinessHours | None) -> str:
-    """Business hours as one line for the system prompt."""
+    """Business hours as one line for the system prompt: days sharing a range go together."""
     if hours is None:
         return "not specified"
-    windows = "; ".join(f"{', '.join(w.days)} {w.start}-{w.end}" for w in hours.windows)
-    return f"{windows} ({hours.time_zone})"
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for weekly in sorted(hours.weekly, key=lambda r: _DAYS.index(r.day)):
+        grouped.setdefault((weekly.opens, weekly.closes), []).append(weekly.day)
+    ranges = "; ".join(f"{', '.join(days)} {o}-{c}" for (o, c), days in grouped.items())
+    closed = "".join(
+        f"; closed {h.date}"
+        + (f" to {h.until}" if h.until else "")
+        + (f" ({h.name})" if h.name else "")
+        for h in hours.holidays
+    )
+    return f"{ranges}{closed} ({hours.time_zone})"
 
 
-def handoff_reason(policy: HandoffPolicy, text: str, now: datetime) -> str | None:
+def handoff_reason(
+    policy: HandoffPolicy, text: str, now: datetime, hours: BusinessHours | None = None
+) -> str | None:
     """Why the policy hands this message to a person at once, or None to let the agent answer."""
     if policy.keywords and mentions_any(text, policy.keywords):
         return "handoff keyword"
     if policy.on_user_request and mentions_any(text, ASKS_FOR_HUMAN):
         return "the user asked for a person"
-    if (
-        policy.outside_business_hours
-        and policy.business_hours is not None
-        and not within_business_hours(policy.business_hours, now)
-    ):
+    # Deprecated: hands off every message outside the hours, when nobody is there to answer.
+    if policy.outside_business_hours and hours is not None and not is_open(hours, now):
         return "outside business hours"
     return None
 

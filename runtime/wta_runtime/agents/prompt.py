@@ -10,7 +10,7 @@ from datetime import datetime
 from openai.types.chat import ChatCompletionMessageParam
 
 from wta_runtime.agents.agent_catalog import AgentResources
-from wta_runtime.agents.handoff_policy import describe_hours
+from wta_runtime.agents.handoff_policy import business_hours_of, describe_hours
 from wta_runtime.agents.turn import HistoryEntry
 from wta_runtime.catalog import Tenant
 
@@ -40,7 +40,7 @@ def render_instructions(text: str, variables: Mapping[str, str]) -> str:
 
 
 def variables(inputs: PromptInputs) -> dict[str, str]:
-    hours = inputs.resources.agent.spec.handoff.business_hours
+    hours = business_hours_of(inputs.tenant.spec, inputs.resources.agent.spec)
     return {
         "tenant": inputs.tenant.spec.display_name,
         "contact_name": inputs.contact_name or "the customer",

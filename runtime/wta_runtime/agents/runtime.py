@@ -22,10 +22,11 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents import usage as records
+from wta_runtime.agents.after_hours import AwayTeam, away_team, told_after_hours
 from wta_runtime.agents.agent_catalog import AgentCatalog, AgentResources, catalog_of
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder
-from wta_runtime.agents.handoff_policy import handoff_reason, too_many_failures
+from wta_runtime.agents.handoff_policy import business_hours_of, handoff_reason, too_many_failures
 from wta_runtime.agents.memory import ContactMemory, memory_items
 from wta_runtime.agents.model_calls import RETRYABLE, ModelClients, ModelFailure, RetryBudget
 from wta_runtime.agents.offline import OFFLINE_LABEL, offline_answer
@@ -156,15 +157,20 @@ class AgentRuntime:
         window = tuple(history)[-choice.agent.spec.memory.window :]
         turn = AgentTurn(current, choice.agent, context.contact_name, window, user_text)
         now = self._clock()
-        forced = handoff_reason(choice.agent.spec.handoff, said, now)
+        hours = business_hours_of(current.spec, choice.agent.spec)
+        away = away_team(hours, context.language, now)
+        forced = handoff_reason(choice.agent.spec.handoff, said, now, hours)
         if forced is not None:
             answer = self._handoff(resources, forced)
         else:
-            answer = await self._answer(turn, resources, context, state, now)
+            answer = await self._answer(turn, resources, context, state, now, away)
         if answer.outcome in ("fallback", "unanswered") and too_many_failures(
             choice.agent.spec.handoff, state.failed_in_a_row + 1
         ):
             answer.actions.append(AgentAction("handoff_to_human", "too many failed turns"))
+        answer.text, answer.actions = told_after_hours(
+            answer.text, answer.actions, answer.tool_calls, away
+        )
         reply = AgentReply(
             text=answer.text,
             provider=answer.provider,
@@ -204,6 +210,7 @@ class AgentRuntime:
         context: ConversationContext,
         state: records.ConversationState,
         now: datetime,
+        away: AwayTeam | None,
     ) -> _Answer:
         client = self._client(resources)
         if client is None:
@@ -232,7 +239,7 @@ class AgentRuntime:
                 client,
                 model=spec.model,
                 messages=chat_messages(inputs),
-                tools=Toolbox(resources, self._http),
+                tools=Toolbox(resources, self._http, away.tool_note if away else None),
                 budget=self._budget,
                 max_steps=self._max_steps,
             )

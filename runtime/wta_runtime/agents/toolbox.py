@@ -39,8 +39,12 @@ def parse_arguments(raw: str | None) -> dict[str, Any]:
 class Toolbox:
     """Built-in and HTTP tools of an agent for one turn; unknown names are the model's mistake."""
 
-    def __init__(self, resources: AgentResources, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, resources: AgentResources, http: httpx.AsyncClient, handoff_note: str | None = None
+    ) -> None:
+        """`handoff_note`: what the model learns when it hands off (outside business hours)."""
         self._resources = resources
+        self._handoff_note = handoff_note
         self._http = http
         spec = resources.agent.spec
         self._builtin = set(spec.tools.builtin)
@@ -84,6 +88,8 @@ class Toolbox:
         status: ToolStatus
         if action is not None:
             text, status = f"done: {action.kind} ({action.reason})", "ok"
+            if action.kind == "handoff_to_human" and self._handoff_note:
+                text = f"{text}. {self._handoff_note}"
         elif name == "lookup_knowledge":
             query = str(arguments.get("query", ""))
             text, status = builtin_tools.lookup(self._resources.knowledge, query), "ok"

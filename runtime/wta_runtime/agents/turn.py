@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from wta_runtime.catalog import Agent, Tenant
+from wta_runtime.conversation.business_hours import AfterHours
 
 ActionKind = Literal["handoff_to_human", "close_conversation"]
 ToolStatus = Literal["ok", "error", "refused"]
@@ -52,6 +53,8 @@ class AgentAction:
 
     kind: ActionKind
     reason: str
+    # A handoff outside business hours: it still queues, marked after-hours, back at this time.
+    after_hours: AfterHours | None = None
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ PT_BR: dict[str, str] = {
     "Attach a file (up to 5 MB)": "Anexar um arquivo (até 5 MB)",
     "file(s) sent": "arquivo(s) enviado(s)",
     "Add note": "Adicionar nota",
+    "after hours": "fora do horário",
+    "people back": "equipe volta",
     "All conversations": "Todas as conversas",
     "Assign to": "Atribuir a",
     "Assign to me": "Atribuir a mim",

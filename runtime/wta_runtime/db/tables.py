@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -79,6 +81,9 @@ class Conversation(Base):
     flag_reason: Mapped[str | None] = mapped_column(String(256))
     handoff_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     handoff_reason: Mapped[str | None] = mapped_column(String(256))
+    # Handed off outside the tenant's business hours; `back_at` is when its people are back.
+    after_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    back_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     assigned_to: Mapped[str | None] = mapped_column(String(256))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -49,7 +50,16 @@ class ConversationPublic(BaseModel):
     flag_reason: str | None
     handoff_at: datetime | None
     handoff_reason: str | None
+    # Handed to people outside business hours; `back_at`: the next opening, in the tenant's zone.
+    after_hours: bool
+    back_at: datetime | None
     assigned_to: str | None
+
+    def in_zone(self, time_zone: str | None) -> ConversationPublic:
+        """The same conversation with `back_at` written in the tenant's time zone."""
+        if time_zone is None or self.back_at is None:
+            return self
+        return self.model_copy(update={"back_at": self.back_at.astimezone(ZoneInfo(time_zone))})
 
 
 class MessagePublic(BaseModel):

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 
 from wta_runtime.agents.turn import AgentTurn, ConversationContext, HistoryEntry
 from wta_runtime.catalog import Agent, Tenant
+from wta_runtime.conversation.contact_language import contact_language
 from wta_runtime.conversation.turn_text import (
     HUMAN_HANDLED_NOTE,
     Attachment,
@@ -85,5 +86,8 @@ async def build_turn(
             conversation_id=conversation.id,
             contact_number=conversation.contact_number,
             contact_name=conversation.contact_name,
+            language=contact_language(
+                [m.body for m in batch if m.body], conversation.contact_number
+            ),
         ),
     )

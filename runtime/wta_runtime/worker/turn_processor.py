@@ -27,6 +27,7 @@ from wta_runtime.conversation.bursts import seconds_until
 from wta_runtime.conversation.lifecycle import CLOSED, State
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.driver import driver
+from wta_runtime.db.handoffs import handoff_values
 from wta_runtime.db.outbound import message_parts
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
@@ -397,5 +398,7 @@ class TurnProcessor:
                         State.HUMAN_HANDOFF,
                         reason="agent_handoff",
                         now=now,
-                        values={"handoff_at": now, "handoff_reason": action.reason[:256]},
+                        values=handoff_values(action.reason, action.after_hours, now),
                     )
+                    if action.after_hours is not None:
+                        metrics.HANDOFFS_AFTER_HOURS.labels(tenant.name).inc()

@@ -12,12 +12,14 @@ from fastapi import APIRouter, Header, HTTPException
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.sender import SendError
 from wta_runtime.channel.split import split_message
+from wta_runtime.conversation.business_hours import after_hours
 from wta_runtime.conversation.lifecycle import IllegalMoveError, State
 from wta_runtime.conversation.template_variables import TemplateVariablesError, per_send_values
 from wta_runtime.conversation.window import window_open
 from wta_runtime.db.consent import opted_out
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.conversation_queries import handoff_queue
+from wta_runtime.db.handoffs import NOT_WAITING, handoff_values
 from wta_runtime.db.outbound import save_outbound
 from wta_runtime.db.tables import Conversation
 from wta_runtime.db.transitions import touch, transition
@@ -118,26 +120,33 @@ async def _template_values(
         raise HTTPException(422, str(exc)) from None
 
 
+def _zone(tenant: Tenant) -> str | None:
+    hours = tenant.spec.business_hours
+    return hours.time_zone if hours is not None else None
+
+
 @router.get("/handoffs", response_model=list[ConversationPublic])
-async def read_handoff_queue(*, tenant: TenantDep, state: GatewayDep) -> list[Conversation]:
+async def read_handoff_queue(*, tenant: TenantDep, state: GatewayDep) -> list[ConversationPublic]:
     """Conversations with a person: unassigned first, then longest waiting first."""
     async with state.database(tenant).sessions() as session:
-        return await handoff_queue(session, tenant.name)
+        queue = await handoff_queue(session, tenant.name)
+    return [ConversationPublic.model_validate(c).in_zone(_zone(tenant)) for c in queue]
 
 
 @router.post("/conversations/{conversation_id}/handoff", response_model=ConversationPublic)
 async def request_handoff(
     *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID, body: HandoffRequest
-) -> Conversation:
-    """Take the conversation away from the bot; it waits in the queue for a person."""
+) -> ConversationPublic:
+    """Take the conversation away from the bot; it waits in the queue for a person (marked
+    after-hours outside the tenant's business hours)."""
     now = _now()
     values = {
-        "handoff_at": now,
-        "handoff_reason": body.reason,
+        **handoff_values(body.reason, after_hours(tenant.spec.business_hours, now), now),
         "assigned_to": None,
         "expires_at": now + tenant.spec.timers.progress,
     }
-    return await _move(state, tenant, conversation_id, State.HUMAN_HANDOFF, "handoff_api", values)
+    moved = await _move(state, tenant, conversation_id, State.HUMAN_HANDOFF, "handoff_api", values)
+    return ConversationPublic.model_validate(moved).in_zone(_zone(tenant))
 
 
 @router.post("/conversations/{conversation_id}/assign", response_model=ConversationPublic)
@@ -201,7 +210,11 @@ async def release_to_bot(
 ) -> Conversation:
     """Hand the conversation back to the bot, which is told a person handled it."""
     await _with_a_person(state, tenant, conversation_id)
-    values = {"assigned_to": None, "expires_at": _now() + tenant.spec.timers.progress}
+    values = {
+        **NOT_WAITING,
+        "assigned_to": None,
+        "expires_at": _now() + tenant.spec.timers.progress,
+    }
     return await _move(state, tenant, conversation_id, State.PROGRESS, "released_to_bot", values)
 
 
