@@ -9,6 +9,7 @@ from wta_operator.claims import Claim
 from wta_operator.reconcile.agent import (
     agent_condition,
     agent_status_patch,
+    deprecated_fields,
     tenant_exists,
     tenant_name_of,
 )
@@ -50,7 +51,23 @@ def test_an_invalid_agent_says_what_is_wrong() -> None:
 def test_status_is_written_only_when_it_changes() -> None:
     spec = agent_manifest("helper", "acme-pizza")["spec"]
     condition = agent_condition("shops", "helper", spec, has_tenant=True)
-    first = agent_status_patch({}, condition, 1, NOW)
+    first = agent_status_patch({}, [condition], 1, NOW)
     assert first["observedGeneration"] == 1
     assert first["conditions"][0]["reason"] == "Attached"
-    assert agent_status_patch(first, condition, 1, NOW) == {}
+    assert agent_status_patch(first, [condition], 1, NOW) == {}
+
+
+def test_agent_business_hours_are_reported_deprecated_with_where_they_moved() -> None:
+    hours = {"timeZone": "UTC", "windows": [{"days": ["mon"], "start": "09:00", "end": "18:00"}]}
+    spec = agent_manifest("helper", "acme-pizza", handoff={"businessHours": hours})["spec"]
+
+    [deprecated] = deprecated_fields(spec)
+    ready = agent_condition("shops", "helper", spec, has_tenant=True)
+    status = agent_status_patch({}, [ready, deprecated], 1, NOW)
+
+    assert (ready.status, ready.reason) == ("True", "Attached")  # still works
+    assert [c["type"] for c in status["conditions"]] == ["Ready", "Deprecated"]
+    assert deprecated.message.startswith(
+        "spec.handoff.businessHours is deprecated: move it to WhatsAppTenant.spec.businessHours"
+    )
+    assert deprecated_fields(agent_manifest("helper", "acme-pizza")["spec"]) == []

@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from wta_operator.adapters.kube import KubeError
-from wta_operator.conditions import backoff_delay, now_utc
+from wta_operator.conditions import backoff_delay, now_utc, transitions
 from wta_operator.handlers.indexes import agents_index, claims_index
 from wta_operator.metrics import measured
 from wta_operator.naming import InvalidNameError
@@ -15,6 +15,7 @@ from wta_operator.plane import control_plane
 from wta_operator.reconcile.agent import (
     agent_condition,
     agent_status_patch,
+    deprecated_fields,
     tenant_exists,
     tenant_name_of,
 )
@@ -34,13 +35,19 @@ def _check(
     tenant = tenant_name_of(body.spec)
     has_tenant = tenant is not None and tenant_exists(claims, namespace, tenant)
     condition = agent_condition(namespace, name, body.spec, has_tenant=has_tenant)
-    changes = agent_status_patch(status, condition, body.metadata.get("generation"), now_utc())
+    deprecated = deprecated_fields(body.spec)
+    previous = status.get("conditions") or []
+    changes = agent_status_patch(
+        status, [condition, *deprecated], body.metadata.get("generation"), now_utc()
+    )
     if "conditions" in changes:
         message = condition.message
         if condition.ok:
             kopf.info(body, reason=condition.reason, message=message)
         else:
             kopf.warn(body, reason=condition.reason, message=message)
+    for moved in transitions(previous, deprecated):
+        kopf.warn(body, reason=moved.condition.reason, message=moved.condition.message)
     for key, value in changes.items():
         patch.status[key] = value
     return tenant

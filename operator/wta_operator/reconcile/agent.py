@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 from wta_operator.claims import Claim, ClaimKey
 from wta_operator.conditions import Condition, false, merge_conditions, same_conditions, true
 from wta_operator.views import InvalidSpecError, read_agent
+from wta_runtime.specs.agent import DEPRECATED_AGENT_HOURS
 
 READY = "Ready"
+DEPRECATED = "Deprecated"
 
 
 def tenant_exists(claims: Mapping[ClaimKey, Iterable[Claim]], namespace: str, name: str) -> bool:
@@ -42,12 +44,23 @@ def agent_condition(
     return true(READY, "Attached", f"in the config of tenant {tenant}")
 
 
+def deprecated_fields(spec: Mapping[str, Any]) -> list[Condition]:
+    """A Deprecated condition while the agent sets fields that moved elsewhere; else none."""
+    handoff = spec.get("handoff")
+    if isinstance(handoff, Mapping) and "businessHours" in handoff:
+        return [true(DEPRECATED, "AgentBusinessHours", DEPRECATED_AGENT_HOURS)]
+    return []
+
+
 def agent_status_patch(
-    status: Mapping[str, Any], condition: Condition, generation: int | None, now: datetime
+    status: Mapping[str, Any],
+    conditions: Sequence[Condition],
+    generation: int | None,
+    now: datetime,
 ) -> dict[str, Any]:
     """The agent's status fields that change (empty when none does)."""
     previous = list(status.get("conditions") or [])
-    merged = merge_conditions(previous, [condition], generation=generation, now=now)
+    merged = merge_conditions(previous, conditions, generation=generation, now=now)
     patch: dict[str, Any] = {}
     if status.get("observedGeneration") != generation:
         patch["observedGeneration"] = generation

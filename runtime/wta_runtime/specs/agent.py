@@ -41,6 +41,10 @@ TOOL_NAME_TAKEN = (
 )
 WINDOW_ORDER = "a business hours window must start before it ends (HH:MM, 24-hour clock)"
 HOURS_NEEDED = "outsideBusinessHours needs businessHours: say when people are available"
+DEPRECATED_AGENT_HOURS = (
+    "spec.handoff.businessHours is deprecated: move it to WhatsAppTenant.spec.businessHours "
+    "(weekly ranges, holidays, after-hours messages), then remove it from the agent"
+)
 RULE_NEEDS_PATTERN = "each selection rule needs keywords or a regex"
 
 HostName = Annotated[
@@ -322,10 +326,18 @@ class HandoffPolicy(SpecModel):
         description="Hand off after this many turns in a row without a useful answer.",
     )
     outside_business_hours: bool = Field(
-        default=False, description="Hand off messages that arrive outside businessHours."
+        default=False,
+        description=(
+            "Deprecated: hand off every message that arrives outside the business hours, when "
+            "nobody is there (the conversation is queued, marked after-hours)."
+        ),
     )
     business_hours: BusinessHours | None = Field(
-        default=None, description="Opening hours used by outsideBusinessHours."
+        default=None,
+        description=(
+            "Deprecated: use WhatsAppTenant.spec.businessHours (this agent's are used only when "
+            "the tenant sets none). The operator reports a Deprecated condition while it is set."
+        ),
     )
 
     @model_validator(mode="after")
