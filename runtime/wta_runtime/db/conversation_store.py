@@ -29,6 +29,7 @@ from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db.consent import ConsentEvent
 from wta_runtime.db.driver import Driver, Sql
 from wta_runtime.db.outbound import mark_sent, save_outbound
+from wta_runtime.db.row_objects import from_row
 from wta_runtime.db.tables import OPEN_STATES, Contact, Conversation, Message, StateChange
 from wta_runtime.db.transitions import touch, transition
 
@@ -330,9 +331,9 @@ async def turn_state(db: Driver, tenant: str, key: str, *, reply_prefix: str) ->
     rows = await db.fetch(_TURN_STATE, tenant=tenant, key=key, prefix=reply_prefix)
     if not rows:
         return None
-    batch = [Message(**_prefixed(row, "p_")) for row in rows if row["p_id"] is not None]
+    batch = [from_row(Message, _prefixed(row, "p_")) for row in rows if row["p_id"] is not None]
     return TurnState(
-        conversation=Conversation(**_prefixed(rows[0], "c_")),
+        conversation=from_row(Conversation, _prefixed(rows[0], "c_")),
         answered_by=rows[0]["target_answered_by"],
         batch=batch,
         reply_stored=bool(batch) and bool(rows[-1]["replied"]),
@@ -344,7 +345,7 @@ async def turn_state(db: Driver, tenant: str, key: str, *, reply_prefix: str) ->
 def _opt_out(row: Mapping[str, Any]) -> ConsentEvent | None:
     if row["ce_kind"] != OPT_OUT:
         return None
-    return ConsentEvent(**_prefixed(row, "ce_"))
+    return from_row(ConsentEvent, _prefixed(row, "ce_"))
 
 
 _RECENT = Sql(
@@ -359,7 +360,7 @@ _RECENT = Sql(
 async def recent_messages(db: Driver, conversation_id: uuid.UUID, limit: int) -> list[Message]:
     """The last `limit` messages of a conversation, oldest first."""
     rows = await db.fetch(_RECENT, conversation=conversation_id, limit=limit)
-    return [Message(**dict(row)) for row in reversed(rows)]
+    return [from_row(Message, row) for row in reversed(rows)]
 
 
 async def unanswered_inbound(session: AsyncSession, conversation_id: uuid.UUID) -> list[Message]:

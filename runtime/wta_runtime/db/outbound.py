@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.channel.delivery_status import ATTEMPTED, PENDING, UNSENT
 from wta_runtime.db.driver import Driver, Sql, jsonb
+from wta_runtime.db.row_objects import from_row
 from wta_runtime.db.storable import storable_json, storable_text
 from wta_runtime.db.tables import Conversation, Message
 
@@ -138,7 +139,7 @@ async def save_outbound_fenced(
         key=key,
         answers=list(answers),
     )
-    return [Message(**dict(row)) for row in stored]
+    return [from_row(Message, row) for row in stored]
 
 
 async def save_outbound(

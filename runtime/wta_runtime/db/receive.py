@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from wta_runtime.db.driver import Driver, Sql, jsonb
+from wta_runtime.db.row_objects import from_row
 from wta_runtime.db.tables import OPEN_STATES, Message
 
 _SQL = """
@@ -115,4 +116,4 @@ async def receive(
         conversation=uuid.uuid4(),
         message=uuid.uuid4(),
     )
-    return None if row is None else Message(**dict(row))
+    return None if row is None else from_row(Message, row)

@@ -47,6 +47,8 @@ class StreamBacklog:
 
     Another replica may have pulled an older message of the same thread and be slow or dead: the
     turn stores it too (idempotently) so that a reply never answers a newer message first.
+    Newer messages count too: a worker runs one thread's messages one after another, so the later
+    messages of a burst are only stored in time to be answered with the first this way.
     """
 
     def __init__(
