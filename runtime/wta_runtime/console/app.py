@@ -10,6 +10,7 @@ from wta_runtime.console import (
     login_routes,
     media_routes,
     queue_routes,
+    reply_routes,
 )
 from wta_runtime.console.web import new_console_state
 from wta_runtime.settings import Settings
@@ -21,5 +22,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(login_routes.router)
     app.include_router(queue_routes.router)
     app.include_router(list_routes.router)
+    # Before the conversation's own routes: its `/{move}` would take `/reply` and `/template`.
+    app.include_router(reply_routes.router)
     app.include_router(conversation_routes.router)
     app.include_router(media_routes.router)

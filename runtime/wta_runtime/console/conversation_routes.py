@@ -7,19 +7,17 @@ stored and sent exactly as an API call would.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile
+from fastapi import APIRouter, Form, HTTPException, Request, Response
 from fastapi.responses import RedirectResponse, StreamingResponse
-from pydantic import ValidationError
 
 from wta_runtime.console.audit import audit
 from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, Staff, StaffDep
-from wta_runtime.console.uploads import upload_for_reply
 from wta_runtime.console.web import ConsoleDep, ConsoleRoute, page_words, render
 from wta_runtime.conversation.window import window_open
 from wta_runtime.db.console_media import media_of_messages
@@ -34,13 +32,11 @@ from wta_runtime.db.staff_accounts import (
 from wta_runtime.db.tables import Conversation, MediaItem, Message
 from wta_runtime.gateway.routes import handoff
 from wta_runtime.gateway.routes.conversations import found
-from wta_runtime.gateway.schemas import HumanReplyCreate, storable
+from wta_runtime.gateway.schemas import storable
 from wta_runtime.gateway.state import GatewayDep, GatewayState
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 Text = Annotated[str, Form(min_length=1, max_length=4096)]
-# The template form's field of each per-send variable: `variable.<name>`.
-VARIABLE = "variable."
 
 
 @dataclass(frozen=True)
@@ -85,7 +81,7 @@ async def _thread(state: GatewayState, staff: Staff, conversation_id: uuid.UUID)
     }
 
 
-async def _window_open(
+async def contact_window_open(
     state: GatewayState, staff: Staff, console: ConsoleDep, conversation: Conversation
 ) -> bool:
     """The rule delivery applies: the contact's last message to this number, any conversation."""
@@ -120,7 +116,7 @@ async def _page(
         staff=staff,
         error=error,
         colleagues=colleagues,
-        window_open=await _window_open(state, staff, console, thread["conversation"]),
+        window_open=await contact_window_open(state, staff, console, thread["conversation"]),
         template=staff.tenant.spec.template,
         reply_key=uuid.uuid4().hex,
         **thread,
@@ -161,11 +157,11 @@ async def read_conversation_live(
     return live_section(request, render_thread)
 
 
-def _back(conversation_id: uuid.UUID) -> Response:
+def back_to(conversation_id: uuid.UUID) -> Response:
     return RedirectResponse(f"/console/conversations/{conversation_id}", status_code=303)
 
 
-async def _or_error_page(
+async def error_page(
     request: Request,
     staff: Staff,
     state: GatewayState,
@@ -184,92 +180,6 @@ async def _or_error_page(
         error=exc.detail,
         status_code=exc.status_code,
     )
-
-
-@router.post("/conversations/{conversation_id}/reply")
-async def reply(
-    *,
-    request: Request,
-    staff: PostingStaffDep,
-    state: GatewayDep,
-    console: ConsoleDep,
-    conversation_id: uuid.UUID,
-    text: Text,
-    key: Annotated[str, Form(min_length=1, max_length=64)],
-    file: Annotated[UploadFile | None, File()] = None,
-) -> Response:
-    """Send the text (and a file) to the contact on WhatsApp as this staff member.
-
-    A resubmitted form is not sent again.
-    """
-
-    async def body() -> HumanReplyCreate:
-        media_urls = []
-        if file is not None and file.filename:
-            media_urls.append(await upload_for_reply(request, console, state, staff, file))
-        return HumanReplyCreate(text=text, staff=staff.email, media_urls=media_urls)
-
-    return await _send(request, staff, state, console, conversation_id, key, body)
-
-
-@router.post("/conversations/{conversation_id}/template")
-async def send_template(
-    *,
-    request: Request,
-    staff: PostingStaffDep,
-    state: GatewayDep,
-    console: ConsoleDep,
-    conversation_id: uuid.UUID,
-    key: Annotated[str, Form(min_length=1, max_length=64)],
-) -> Response:
-    """Send the tenant's template with the values staff filled in (the 24 h window has closed)."""
-    template = staff.tenant.spec.template
-    form = await request.form()
-    values = {
-        name.removeprefix(VARIABLE): value
-        for name, value in form.multi_items()
-        if name.startswith(VARIABLE) and isinstance(value, str)
-    }
-
-    async def body() -> HumanReplyCreate:
-        async with state.database(staff.tenant).sessions() as session:
-            conversation = await found(session, staff.tenant.name, conversation_id)
-        if template is None or await _window_open(state, staff, console, conversation):
-            # The text below would otherwise go to the contact as written.
-            raise HTTPException(409, "not sent: the contact wrote within 24 hours; reply with text")
-        text = f"[template {template.content_sid}]"
-        return HumanReplyCreate(text=text, staff=staff.email, template_variables=values)
-
-    return await _send(request, staff, state, console, conversation_id, key, body)
-
-
-async def _send(
-    request: Request,
-    staff: Staff,
-    state: GatewayState,
-    console: ConsoleDep,
-    conversation_id: uuid.UUID,
-    key: str,
-    body: Callable[[], Awaitable[HumanReplyCreate]],
-) -> Response:
-    """Send through the handoff API's own route; its refusals come back as the page's error."""
-    try:
-        report = await handoff.send_human_reply(
-            tenant=staff.tenant,
-            state=state,
-            conversation_id=conversation_id,
-            body=await body(),
-            idempotency_key=storable(key),
-        )
-    except (ValidationError, ValueError) as exc:
-        error = HTTPException(400, f"not sent: {exc}")
-        return await _or_error_page(request, staff, state, console, conversation_id, error)
-    except HTTPException as exc:
-        return await _or_error_page(request, staff, state, console, conversation_id, exc)
-    if report.refused_reason:
-        error = HTTPException(409, f"not sent: {report.refused_reason}")
-        return await _or_error_page(request, staff, state, console, conversation_id, error)
-    return _back(conversation_id)
 
 
 @router.post("/conversations/{conversation_id}/note")
@@ -296,7 +206,7 @@ async def note(
             body=body,
             now=console.clock(),
         )
-    return _back(conversation_id)
+    return back_to(conversation_id)
 
 
 # The console's name of each lifecycle move and the handoff API route that makes it.
@@ -317,6 +227,6 @@ async def move_conversation(
     try:
         await MOVES[move](tenant=staff.tenant, state=state, conversation_id=conversation_id)
     except HTTPException as exc:
-        return await _or_error_page(request, staff, state, console, conversation_id, exc)
+        return await error_page(request, staff, state, console, conversation_id, exc)
     await audit(state, console, staff, conversation_id, move)
     return RedirectResponse("/console", status_code=303)
