@@ -97,7 +97,7 @@ class Settings(BaseSettings):
     worker_max_attempts: int = Field(
         default=5,
         ge=1,
-        le=9,
+        le=100,
         description="Attempts at a message before it is dead-lettered and the fallback is sent.",
     )
     worker_retry_delays: list[float] = Field(

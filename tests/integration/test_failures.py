@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 
+import nats
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.utils.conversations import conversations_of, messages_of
 from tests.utils.flaky_twilio import FlakyTwilio
-from tests.utils.inprocess_worker import Worker, running_worker
+from tests.utils.inprocess_worker import Worker, new_tenant_name, running_worker
 from tests.utils.scripted_agent import ScriptedAgent
 from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact
@@ -21,6 +23,7 @@ from wta_runtime.channel.delivery_status import UNSENT
 from wta_runtime.db.tables import Message
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
+from wta_runtime.stream.setup import ensure_tenant_stream, worker_consumer_config
 from wta_runtime.worker.consumer import RetryPolicy
 
 
@@ -83,6 +86,68 @@ async def test_a_poison_message_is_dead_lettered_and_never_blocks_the_others(
     assert dead.headers is not None
     assert dead.headers["Wta-Attempts"] == "3"
     assert InboundMessage.model_validate_json(dead.data or b"").body == "poison pizza"
+
+
+async def test_a_message_whose_give_up_was_cut_off_again_and_again_is_still_dead_lettered(
+    catalog: TenantCatalog,
+    sessions: async_sessionmaker[AsyncSession],
+    nats_url: str,
+    flaky: FlakyTwilio,
+    agent: PoisonAwareAgent,
+) -> None:
+    """Workers dying in the give-up of a message leave it to be delivered again: more often
+    than any fixed cap (JetStream's used to be 10), and still it reaches the dead letters."""
+    name, contact = new_tenant_name(), new_contact()
+    names = TenantStream(name)
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        await ensure_tenant_stream(js, names, ack_wait=5.0)
+        dying = Worker(name, js)
+        await dying.publish(dying.message(contact, "poison pizza"))
+        pulls = await js.pull_subscribe_bind(names.worker_durable, stream=names.stream)
+        for _ in range(12):  # each delivery ends as a killed worker's would: unsettled
+            [msg] = await pulls.fetch(1, timeout=5)
+            await msg.nak()
+        await pulls.unsubscribe()
+    finally:
+        await connection.close()
+    policy = RetryPolicy(attempts=3, delays=(0.2,))
+
+    async with running_worker(
+        catalog, sessions, nats_url, flaky.url, agent, policy=policy, concurrency=4, name=name
+    ) as worker:
+        [fallback] = await eventually(lambda: flaky.sent_to(contact), until=bool, timeout=10)
+        info = await worker.js.stream_info(names.dead_letter_stream)
+        dead = await worker.js.get_msg(names.dead_letter_stream, seq=info.state.last_seq)
+
+    assert fallback.body.startswith("Sorry")
+    assert agent.turns == []  # past its attempts: given up at once, the model not asked again
+    assert info.state.messages == 1
+    assert dead.headers is not None
+    assert dead.headers["Wta-Attempts"] == "13"
+
+
+async def test_a_consumer_made_with_a_delivery_cap_loses_it_on_the_next_update(
+    nats_url: str,
+) -> None:
+    """Tenants made by an earlier release have max_deliver 10; the operator's next reconcile
+    (the same `ensure_tenant_stream`) lifts it in place."""
+    names = TenantStream(new_tenant_name())
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        await ensure_tenant_stream(js, names)
+        capped = dataclasses.replace(worker_consumer_config(names), max_deliver=10)
+        await js.add_consumer(names.stream, capped)
+        assert (await js.consumer_info(names.stream, names.worker_durable)).config.max_deliver == 10
+
+        await ensure_tenant_stream(js, names)
+
+        info = await js.consumer_info(names.stream, names.worker_durable)
+        assert info.config.max_deliver == -1
+    finally:
+        await connection.close()
 
 
 async def test_twilio_5xx_and_429_are_retried_and_the_stored_reply_is_sent_once(

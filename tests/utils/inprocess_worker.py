@@ -45,6 +45,10 @@ class Worker:
         return inbound(contact, body, at=datetime.now(UTC), tenant=self.tenant)
 
 
+def new_tenant_name() -> str:
+    return "inproc-" + secrets.token_hex(4)
+
+
 @contextlib.asynccontextmanager
 async def running_worker(
     catalog: TenantCatalog,
@@ -55,9 +59,11 @@ async def running_worker(
     *,
     policy: RetryPolicy,
     concurrency: int,
+    name: str | None = None,
 ) -> AsyncIterator[Worker]:
-    """A worker for a fresh copy of acme-pizza (its own stream) with no burst wait."""
-    name = "inproc-" + secrets.token_hex(4)
+    """A worker for a fresh copy of acme-pizza (its own stream, `name` or a new one) with no
+    burst wait."""
+    name = name or new_tenant_name()
     base = catalog.by_name("acme-pizza")
     spec = base.spec.model_copy(
         update={"conversation": ConversationRules(burst_window=timedelta(0))}

@@ -18,9 +18,12 @@ log = logging.getLogger("wta.stream")
 
 # Twilio retries a webhook for minutes, not hours: a day of duplicate detection covers it amply.
 DUPLICATE_WINDOW = timedelta(hours=24)
-# The worker dead-letters a message itself at its last attempt; JetStream's cap is one more, so a
-# message that crashes the worker every time is still dead-lettered instead of silently dropped.
-MAX_DELIVERIES = 10
+# The worker counts its own attempts and dead-letters a message after the last one, so JetStream
+# never stops delivering an inbound message: a give-up cut off by a dying worker is tried again,
+# however often that happens, instead of the message being dropped at a delivery cap.
+UNLIMITED_DELIVERIES = -1
+# Status callbacks are only retried a few times: a lost one leaves a tick behind, not a contact.
+STATUS_MAX_DELIVERIES = 10
 # Workers send `in_progress` heartbeats well within this, so a long model call is not redelivered.
 ACK_WAIT_SECONDS = 30.0
 # Messages handed out and not yet settled, across every replica: the stream's backpressure bound.
@@ -59,7 +62,7 @@ def worker_consumer_config(
         durable_name=names.worker_durable,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ack_wait,
-        max_deliver=MAX_DELIVERIES,
+        max_deliver=UNLIMITED_DELIVERIES,
         max_ack_pending=MAX_ACK_PENDING,
         filter_subjects=[names.inbound_subject, names.inbound_wildcard],
     )
@@ -71,7 +74,7 @@ def status_consumer_config(names: TenantStream) -> ConsumerConfig:
         durable_name=names.status_durable,
         ack_policy=AckPolicy.EXPLICIT,
         ack_wait=ACK_WAIT_SECONDS,
-        max_deliver=MAX_DELIVERIES,
+        max_deliver=STATUS_MAX_DELIVERIES,
         filter_subject=names.status_subject,
     )
 

@@ -19,7 +19,7 @@ from wta_runtime.channel.sender import SendError
 from wta_runtime.db.thread_leases import LeaseLostError
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
-from wta_runtime.stream.setup import ACK_WAIT_SECONDS, MAX_DELIVERIES, ensure_tenant_stream
+from wta_runtime.stream.setup import ACK_WAIT_SECONDS, ensure_tenant_stream
 from wta_runtime.worker.backlog import AckFloors, StreamBacklog
 from wta_runtime.worker.dead_letter import DeadLetters
 from wta_runtime.worker.heartbeat import heartbeat
@@ -46,8 +46,8 @@ class RetryPolicy:
     delays: Sequence[float] = RETRY_DELAYS
 
     def __post_init__(self) -> None:
-        if not 1 <= self.attempts < MAX_DELIVERIES:
-            raise ValueError(f"attempts must be 1 to {MAX_DELIVERIES - 1}")
+        if self.attempts < 1:
+            raise ValueError("attempts must be at least 1")
 
     def delay(self, attempt: int) -> float:
         """Backoff after failed attempt number `attempt` (1-based)."""
