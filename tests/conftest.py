@@ -48,6 +48,15 @@ HOURS_PIZZA_HOURS = {
     ],
     "holidays": [{"date": "2026-12-24", "until": "2026-12-26", "name": "Natal"}],
 }
+SPEND_TENANT, SPEND_NUMBER = "spend-pizza", "+14155550109"
+# What spend-pizza pays: a scripted model call (10 input, 5 output tokens) costs 0.02.
+SPEND_PRICE = {"model": "gpt-4o-mini", "inputPerMillion": 1000, "outputPerMillion": 2000}
+SPENDING = {
+    "prices": [SPEND_PRICE],
+    "limits": {"daily": {"soft": 0.04, "hard": 0.1}},
+    "onHardLimit": {"action": "message", "message": "Our assistant is resting until tomorrow."},
+    "maxReplyParts": 2,
+}
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
@@ -58,6 +67,7 @@ ENGINE_TENANTS = {
     ADOPT_TENANT: ADOPT_NUMBER,
     WITHHELD_TENANT: WITHHELD_NUMBER,
     HOURS_TENANT: HOURS_NUMBER,
+    SPEND_TENANT: SPEND_NUMBER,
 }
 
 
@@ -131,6 +141,8 @@ def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
                 doc["spec"]["rateLimit"] = {"messagesPerSecond": 400}
                 if name == HOURS_TENANT:
                     doc["spec"]["businessHours"] = HOURS_PIZZA_HOURS
+                if name == SPEND_TENANT:
+                    doc["spec"]["spending"] = SPENDING
             elif doc["kind"] == "AIAgent":
                 doc["spec"]["tenantRef"]["name"] = name
                 if name == HOURS_TENANT:

@@ -326,4 +326,42 @@ INVALID_ON_CREATE = [
         "zone name such as Europe/Madrid",
         "String should match pattern",
     ),
+    InvalidCase(
+        "spending-negative-price",
+        changed(
+            TENANT,
+            "spec.spending.prices",
+            [{"model": "gpt-4o-mini", "inputPerMillion": -0.15, "outputPerMillion": 0.6}],
+        ),
+        "spec.spending.prices[0].inputPerMillion: Invalid value: -0.15: "
+        "spec.spending.prices[0].inputPerMillion in body should be greater than or equal to 0",
+        "greater than or equal to 0",
+    ),
+    InvalidCase(
+        "spending-soft-above-hard",
+        changed(TENANT, "spec.spending.limits", {"daily": {"soft": 20, "hard": 10}}),
+        "spec.spending.limits.daily: Invalid value: soft must not be above hard",
+        "soft must not be above hard",
+    ),
+    InvalidCase(
+        "spending-unknown-hard-limit-behaviour",
+        changed(TENANT, "spec.spending.onHardLimit", {"action": "shutdown"}),
+        'spec.spending.onHardLimit.action: Unsupported value: "shutdown": supported values: '
+        '"handoff", "message"',
+        "'handoff' or 'message'",
+    ),
+    InvalidCase(
+        "spending-message-behaviour-without-message",
+        changed(TENANT, "spec.spending.onHardLimit", {"action": "message"}),
+        "spec.spending.onHardLimit.message: Required value: onHardLimit.message is required when "
+        "action is message",
+        "onHardLimit.message is required",
+    ),
+    InvalidCase(
+        "spending-reply-parts-zero",
+        changed(TENANT, "spec.spending.maxReplyParts", 0),
+        "spec.spending.maxReplyParts: Invalid value: 0: spec.spending.maxReplyParts in body should "
+        "be greater than or equal to 1",
+        "greater than or equal to 1",
+    ),
 ]

@@ -94,7 +94,9 @@ async def _sent_message(sessions: async_sessionmaker[AsyncSession]) -> tuple[uui
             provider="test",
             now=T0,
         )
-    await mark_sent(driver(sessions), message_id=part.id, twilio_sid=sid, status="queued", now=T0)
+    await mark_sent(
+        driver(sessions), message_id=part.id, twilio_sid=sid, status="queued", now=T0, day=T0.date()
+    )
     return part.id, sid
 
 

@@ -115,7 +115,12 @@ async def test_twilio_error_codes_and_reasons_of_any_length_are_kept(
             now=T0,
         )
     await mark_sent(
-        driver(sessions), message_id=part.id, twilio_sid="SMlongerror", status="sent", now=T0
+        driver(sessions),
+        message_id=part.id,
+        twilio_sid="SMlongerror",
+        status="sent",
+        now=T0,
+        day=T0.date(),
     )
     error_code = "63016-" + "x" * 40
 

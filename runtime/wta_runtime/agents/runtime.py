@@ -31,7 +31,23 @@ from wta_runtime.agents.memory import ContactMemory, memory_items
 from wta_runtime.agents.model_calls import RETRYABLE, ModelClients, ModelFailure, RetryBudget
 from wta_runtime.agents.offline import OFFLINE_LABEL, offline_answer
 from wta_runtime.agents.prompt import PromptInputs, chat_messages
-from wta_runtime.agents.selection import Choice, select_agent
+from wta_runtime.agents.selection import (
+    Choice,
+    choose_without_model,
+    default_choice,
+    select_agent,
+)
+from wta_runtime.agents.spend_limits import (
+    STATE_NUMBER,
+    Periods,
+    SpendTotals,
+    agent_state,
+    hard_limit_reply,
+    tenant_state,
+    time_zone,
+    turn_cost,
+    with_turn,
+)
 from wta_runtime.agents.tool_loop import DEFAULT_MAX_STEPS, run_tool_loop
 from wta_runtime.agents.toolbox import Toolbox
 from wta_runtime.agents.turn import (
@@ -45,7 +61,8 @@ from wta_runtime.agents.turn import (
 )
 from wta_runtime.catalog import Tenant, TenantCatalog
 from wta_runtime.conversation.turn_text import contact_words
-from wta_runtime.db.driver import DATABASE_ERRORS
+from wta_runtime.db.driver import DATABASE_ERRORS, driver
+from wta_runtime.db.spend import spend_totals
 
 # What leaves a turn without its records or memory, never without its reply.
 _UNAVAILABLE: tuple[type[BaseException], ...] = (
@@ -141,15 +158,22 @@ class AgentRuntime:
             raise LookupError(f"no tenant named {name!r}")
         state = await records.load_state(self._sessions, context, RECENT_TOOL_RESULTS)
         said = contact_words(user_text)
-        choice, spent = await select_agent(
-            current,
-            catalog,
-            said,
-            history,
-            sticky=state.sticky_agent,
-            client_for=self._client,
-            budget=self._budget,
-        )
+        spending = current.spec.spending
+        so_far = await self._spent_so_far(current, context)
+        if so_far is not None and tenant_state(spending, so_far) == "hard":
+            # No router either: it is a model call.
+            choice, spent = choose_without_model(current, said, state.sticky_agent), Usage()
+            choice = choice or default_choice(current)
+        else:
+            choice, spent = await select_agent(
+                current,
+                catalog,
+                said,
+                history,
+                sticky=state.sticky_agent,
+                client_for=self._client,
+                budget=self._budget,
+            )
         if choice is None:
             text = current.spec.fallback_message
             return AgentReply(text=text, provider="fallback", fallback=True)
@@ -160,7 +184,10 @@ class AgentRuntime:
         hours = business_hours_of(current.spec, choice.agent.spec)
         away = away_team(hours, context.language, now)
         forced = handoff_reason(choice.agent.spec.handoff, said, now, hours)
-        if forced is not None:
+        if so_far is not None and agent_state(spending, so_far, choice.agent.name) == "hard":
+            text, actions = hard_limit_reply(spending.on_hard_limit)
+            answer = _Answer(text, "limit", records.LIMITED, actions)
+        elif forced is not None:
             answer = self._handoff(resources, forced)
         else:
             answer = await self._answer(turn, resources, context, state, now, away)
@@ -183,8 +210,23 @@ class AgentRuntime:
             fallback=answer.outcome == "fallback",
             media_urls=tuple(answer.media_urls),
         )
-        await self._record(current, choice, resources, context, user_text, answer, reply)
+        await self._record(current, choice, resources, context, user_text, answer, reply, so_far)
         return reply
+
+    async def _spent_so_far(
+        self, tenant: Tenant, context: ConversationContext
+    ) -> SpendTotals | None:
+        """What the tenant spent in the limits' periods; None when it sets no limit."""
+        if not tenant.spec.spending.limited:
+            return None
+        if context.spent is not None or self._sessions is None:
+            return context.spent or SpendTotals()
+        periods = Periods.at(self._clock(), time_zone(tenant.spec))
+        try:
+            return await spend_totals(driver(self._sessions), tenant.name, periods)
+        except _UNAVAILABLE:
+            log.warning("could not read what tenant %s spent; answering", tenant.name)
+            return SpendTotals()
 
     def _client(self, resources: AgentResources) -> AsyncOpenAI | None:
         """The model client of an agent, or None when no key is set (the offline agent)."""
@@ -286,14 +328,23 @@ class AgentRuntime:
         user_text: str,
         answer: _Answer,
         reply: AgentReply,
+        so_far: SpendTotals | None,
     ) -> None:
+        spending = tenant.spec.spending
+        model = resources.agent.spec.model.name if answer.provider == "openai" else None
+        cost = turn_cost(spending, resources.agent.spec.model.name, reply.usage)
+        if so_far is not None:
+            after = with_turn(so_far, choice.agent.name, reply.usage, cost)
+            records.LIMIT_STATE.labels(tenant.name, choice.agent.name).set(
+                STATE_NUMBER[agent_state(spending, after, choice.agent.name)]
+            )
         record = records.TurnRecord(
             tenant=tenant.name,
             agent=choice.agent.name,
             conversation_id=context.conversation_id,
             turn_key=context.turn_key,
             provider=answer.provider,
-            model=resources.agent.spec.model.name if answer.provider == "openai" else None,
+            model=model,
             usage=reply.usage,
             seconds=reply.latency_seconds,
             outcome=answer.outcome,
@@ -301,6 +352,8 @@ class AgentRuntime:
             detail=choice.detail,
             tool_calls=answer.tool_calls,
             handoff=any(a.kind == "handoff_to_human" for a in answer.actions),
+            cost=cost,
+            day=Periods.at(self._clock(), time_zone(tenant.spec)).today,
         )
         records.export_metrics(record)
         if self._sessions is None:

@@ -24,7 +24,7 @@ from wta_runtime.conversation.intents import mentions_any
 from wta_runtime.specs import SelectionRule
 
 log = logging.getLogger("wta.agents")
-Method = Literal["rule", "sticky", "router", "default"]
+Method = Literal["rule", "sticky", "router", "default", "spend_limit"]
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from wta_runtime.catalog import Agent, Tenant
 from wta_runtime.conversation.business_hours import AfterHours
+
+if TYPE_CHECKING:
+    from wta_runtime.agents.spend_limits import SpendTotals
 
 ActionKind = Literal["handoff_to_human", "close_conversation"]
 ToolStatus = Literal["ok", "error", "refused"]
@@ -33,6 +36,9 @@ class ConversationContext:
     language: str | None = None
     # The agent that answered this conversation so far; None lets the runtime look it up.
     sticky_agent: str | None = None
+    # What the tenant spent this month, read with the turn's state; None lets the runtime read
+    # it when the tenant sets spending limits.
+    spent: SpendTotals | None = None
 
 
 @dataclass(frozen=True)

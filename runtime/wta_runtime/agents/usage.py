@@ -6,9 +6,10 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.turn import ConversationContext, ToolCallRecord, Usage
@@ -17,6 +18,8 @@ from wta_runtime.db.agent_records import TurnRow
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
 
 log = logging.getLogger("wta.agents")
+# The outcome of a turn a hard spending limit answered without the model.
+LIMITED = "spend_limit"
 
 PROMPT_TOKENS = Counter(
     "wta_agent_prompt_tokens_total", "Prompt tokens the model counted.", ["tenant", "agent"]
@@ -44,6 +47,24 @@ SELECTIONS = Counter(
 HANDOFFS = Counter(
     "wta_agent_handoffs_total", "Turns that asked for a handoff to a person.", ["tenant", "agent"]
 )
+SPEND = Counter(
+    "wta_spend_cost_total",
+    "What the model's tokens cost at the tenant's prices (spec.spending.prices), its currency.",
+    ["tenant", "agent"],
+)
+SPEND_TOKENS = Counter(
+    "wta_spend_tokens_total", "Input and output tokens counted against limits.", ["tenant", "agent"]
+)
+LIMIT_STATE = Gauge(
+    "wta_spend_limit_state",
+    "Spending limit state after the agent's latest turn here: 0 ok, 1 soft, 2 hard.",
+    ["tenant", "agent"],
+)
+LIMITED_TURNS = Counter(
+    "wta_spend_limited_turns_total",
+    "Turns answered by spec.spending.onHardLimit instead of the model.",
+    ["tenant", "agent"],
+)
 RESPOND_SECONDS = Histogram(
     "wta_agent_respond_seconds",
     "Time of one agent turn: selection, memory, model and tools.",
@@ -69,6 +90,9 @@ class TurnRecord:
     detail: str | None
     tool_calls: Sequence[ToolCallRecord]
     handoff: bool
+    # What the tokens cost at the tenant's price of the model, and the tenant's day it counts in.
+    cost: Decimal
+    day: date
 
 
 def export_metrics(record: TurnRecord) -> None:
@@ -76,6 +100,10 @@ def export_metrics(record: TurnRecord) -> None:
     labels = (record.tenant, record.agent)
     PROMPT_TOKENS.labels(*labels).inc(record.usage.prompt_tokens)
     COMPLETION_TOKENS.labels(*labels).inc(record.usage.completion_tokens)
+    SPEND.labels(*labels).inc(float(record.cost))
+    SPEND_TOKENS.labels(*labels).inc(record.usage.prompt_tokens + record.usage.completion_tokens)
+    if record.outcome == LIMITED:
+        LIMITED_TURNS.labels(*labels).inc()
     MODEL_CALLS.labels(*labels).inc(record.usage.model_calls)
     SELECTIONS.labels(*labels).inc()
     RESPOND_SECONDS.labels(*labels).observe(record.seconds)
@@ -106,6 +134,8 @@ async def store_turn(
             "model_calls": record.usage.model_calls,
             "seconds": record.seconds,
             "outcome": record.outcome,
+            "cost": record.cost,
+            "day": record.day,
         },
         tool_calls=[
             {

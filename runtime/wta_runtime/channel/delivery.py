@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime import metrics
+from wta_runtime.agents.spend_limits import Periods, time_zone
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.delivery_status import ATTEMPTED, UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
@@ -200,7 +201,7 @@ class OutboundDelivery:
             )
             if found is None:
                 continue
-            await self._record_sent(part, found, {"adopted": True})
+            await self._record_sent(tenant, part, found, {"adopted": True})
             taken.add(found.sid)
             adopted += 1
         return adopted
@@ -257,17 +258,19 @@ class OutboundDelivery:
                     )
             raise
         metrics.OUTBOUND_MESSAGES.labels(tenant.name, sent.status).inc()
-        await self._record_sent(part, sent, _template_details(template))
+        await self._record_sent(tenant, part, sent, _template_details(template))
 
     async def _record_sent(
-        self, part: Message, sent: SentMessage, details: dict[str, Any] | None
+        self, tenant: Tenant, part: Message, sent: SentMessage, details: dict[str, Any] | None
     ) -> None:
+        now = self._clock()
         await mark_sent(
             self._db,
             message_id=part.id,
             twilio_sid=sent.sid,
             status=sent.status,
-            now=self._clock(),
+            now=now,
+            day=Periods.at(now, time_zone(tenant.spec)).today,
             details=details,
         )
         part.delivery_status = sent.status

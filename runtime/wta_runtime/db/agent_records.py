@@ -8,11 +8,14 @@ from datetime import datetime
 from typing import Any
 
 from wta_runtime.db.driver import Driver, Sql, jsonb
+from wta_runtime.db.spend import ADD_TURN
 
-# The selection, the tool calls (a JSON array, in the order they were made) and the usage.
+# The selection, the tool calls (a JSON array, in the order they were made), the usage, and
+# the usage added to the agent's spend of the day.
 _RECORD_TURN = Sql(
-    """
-    WITH selection AS (
+    f"""
+    WITH counted AS ({ADD_TURN}),
+    selection AS (
         INSERT INTO agent_selections
             (tenant, conversation_id, turn_key, agent, method, detail, created_at)
         VALUES (:tenant, :conversation, :turn_key, :agent, :method, :detail, :now)
@@ -30,7 +33,7 @@ _RECORD_TURN = Sql(
                              created_at)
     VALUES (:tenant, :agent, :conversation, :turn_key, :provider, :model, :prompt_tokens,
             :completion_tokens, :model_calls, :seconds, :outcome, :now)
-    """
+    """  # noqa: S608 (constants of ours, no input)
 )
 
 
@@ -56,8 +59,9 @@ async def record_turn(
 ) -> None:
     """The rows of one turn (selection, usage, tool calls) in one statement.
 
-    `usage`: provider, model, prompt_tokens, completion_tokens, model_calls, seconds, outcome;
-    each tool call: name, arguments, result, status, seconds.
+    `usage`: provider, model, prompt_tokens, completion_tokens, model_calls, seconds, outcome,
+    cost (numeric) and day (the tenant's day it is counted in); each tool call: name, arguments,
+    result, status, seconds.
     """
     await db.execute(
         _RECORD_TURN,

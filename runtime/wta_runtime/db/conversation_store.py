@@ -24,12 +24,14 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
+from wta_runtime.agents.spend_limits import Periods, SpendTotals
 from wta_runtime.conversation.consent import OPT_OUT
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db.consent import ConsentEvent
 from wta_runtime.db.driver import Driver, Sql
 from wta_runtime.db.outbound import mark_sent, save_outbound
 from wta_runtime.db.row_objects import from_row
+from wta_runtime.db.spend import MONTH_SO_FAR, month_params, totals_of
 from wta_runtime.db.tables import OPEN_STATES, Contact, Conversation, Message, StateChange
 from wta_runtime.db.transitions import touch, transition
 
@@ -273,6 +275,8 @@ class TurnState:
     human_handled: bool
     # The contact's opt-out in force for the tenant (None: they may be written to).
     opt_out: ConsentEvent | None = None
+    # What the tenant spent this month so far (None: it sets no spending limit, not read).
+    spent: SpendTotals | None = None
 
 
 def _columns(table: str, alias: str) -> str:
@@ -304,7 +308,8 @@ _TURN_STATE = Sql(
                SELECT 1 FROM conversation_state_history h
                WHERE h.conversation_id = c.id AND h.from_status = '{State.HUMAN_HANDOFF.value}'
                  AND h.to_status = '{State.PROGRESS.value}'
-           ) AS human
+           ) AS human,
+           {MONTH_SO_FAR} AS spent
     FROM target t
     JOIN conversations c ON c.id = t.conversation_id
     LEFT JOIN LATERAL (
@@ -326,9 +331,16 @@ def _prefixed(record: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     }
 
 
-async def turn_state(db: Driver, tenant: str, key: str, *, reply_prefix: str) -> TurnState | None:
-    """The conversation of message `key`, what settled it, and the burst still to answer."""
-    rows = await db.fetch(_TURN_STATE, tenant=tenant, key=key, prefix=reply_prefix)
+async def turn_state(
+    db: Driver, tenant: str, key: str, *, reply_prefix: str, periods: Periods | None = None
+) -> TurnState | None:
+    """The conversation of message `key`, what settled it, and the burst still to answer.
+
+    With `periods` (the tenant sets spending limits), also what it spent in them so far.
+    """
+    rows = await db.fetch(
+        _TURN_STATE, tenant=tenant, key=key, prefix=reply_prefix, **month_params(periods)
+    )
     if not rows:
         return None
     batch = [from_row(Message, _prefixed(row, "p_")) for row in rows if row["p_id"] is not None]
@@ -339,6 +351,7 @@ async def turn_state(db: Driver, tenant: str, key: str, *, reply_prefix: str) ->
         reply_stored=bool(batch) and bool(rows[-1]["replied"]),
         human_handled=bool(rows[0]["human"]),
         opt_out=_opt_out(rows[0]),
+        spent=totals_of(rows[0]["spent"]) if periods is not None else None,
     )
 
 

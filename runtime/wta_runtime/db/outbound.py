@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from wta_runtime.channel.delivery_status import ATTEMPTED, PENDING, UNSENT
 from wta_runtime.db.driver import Driver, Sql, jsonb
 from wta_runtime.db.row_objects import from_row
+from wta_runtime.db.spend import ADD_MESSAGE
 from wta_runtime.db.storable import storable_json, storable_text
 from wta_runtime.db.tables import Conversation, Message
 
@@ -219,13 +220,18 @@ async def mark_attempted(
     )
 
 
+# Marks the part sent and, the first time, counts it in the tenant's messages of the day.
 _MARK_SENT = Sql(
-    """
+    f"""
+    WITH before AS (
+        SELECT tenant, sent_at IS NULL AS first FROM messages WHERE id = :message
+    ),
+    counted AS ({ADD_MESSAGE})
     UPDATE messages
     SET twilio_sid = :sid, delivery_status = :status, sent_at = :now,
         details = details || CAST(:details AS jsonb)
     WHERE id = :message
-    """
+    """  # noqa: S608 (constants of ours, no input)
 )
 
 
@@ -236,14 +242,19 @@ async def mark_sent(
     twilio_sid: str,
     status: str,
     now: datetime,
+    day: date,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Twilio has the part (its answer, or the message found there after a crash): its SID."""
+    """Twilio has the part (its answer, or the message found there after a crash): its SID.
+
+    `day` is the tenant's day the message is billed in.
+    """
     await db.execute(
         _MARK_SENT,
         sid=twilio_sid,
         status=status,
         now=now,
+        day=day,
         details=jsonb(details or {}),
         message=message_id,
     )

@@ -23,6 +23,7 @@ from wta_runtime.specs.common import (
 from wta_runtime.specs.tenant_consent import ConsentRules
 from wta_runtime.specs.tenant_hours import BusinessHours
 from wta_runtime.specs.tenant_media import MediaStorage
+from wta_runtime.specs.tenant_spending import Spending
 
 E164 = r"^\+[1-9]\d{6,14}$"
 HTTP_URL = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
@@ -368,6 +369,10 @@ class WhatsAppTenantSpec(SpecModel):
     media: MediaStorage = Field(
         default_factory=MediaStorage,
         description="Where inbound media is kept: the platform's store, or the tenant's bucket.",
+    )
+    spending: Spending = Field(
+        default_factory=Spending,
+        description="Model prices, spending limits per day and month, and the parts of a reply.",
     )
     fallback_message: str = Field(
         default="Sorry, I cannot answer right now. Please try again in a few minutes.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
+from wta_runtime.agents.spend_limits import SpendTotals
 from wta_runtime.agents.turn import AgentTurn, ConversationContext, HistoryEntry
 from wta_runtime.catalog import Agent, Tenant
 from wta_runtime.conversation.contact_language import contact_language
@@ -55,12 +56,14 @@ async def build_turn(
     batch: Sequence[Message],
     attachments: Mapping[uuid.UUID, Sequence[Attachment]],
     human_handled: bool | None = None,
+    spent: SpendTotals | None = None,
 ) -> AgentTurn:
     """History before the burst, the burst as one user turn, and notes about the conversation.
 
     `window` (default: the agent's own) is how many earlier messages to load; an agent runtime
     that selects another agent trims it to that agent's window. `human_handled`, when the caller
-    read it already, saves asking whether a person handed the conversation back.
+    read it already, saves asking whether a person handed the conversation back; `spent`,
+    read with the turn's state, saves the agent runtime reading the tenant's spend.
     """
     window = agent.spec.memory.window if window is None else window
     batch_ids = {m.id for m in batch}
@@ -89,5 +92,6 @@ async def build_turn(
             language=contact_language(
                 [m.body for m in batch if m.body], conversation.contact_number
             ),
+            spent=spent,
         ),
     )

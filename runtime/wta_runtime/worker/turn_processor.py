@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wta_runtime import metrics
 from wta_runtime.agents.model_calls import RETRYABLE, ModelFailure
 from wta_runtime.agents.selection import history_window
+from wta_runtime.agents.spend_limits import Periods, SpendTotals, time_zone
 from wta_runtime.agents.turn import AgentProvider, AgentReply, AgentTurn
 from wta_runtime.catalog import Agent, Tenant, TenantCatalog
 from wta_runtime.channel.delivery import UNREAD, DeliveryReport, OutboundDelivery
@@ -194,8 +195,13 @@ class TurnProcessor:
 
     async def _turn(self, tenant: Tenant, message_sid: str, lease: ThreadLease) -> TurnResult:
         """Owning the thread: settle every unanswered message of the conversation at once."""
+        limited = tenant.spec.spending.limited
         state = await store.turn_state(
-            self._db, tenant.name, message_sid, reply_prefix=reply_key("")
+            self._db,
+            tenant.name,
+            message_sid,
+            reply_prefix=reply_key(""),
+            periods=Periods.at(self.clock(), time_zone(tenant.spec)) if limited else None,
         )
         assert state is not None
         conversation, batch = state.conversation, state.batch
@@ -212,7 +218,13 @@ class TurnProcessor:
         answer: AgentReply | None
         if plain and key is not None:
             answer, parts = await self._answer(
-                tenant, conversation, batch, key, lease, human_handled=state.human_handled
+                tenant,
+                conversation,
+                batch,
+                key,
+                lease,
+                human_handled=state.human_handled,
+                spent=state.spent,
             )
             closes = closes_after_reply(tenant, batch)
         else:
@@ -281,6 +293,7 @@ class TurnProcessor:
         lease: ThreadLease,
         *,
         human_handled: bool | None = None,
+        spent: SpendTotals | None = None,
     ) -> tuple[AgentReply, list[Message]]:
         """Run the agent on the burst and store its reply, split for WhatsApp, before any send."""
         attachments = await self._media.attachments(tenant, batch) if self._media else {}
@@ -296,12 +309,13 @@ class TurnProcessor:
             batch=batch,
             attachments=attachments,
             human_handled=human_handled,
+            spent=spent,
         )
         answer = await self._run_agent(tenant, turn)
         draft = ReplyDraft(
             conversation=conversation,
             key=key,
-            parts=split_message(answer.text),
+            parts=split_message(answer.text, max_parts=tenant.spec.spending.max_reply_parts),
             author="system" if answer.fallback else "agent",
             agent=answer.agent,
             provider=answer.provider,
