@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date
+from decimal import Decimal
+
 import asyncpg
 from pydantic import SecretStr
 
@@ -13,9 +18,13 @@ from wta_operator.builders.database import (
     ROLE_EXISTS,
     SET_PASSWORD,
     SET_SEARCH_PATH,
+    SPEND_ROWS,
     DatabaseScope,
     plain_postgres_url,
 )
+
+# (agent, day, tokens, cost, messages) of the tenant's spend counters.
+SpendRow = tuple[str, date, int, Decimal, int]
 
 
 class DatabaseUnavailableError(Exception):
@@ -47,41 +56,53 @@ class DatabaseAdmin:
         statement = await conn.fetchval(builder, *args)
         await conn.execute(statement)
 
+    @asynccontextmanager
+    async def _connection(self, failing: str) -> AsyncIterator[asyncpg.Connection]:
+        """One short connection; a refused statement says `failing` and the error class."""
+        conn = await self._connect()
+        try:
+            yield conn
+        except (asyncpg.PostgresError, OSError) as exc:
+            # Only the error class: asyncpg messages may quote the statement, password included.
+            raise DatabaseUnavailableError(f"{failing}: {type(exc).__name__}") from None
+        finally:
+            await conn.close()
+
     async def ensure_scope(self, scope: DatabaseScope, password: SecretStr, *, new: bool) -> bool:
         """Create the role and schema if missing; set the password when it was just generated.
 
         Returns True when the role was created.
         """
-        conn = await self._connect()
-        try:
-            async with conn.transaction():
-                exists = await conn.fetchval(ROLE_EXISTS, scope.role)
-                secret = password.get_secret_value()
-                if not exists:
-                    await self._run(conn, CREATE_ROLE, scope.role, secret)
-                elif new:
-                    await self._run(conn, SET_PASSWORD, scope.role, secret)
-                await self._run(conn, CREATE_SCHEMA, scope.schema, scope.role)
-                await self._run(conn, SET_SEARCH_PATH, scope.role, scope.schema)
-            return not exists
-        except (asyncpg.PostgresError, OSError) as exc:
-            # Only the error class: asyncpg messages may quote the statement, password included.
-            raise DatabaseUnavailableError(
-                f"could not prepare role/schema {scope.role}: {type(exc).__name__}"
-            ) from None
-        finally:
-            await conn.close()
+        async with (
+            self._connection(f"could not prepare role/schema {scope.role}") as conn,
+            conn.transaction(),
+        ):
+            exists = await conn.fetchval(ROLE_EXISTS, scope.role)
+            secret = password.get_secret_value()
+            if not exists:
+                await self._run(conn, CREATE_ROLE, scope.role, secret)
+            elif new:
+                await self._run(conn, SET_PASSWORD, scope.role, secret)
+            await self._run(conn, CREATE_SCHEMA, scope.schema, scope.role)
+            await self._run(conn, SET_SEARCH_PATH, scope.role, scope.schema)
+        return not exists
 
     async def drop_scope(self, scope: DatabaseScope) -> None:
         """Drop the tenant's schema with all its tables, then its role."""
-        conn = await self._connect()
-        try:
-            async with conn.transaction():
-                await self._run(conn, DROP_SCHEMA, scope.schema)
-                await self._run(conn, DROP_ROLE, scope.role)
-        except (asyncpg.PostgresError, OSError) as exc:
-            raise DatabaseUnavailableError(
-                f"could not drop role/schema {scope.role}: {type(exc).__name__}"
-            ) from None
-        finally:
-            await conn.close()
+        async with (
+            self._connection(f"could not drop role/schema {scope.role}") as conn,
+            conn.transaction(),
+        ):
+            await self._run(conn, DROP_SCHEMA, scope.schema)
+            await self._run(conn, DROP_ROLE, scope.role)
+
+    async def spend_rows(self, scope: DatabaseScope, tenant: str, since: date) -> list[SpendRow]:
+        """The tenant's spend counters from `since` on; none before the runtime's migrations."""
+        async with self._connection(f"could not read the spend of {scope.role}") as conn:
+            try:
+                rows = await conn.fetch(
+                    await conn.fetchval(SPEND_ROWS, scope.schema), tenant, since
+                )
+            except asyncpg.UndefinedTableError:
+                return []
+        return [(r[0], r[1], int(r[2]), r[3], int(r[4])) for r in rows]

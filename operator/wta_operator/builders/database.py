@@ -86,3 +86,7 @@ CREATE_SCHEMA = (
 SET_SEARCH_PATH = "SELECT format('ALTER ROLE %I SET search_path = %I', $1::text, $2::text)"
 DROP_SCHEMA = "SELECT format('DROP SCHEMA IF EXISTS %I CASCADE', $1::text)"
 DROP_ROLE = "SELECT format('DROP ROLE IF EXISTS %I', $1::text)"
+SPEND_ROWS = (
+    "SELECT format('SELECT agent, day, prompt_tokens + completion_tokens, cost, messages "
+    "FROM %I.spend_counters WHERE tenant = $1 AND day >= $2', $1::text)"
+)

@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from wta_operator.builders.usage import usage_event
 from wta_operator.conditions import (
     Condition,
     backoff_delay,
@@ -25,8 +26,9 @@ from wta_operator.reconcile.tenant import (
     reconcile_tenant,
     status_patch,
 )
+from wta_operator.reconcile.usage import read_usage
 from wta_operator.settings import OperatorConfig
-from wta_operator.views import InvalidSpecError
+from wta_operator.views import InvalidSpecError, read_tenant
 from wta_runtime.specs.common import API_GROUP, API_VERSION
 
 TENANTS = (API_GROUP, API_VERSION, "whatsapptenants")
@@ -41,6 +43,20 @@ def _post_events(body: kopf.Body, status: kopf.Status, conditions: list[Conditio
             kopf.warn(body, reason=condition.reason, message=message)
         else:
             kopf.info(body, reason=condition.reason, message=message)
+
+
+async def _patch_usage(
+    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: kopf.Memo
+) -> None:
+    """`status.usage` when it changed, and an Event when a spending limit is newly reached."""
+    usage = await read_usage(control_plane(memo), read_tenant(body), now_utc())
+    previous = status.get("usage")
+    if usage is None or usage == previous:
+        return
+    patch.status["usage"] = usage
+    event = usage_event(previous, usage)
+    if event is not None:
+        kopf.warn(body, reason=event[0], message=event[1])
 
 
 async def _reconcile(
@@ -66,6 +82,7 @@ async def _reconcile(
         _post_events(body, status, outcome.conditions)
         for key, value in status_patch(status, outcome, generation, now_utc()).items():
             patch.status[key] = value
+        await _patch_usage(body, status, patch, memo)
         if outcome.retry:
             raise kopf.TemporaryError(outcome.summary(), delay=backoff_delay(retry))
 

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from wta_runtime.specs.common import SpecModel, list_map
+from wta_runtime.specs.tenant_spending import PeriodLimits
 
 READY = "Ready"
 
@@ -49,6 +50,40 @@ class ResourceStatus(SpecModel):
     )
 
 
+LimitState = Literal["ok", "soft", "hard"]
+
+
+class PeriodUsage(SpecModel):
+    """What the tenant spent in one day or one month."""
+
+    start: str = Field(description="First day of the period, YYYY-MM-DD.")
+    cost: float = Field(ge=0, description="What the model's tokens cost, in spending.currency.")
+    tokens: int = Field(ge=0, description="Input plus output tokens.")
+    messages: int = Field(ge=0, description="WhatsApp messages sent (each part of a reply).")
+
+
+class AgentLimitState(SpecModel):
+    """The limit state of one agent with limits of its own."""
+
+    agent: str = Field(description="The AIAgent's name.")
+    state: LimitState = Field(description="ok, soft (soft limit passed) or hard (reached).")
+
+
+class TenantUsage(SpecModel):
+    """The tenant's spend today and this month, read from its database by the operator."""
+
+    currency: str = Field(description="spending.currency of the amounts.")
+    state: LimitState = Field(
+        description="The worst of the tenant's and its agents' limits: ok, soft or hard."
+    )
+    today: PeriodUsage = Field(description="Spent today (UTC).")
+    month: PeriodUsage = Field(description="Spent this calendar month (UTC).")
+    limits: PeriodLimits = Field(description="The tenant's limits in force (spending.limits).")
+    agents: list[AgentLimitState] = Field(
+        default_factory=list, description="Agents with limits of their own, and their state."
+    )
+
+
 class WhatsAppTenantStatus(ResourceStatus):
     """Observed state of a tenant: its parts and its agents."""
 
@@ -61,6 +96,9 @@ class WhatsAppTenantStatus(ResourceStatus):
         default=None, ge=0, description="AIAgents of this tenant that are Ready."
     )
     stream: str | None = Field(default=None, description="The tenant's JetStream stream.")
+    usage: TenantUsage | None = Field(
+        default=None, description="Spend and messages against spec.spending (platform database)."
+    )
 
 
 class AIAgentStatus(ResourceStatus):
