@@ -67,6 +67,8 @@ def test_every_alert_has_unit_tests_that_stay_quiet_then_fire(
         "WTADeadLetterGrowth",
         "WTAModelErrors",
         "WTAHandoffQueueStale",
+        "WTASpendingSoftLimit",
+        "WTASpendingHardLimit",
         "WTAOperatorReconcileFailures",
     }
     assert set(first_fired) == alerts, f"never shown firing: {alerts - set(first_fired)}"
