@@ -1,5 +1,6 @@
 """`make bench`, last part: on a real node (tests/node), the time from `helm install` to the
-first reply a WhatsApp contact gets.
+first reply a WhatsApp contact gets; then a rolling update at 10 messages/s on the same node
+(hack/bench_node_roll.py).
 
 The node (control plane, containerd, kubelet, the built image) and the external services (NATS,
 PostgreSQL, the local Twilio API) are started first and not counted. The clock starts when the
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -29,13 +31,14 @@ from tests.node.services import NodeServices, node_services
 from tests.node.traffic import WEBHOOK, post_until_accepted
 from tests.utils.webhooks import new_contact, webhook_for
 
+from hack.bench_node_roll import measure, rows
 from hack.bench_report import replace_section
 from hack.machine import machine
 from wta_runtime.catalog import load_catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-HEADING = "## Node: helm install -> first reply"
+HEADING = "## Node: helm install -> first reply, and a rolling update at 10 messages/s"
 REPLY_TIMEOUT = 300.0
 
 
@@ -59,6 +62,7 @@ async def first_reply(gateway_url: str, services: NodeServices) -> tuple[float, 
 
 def run(folder: Path) -> dict[str, Any]:
     """Start a node, install the chart and time the way to the first reply."""
+    load_before = os.getloadavg()[0]
     node = start_node(folder / "node")
     try:
         sources = f"{node.network.node_ip}/32"
@@ -67,6 +71,7 @@ def run(folder: Path) -> dict[str, Any]:
             release = install(node, services)
             installed = time.monotonic()
             accepted, replied = asyncio.run(first_reply(release.gateway_url, services))
+            rolling = measure(node, release, services)
     finally:
         node.stop()
     return {
@@ -74,6 +79,8 @@ def run(folder: Path) -> dict[str, Any]:
         "first_webhook_accepted": accepted - started,
         "first_reply": replied - started,
         "accommodations": [a.name for a in node.setup.accommodations],
+        "rolling_update": rolling,
+        "load": [load_before, os.getloadavg()[0]],
     }
 
 
@@ -84,7 +91,9 @@ def section(result: dict[str, Any]) -> str:
             HEADING,
             "",
             f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
-            "- command: `make bench` (`python -m hack.bench_node`)",
+            "- command: `make bench` (`python -m hack.bench_node`); machine load (1-minute "
+            f"load average, {os.cpu_count()} cores): {result['load'][0]:.1f} at the start, "
+            f"{result['load'][1]:.1f} at the end",
             "- one node (containerd, kubelet; accommodations: "
             f"{', '.join(result['accommodations'])}), image already built and loaded, no pull; "
             "NATS, PostgreSQL and the Twilio API on the host. See docs/operating.md.",
@@ -96,6 +105,8 @@ def section(result: dict[str, Any]) -> str:
             "| the gateway accepting the tenant's first webhook (examples/ applied after helm) "
             f"| {result['first_webhook_accepted']:.1f} |",
             f"| the first reply reaching the Twilio API | {result['first_reply']:.1f} |",
+            "",
+            *rows(result["rolling_update"]),
             "",
         ]
     )

@@ -6,8 +6,10 @@ which instructions the worker that wrote it had.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
+import time
 from typing import Any
 
 from tests.node.node import RealNode
@@ -40,6 +42,18 @@ def set_instructions(node: RealNode, revision: str) -> None:
     node.kube.kubectl(
         *("-n", TENANT_NS, "patch", "aiagent", AGENT, "--type=merge"), "-p", json.dumps(patch)
     )
+
+
+async def roll_to(node: RealNode, revision: str) -> tuple[float, float]:
+    """Sign replies with `revision` and wait until the runtime has rolled to it; when the
+    instructions changed and when the last old pod was gone (`time.monotonic()`)."""
+    kube = node.kube
+    before = generation(kube)
+    changed = time.monotonic()
+    set_instructions(node, revision)
+    await asyncio.to_thread(wait_template_changed, kube, before)
+    await asyncio.to_thread(wait_rolled, kube)
+    return changed, time.monotonic()
 
 
 def use_model(node: RealNode, base_url: str) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 import pytest
 
-from tests.node.model import revision_of, set_instructions
+from tests.node.model import revision_of, roll_to
 from tests.node.node import RealNode
 from tests.node.release import EXAMPLES, TENANT, Release
-from tests.node.rollout import generation, wait_rolled, wait_template_changed
 from tests.node.services import NodeServices
 from tests.node.traffic import every_contact_answered, write_steadily
 from tests.utils.openai_server import ScriptedModel
@@ -28,18 +26,14 @@ async def test_new_instructions_roll_the_runtime_under_traffic_losing_and_repeat
     services: NodeServices,
     model_tenant: ScriptedModel,
 ) -> None:
-    kube = real_node.kube
     tenant = load_catalog(EXAMPLES).by_name(TENANT)
     rolled = asyncio.Event()
     rolled_at: list[float] = []
 
     async def roll() -> None:
         await asyncio.sleep(5)
-        before = generation(kube)
-        set_instructions(real_node, "rev-2")
-        await asyncio.to_thread(wait_template_changed, kube, before)
-        await asyncio.to_thread(wait_rolled, kube)
-        rolled_at.append(time.monotonic())
+        _, done = await roll_to(real_node, "rev-2")
+        rolled_at.append(done)
         rolled.set()
 
     roller = asyncio.create_task(roll())

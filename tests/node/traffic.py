@@ -58,13 +58,15 @@ async def write_steadily(
     url = gateway_url + WEBHOOK
     tasks: list[asyncio.Task[Sent]] = []
     after_stop = 0
+    start = time.monotonic()
     async with httpx.AsyncClient(timeout=30) as client:
         while len(tasks) < at_most and after_stop < then:
             if stop.is_set():
                 after_stop += 1
             body = f"When are you open? #{len(tasks)}"
             tasks.append(asyncio.create_task(_post(client, tenant, url, body)))
-            await asyncio.sleep(1 / per_second)
+            # On a schedule from the start, so a slow tick does not lower the rate.
+            await asyncio.sleep(max(0.0, start + len(tasks) / per_second - time.monotonic()))
         return list(await asyncio.gather(*tasks))
 
 
