@@ -208,6 +208,32 @@ def chat(
                     raise typer.Exit(1)
 
 
+@app.command("eval")
+def evaluate(
+    files: Annotated[list[Path], typer.Argument(help="golden conversation YAML files")],
+) -> None:
+    """Run golden conversations against their agents; exit 1 when any case fails."""
+    from wta_runtime.evals.golden_files import EvalFileError, load_golden_file
+    from wta_runtime.evals.report import results_table
+    from wta_runtime.evals.runner import ModelEndpoint, run_golden_files
+
+    settings = get_settings()
+    endpoint = ModelEndpoint(settings.openai_api_key, settings.openai_base_url)
+    try:
+        goldens = [load_golden_file(path) for path in files]
+        results = asyncio.run(run_golden_files(goldens, endpoint))
+    except EvalFileError as exc:
+        Console(stderr=True, width=200).print(
+            f"invalid eval file: {escape(str(exc))}", highlight=False
+        )
+        raise typer.Exit(2) from None
+    model = "offline agent" if endpoint.api_key is None else endpoint.base_url or "OpenAI"
+    console.print(f"model: {escape(model)}")
+    console.print(results_table(results))
+    if not all(result.passed for result in results):
+        raise typer.Exit(1)
+
+
 @app.command("local-twilio")
 def local_twilio(
     port: int = 8010,

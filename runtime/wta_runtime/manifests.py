@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,9 +81,15 @@ def read_manifests(folder: Path) -> ManifestSet:
     """Read the `*.yaml`/`*.yml` files of a folder (not recursive): our kinds and Secrets."""
     if not folder.is_dir():
         raise ManifestError(f"manifest folder {folder} does not exist")
+    return read_manifest_files(sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]))
+
+
+def read_manifest_files(files: Sequence[Path]) -> ManifestSet:
+    """Our kinds and Secrets from the given files, in order."""
     found = ManifestSet()
-    files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     for path in files:
+        if not path.is_file():
+            raise ManifestError(f"manifest file {path} does not exist")
         for doc in _documents(path):
             kind = doc.get("kind")
             meta = doc.get("metadata") or {}

@@ -87,13 +87,22 @@ def load_agent_catalog(
 ) -> AgentCatalog:
     """Read, validate and resolve everything; raises ManifestError and changes nothing on error."""
     stamp = fingerprint(manifests_dir, secrets_dir, configmaps_dir)
-    manifests = read_manifests(manifests_dir)
-    tenants = build_catalog(manifests, secrets_dir)
-    secrets = SecretResolver(manifests, secrets_dir)
     config_maps = {
         **config_maps_from_manifests(manifests_dir),
         **config_maps_from_mounts(configmaps_dir),
     }
+    return agent_catalog_of(read_manifests(manifests_dir), config_maps, secrets_dir, stamp)
+
+
+def agent_catalog_of(
+    manifests: ManifestSet,
+    config_maps: Mapping[str, Mapping[str, str]],
+    secrets_dir: Path | None = None,
+    stamp: str = "",
+) -> AgentCatalog:
+    """Validate and resolve manifests already read; raises ManifestError."""
+    tenants = build_catalog(manifests, secrets_dir)
+    secrets = SecretResolver(manifests, secrets_dir)
     resources = {
         (tenant.name, agent.name): _resources(tenant, agent, secrets, config_maps)
         for tenant in tenants.tenants.values()

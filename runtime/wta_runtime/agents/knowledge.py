@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +35,15 @@ ConfigMapData = Mapping[str, Mapping[str, str]]
 
 def config_maps_from_manifests(folder: Path) -> dict[str, dict[str, str]]:
     """`kind: ConfigMap` manifests of a folder, by name (the local stand-in for mounted ones)."""
-    found: dict[str, dict[str, str]] = {}
     if not folder.is_dir():
-        return found
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        return {}
+    return config_maps_from_files(sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]))
+
+
+def config_maps_from_files(files: Sequence[Path]) -> dict[str, dict[str, str]]:
+    """`kind: ConfigMap` manifests of the given files, by name."""
+    found: dict[str, dict[str, str]] = {}
+    for path in files:
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
                 name = str((doc.get("metadata") or {}).get("name", ""))

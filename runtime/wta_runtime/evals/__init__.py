@@ -1,0 +1,1 @@
+"""Golden conversations run against agents (`wta eval`)."""
