@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.turn import AgentAction, Usage
@@ -28,8 +29,10 @@ MILLION = Decimal(1_000_000)
 
 
 def time_zone(spec: WhatsAppTenantSpec) -> tzinfo:
-    """The zone whose days and months the limits count: UTC until tenants name their own."""
-    return UTC
+    """The zone whose days and months the limits count: the business hours' zone, else UTC."""
+    if spec.business_hours is None:
+        return UTC
+    return ZoneInfo(spec.business_hours.time_zone)
 
 
 @dataclass(frozen=True)

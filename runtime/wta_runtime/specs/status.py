@@ -76,8 +76,8 @@ class TenantUsage(SpecModel):
     state: LimitState = Field(
         description="The worst of the tenant's and its agents' limits: ok, soft or hard."
     )
-    today: PeriodUsage = Field(description="Spent today (UTC).")
-    month: PeriodUsage = Field(description="Spent this calendar month (UTC).")
+    today: PeriodUsage = Field(description="Spent today, in businessHours.timeZone (else UTC).")
+    month: PeriodUsage = Field(description="Spent this calendar month, in the same time zone.")
     limits: PeriodLimits = Field(description="The tenant's limits in force (spending.limits).")
     agents: list[AgentLimitState] = Field(
         default_factory=list, description="Agents with limits of their own, and their state."

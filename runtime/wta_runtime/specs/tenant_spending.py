@@ -69,7 +69,7 @@ class SpendLimit(SpecModel):
 
 
 class PeriodLimits(SpecModel):
-    """Limits per day and per month (UTC days and calendar months)."""
+    """Limits per day and per calendar month, in businessHours.timeZone (else UTC)."""
 
     daily: SpendLimit | None = Field(default=None, description="Limit of one day.")
     monthly: SpendLimit | None = Field(default=None, description="Limit of one calendar month.")
