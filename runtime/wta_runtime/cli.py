@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -232,6 +233,27 @@ def evaluate(
     console.print(results_table(results))
     if not all(result.passed for result in results):
         raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    conversation_id: Annotated[uuid.UUID, typer.Argument(help="a stored conversation's id")],
+    agent: Annotated[
+        list[Path], typer.Option("--agent", help="candidate AIAgent manifest (repeatable)")
+    ],
+) -> None:
+    """Answer a stored conversation's messages with a candidate agent, beside what was sent."""
+    from wta_runtime.evals.replay import ConversationNotFound
+    from wta_runtime.evals.replay_command import replay_conversation
+
+    try:
+        turns = asyncio.run(replay_conversation(get_settings(), conversation_id, agent))
+    except ConversationNotFound as exc:
+        console.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(1) from None
+    from wta_runtime.evals.report import replay_table
+
+    console.print(replay_table(turns))
 
 
 @app.command("local-twilio")

@@ -1,4 +1,4 @@
-"""The table `wta eval` prints: one row per case, pass or fail, why, and the tokens spent."""
+"""The tables of `wta eval` (pass or fail per case, why, tokens) and `wta replay` (side by side)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.markup import escape
 from rich.table import Table
 
+from wta_runtime.evals.replay import ReplayedTurn
 from wta_runtime.evals.runner import CaseResult
 
 
@@ -31,4 +32,17 @@ def results_table(results: Sequence[CaseResult]) -> Table:
     ].footer = (
         f"{sum(r.prompt_tokens for r in results)}/{sum(r.completion_tokens for r in results)}"
     )
+    return table
+
+
+def replay_table(turns: Sequence[ReplayedTurn]) -> Table:
+    """Each turn: what the contact said, what was sent, what the candidate would send."""
+    table = Table("#", "contact", "sent", "candidate", "", show_lines=True)
+    for number, turn in enumerate(turns, start=1):
+        sent = escape("\n".join(turn.sent)) if turn.sent else "[dim](nothing sent)[/dim]"
+        candidate = escape(turn.candidate)
+        if turn.handed_off:
+            candidate += "\n[yellow](hands off to a person)[/yellow]"
+        same = "same" if turn.sent == (turn.candidate,) else "[yellow]differs[/yellow]"
+        table.add_row(str(number), escape(turn.said), sent, candidate, same)
     return table
