@@ -215,7 +215,7 @@ def evaluate(
 ) -> None:
     """Run golden conversations against their agents; exit 1 when any case fails."""
     from wta_runtime.evals.golden_files import EvalFileError, load_golden_file
-    from wta_runtime.evals.report import results_table
+    from wta_runtime.evals.report import failure_lines, results_table
     from wta_runtime.evals.runner import ModelEndpoint, run_golden_files
 
     settings = get_settings()
@@ -231,6 +231,8 @@ def evaluate(
     model = "offline agent" if endpoint.api_key is None else endpoint.base_url or "OpenAI"
     console.print(f"model: {escape(model)}")
     console.print(results_table(results))
+    for line in failure_lines(results):
+        console.print(escape(line), highlight=False, soft_wrap=True)
     if not all(result.passed for result in results):
         raise typer.Exit(1)
 

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import yaml
+
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,7 +72,20 @@ def test_the_examples_pass_with_the_scripted_model_and_count_its_tokens(
     assert any("deliver" in text for text in said)
 
 
-def test_a_tool_call_and_its_arguments_are_checked_through_the_tool_loop(
+def priced_tenant(folder: Path) -> Path:
+    """The example tenant with a price for the agent's model, as spending limits list them."""
+    docs = list(yaml.safe_load_all((ROOT / "examples" / "acme-pizza-tenant.yaml").read_text()))
+    tenant = next(doc for doc in docs if doc["kind"] == "WhatsAppTenant")
+    tenant["spec"]["spending"] = {
+        "currency": "EUR",
+        "prices": [{"model": "gpt-4o-mini", "inputPerMillion": 2.5, "outputPerMillion": 10}],
+    }
+    path = folder / "priced-tenant.yaml"
+    path.write_text(yaml.safe_dump_all(docs))
+    return path
+
+
+def test_a_tool_call_and_its_arguments_are_checked_through_the_tool_loop_and_priced(
     tmp_path: Path, scripted_model: ScriptedModel, openai_url: str
 ) -> None:
     scripted_model.reset()
@@ -78,23 +93,27 @@ def test_a_tool_call_and_its_arguments_are_checked_through_the_tool_loop(
         ScriptedReply(tool_calls=[call("send_media", name="menu")]),
         "Here is our menu: every pizza costs 9 to 13 EUR.",
     ]
-    path = golden(
-        tmp_path,
-        """cases:
+    path = tmp_path / "golden.yaml"
+    path.write_text(
+        f"""manifests: [{priced_tenant(tmp_path)}, {PIZZA_MANIFESTS[1]}]
+cases:
   - name: sends the menu
     turns:
       - say: Can I see what you have?
         expect:
           must_hand_off: false
-          must_mention: [{regex: "9 to 13 eur"}]
+          must_mention: [{{regex: "9 to 13 eur"}}]
           must_call_tool:
             - name: send_media
-              arguments: {name: "^menu$"}
-""",
+              arguments: {{name: "^menu$"}}
+"""
     )
     done = wta_eval([path], tmp_path, openai_url)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed, 0 failed" in done.stdout
+    # Two model calls of 10 prompt and 5 completion tokens: 20 x 2.5 + 10 x 10 per million.
+    assert "20/10" in done.stdout
+    assert "0.000150 EUR" in done.stdout
 
 
 def test_a_failing_case_is_reported_and_exits_1(tmp_path: Path) -> None:

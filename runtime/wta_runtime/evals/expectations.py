@@ -30,11 +30,15 @@ class Answer:
     tools: tuple[ToolUse, ...]
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # The tenant's spending.maxReplyParts: the worker cuts a longer reply to that many parts.
+    max_reply_parts: int | None = None
 
     @property
     def parts(self) -> int:
         """WhatsApp messages the reply is sent as (the worker's own split)."""
-        return len(split_message(self.text)) if self.text.strip() else 0
+        if not self.text.strip():
+            return 0
+        return len(split_message(self.text, max_parts=self.max_reply_parts))
 
     @property
     def language(self) -> str | None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pydantic import SecretStr
 
 from wta_runtime.agents.agent_catalog import AgentCatalog, agent_catalog_of
 from wta_runtime.agents.knowledge import config_maps_from_files
 from wta_runtime.agents.runtime import AgentRuntime
+from wta_runtime.agents.spend_limits import turn_cost
 from wta_runtime.agents.turn import AgentReply, ConversationContext, HistoryEntry
 from wta_runtime.conversation.contact_language import contact_language
 from wta_runtime.evals.expectations import Answer, ToolUse, unmet
@@ -42,6 +44,9 @@ class CaseResult:
     failures: tuple[str, ...]
     prompt_tokens: int
     completion_tokens: int
+    # At the tenant's spending.prices; None when no answering model has a price listed.
+    cost: Decimal | None = None
+    currency: str = ""
 
     @property
     def passed(self) -> bool:
@@ -71,7 +76,7 @@ def tenant_of(golden: GoldenFile, catalog: AgentCatalog) -> str:
     return names[0]
 
 
-def answer_of(said: str, reply: AgentReply) -> Answer:
+def answer_of(said: str, reply: AgentReply, max_parts: int | None = None) -> Answer:
     """The reply as the expectations see it; an action without its tool call counts as the tool."""
     tools = [ToolUse(call.name, dict(call.arguments)) for call in reply.tool_calls]
     called = {tool.name for tool in tools}
@@ -83,6 +88,7 @@ def answer_of(said: str, reply: AgentReply) -> Answer:
         tools=tuple(tools),
         prompt_tokens=reply.usage.prompt_tokens,
         completion_tokens=reply.usage.completion_tokens,
+        max_reply_parts=max_parts,
     )
 
 
@@ -95,6 +101,8 @@ async def run_case(
     failures: list[str] = []
     agent: str | None = None
     provider = ""
+    spending = runtime.catalog.tenants.by_name(tenant).spec.spending
+    cost: Decimal | None = None
     for number, turn in enumerate(case.turns, start=1):
         said = [entry.text for entry in history if entry.role == "user"] + [turn.say]
         context = ConversationContext(
@@ -105,7 +113,10 @@ async def run_case(
         )
         reply = await runtime.respond(tenant, context, turn.say, history)
         agent, provider = reply.agent or agent, reply.provider
-        answer = answer_of(turn.say, reply)
+        answer = answer_of(turn.say, reply, spending.max_reply_parts)
+        model = _model_of(runtime, tenant, reply)
+        if spending.price(model) is not None:
+            cost = (cost or Decimal(0)) + turn_cost(spending, model, reply.usage)
         answers.append(answer)
         if reply.fallback:
             failures.append(f"turn {number}: answered with the fallback message (the model failed)")
@@ -120,7 +131,14 @@ async def run_case(
         failures=tuple(failures),
         prompt_tokens=sum(a.prompt_tokens for a in answers),
         completion_tokens=sum(a.completion_tokens for a in answers),
+        cost=cost,
+        currency=spending.currency,
     )
+
+
+def _model_of(runtime: AgentRuntime, tenant: str, reply: AgentReply) -> str | None:
+    found = runtime.catalog.agent(tenant, reply.agent) if reply.agent else None
+    return found.agent.spec.model.name if found is not None and reply.provider == "openai" else None
 
 
 async def run_golden_files(
