@@ -81,7 +81,7 @@ lint: install ## Lint and type-check (ruff, mypy, shellcheck)
 	$(BIN)/mypy
 	$(BIN)/shellcheck --external-sources hack/*.sh hack/lib/*.sh .ci/run
 
-bench: install ## Benchmarks (last: helm install -> first reply on a real node); results go to docs/benchmarks.md
+bench: install ## Benchmarks (last, on a real node: helm install -> first reply, a rolling update at 10 messages/s); results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench
 	$(BIN)/python -m hack.bench_worker
 	$(BIN)/python -m hack.bench_console
