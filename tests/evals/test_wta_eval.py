@@ -116,6 +116,22 @@ cases:
     assert "0.000150 EUR" in done.stdout
 
 
+def test_a_file_the_offline_agent_attaches_counts_as_send_media(tmp_path: Path) -> None:
+    path = golden(
+        tmp_path,
+        """cases:
+  - name: sends the menu
+    turns:
+      - say: Please send me the menu
+        expect:
+          must_call_tool: [{name: send_media, arguments: {name: "^menu$"}}]
+""",
+    )
+    done = wta_eval([path], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 0 failed" in done.stdout
+
+
 def test_a_failing_case_is_reported_and_exits_1(tmp_path: Path) -> None:
     path = golden(
         tmp_path,

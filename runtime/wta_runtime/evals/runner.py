@@ -8,7 +8,7 @@ would pass them; nothing is stored and nothing is sent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -23,6 +23,7 @@ from wta_runtime.conversation.contact_language import contact_language
 from wta_runtime.evals.expectations import Answer, ToolUse, unmet
 from wta_runtime.evals.golden_files import Case, EvalFileError, GoldenFile
 from wta_runtime.manifests import ManifestError, read_manifest_files
+from wta_runtime.specs.agent import SEND_MEDIA
 
 
 @dataclass(frozen=True)
@@ -76,11 +77,20 @@ def tenant_of(golden: GoldenFile, catalog: AgentCatalog) -> str:
     return names[0]
 
 
-def answer_of(said: str, reply: AgentReply, max_parts: int | None = None) -> Answer:
-    """The reply as the expectations see it; an action without its tool call counts as the tool."""
+def answer_of(
+    said: str,
+    reply: AgentReply,
+    max_parts: int | None = None,
+    media_names: Mapping[str, str] | None = None,
+) -> Answer:
+    """The reply as the expectations see it. What the offline agent or the policy does without a
+    tool call counts as the tool: its actions, and a file it attaches (as send_media, by name)."""
     tools = [ToolUse(call.name, dict(call.arguments)) for call in reply.tool_calls]
     called = {tool.name for tool in tools}
     tools += [ToolUse(a.kind, {"reason": a.reason}) for a in reply.actions if a.kind not in called]
+    if SEND_MEDIA not in called:
+        names = media_names or {}
+        tools += [ToolUse(SEND_MEDIA, {"name": names.get(url, url)}) for url in reply.media_urls]
     return Answer(
         said=said,
         text=reply.text,
@@ -90,6 +100,11 @@ def answer_of(said: str, reply: AgentReply, max_parts: int | None = None) -> Ans
         completion_tokens=reply.usage.completion_tokens,
         max_reply_parts=max_parts,
     )
+
+
+def _media_names(runtime: AgentRuntime, tenant: str, agent: str | None) -> dict[str, str]:
+    found = runtime.catalog.agent(tenant, agent) if agent else None
+    return {m.url: m.name for m in found.agent.spec.media} if found is not None else {}
 
 
 async def run_case(
@@ -113,7 +128,8 @@ async def run_case(
         )
         reply = await runtime.respond(tenant, context, turn.say, history)
         agent, provider = reply.agent or agent, reply.provider
-        answer = answer_of(turn.say, reply, spending.max_reply_parts)
+        media = _media_names(runtime, tenant, reply.agent)
+        answer = answer_of(turn.say, reply, spending.max_reply_parts, media)
         model = _model_of(runtime, tenant, reply)
         if spending.price(model) is not None:
             cost = (cost or Decimal(0)) + turn_cost(spending, model, reply.usage)
