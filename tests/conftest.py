@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,13 +17,14 @@ from tests.utils.media_server import MediaFiles, MediaHost, create_media_app, sa
 from tests.utils.openai_server import ScriptedModel, create_openai_app
 from tests.utils.s3_server import S3Server, serve_s3
 from tests.utils.servers import serve_in_thread
-from wta_runtime.catalog import TenantCatalog, load_catalog
+from wta_runtime.catalog import Tenant, TenantCatalog, load_catalog
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.db.migrate import upgrade_database
 from wta_runtime.local.embedded_postgres import create_database, postgres_process
 from wta_runtime.local.nats_server import nats_process
 from wta_runtime.local.processes import ManagedProcess, free_port, stop_together
 from wta_runtime.local.twilio_api import RecordedMessage, create_twilio_app
+from wta_runtime.local.twilio_typing import RecordedTyping
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -57,6 +58,7 @@ SPENDING = {
     "onHardLimit": {"action": "message", "message": "Our assistant is resting until tomorrow."},
     "maxReplyParts": 2,
 }
+TYPING_TENANT, TYPING_NUMBER = "typing-pizza", "+14155550191"
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
@@ -68,6 +70,7 @@ ENGINE_TENANTS = {
     WITHHELD_TENANT: WITHHELD_NUMBER,
     HOURS_TENANT: HOURS_NUMBER,
     SPEND_TENANT: SPEND_NUMBER,
+    TYPING_TENANT: TYPING_NUMBER,
 }
 
 
@@ -130,7 +133,8 @@ def manifests_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
-    """The example tenant and agent again, under `name`, with a short burst window."""
+    """The example tenant and agent again, under `name`, with a short burst window (and the
+    typing indicator on for the typing tenant only)."""
     docs = []
     for path in sorted(EXAMPLES.glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):
@@ -143,6 +147,7 @@ def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
                     doc["spec"]["businessHours"] = HOURS_PIZZA_HOURS
                 if name == SPEND_TENANT:
                     doc["spec"]["spending"] = SPENDING
+                doc["spec"]["typingIndicator"] = {"enabled": name == TYPING_TENANT}
             elif doc["kind"] == "AIAgent":
                 doc["spec"]["tenantRef"]["name"] = name
                 if name == HOURS_TENANT:
@@ -165,9 +170,20 @@ class TwilioServer:
     media: MediaFiles
     # `To` addresses whose sends are recorded but not answered until removed (a sender killed).
     hold_replies_to: set[str]
+    typing_indicators: list[RecordedTyping]
+    # MessageSid -> AccountSid of the contacts' messages Twilio has (typing needs one).
+    inbound_messages: dict[str, str]
 
     def sent_to(self, contact: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
+
+    def receive(self, tenant: Tenant, message_sid: str) -> None:
+        """The contact's message reached Twilio, before its webhook is posted."""
+        self.inbound_messages[message_sid] = tenant.account_sid
+
+    def typing_on(self, message_sids: Collection[str]) -> list[str]:
+        """The messages typing indicators were shown for, in order, of those given."""
+        return [t.message_id for t in self.typing_indicators if t.message_id in message_sids]
 
 
 @pytest.fixture(scope="session")
@@ -178,7 +194,14 @@ def twilio(catalog: TenantCatalog) -> Iterator[TwilioServer]:
     # Twilio serves media from its API host: the worker sends credentials to no other.
     app.router.routes.extend(create_media_app(accounts, media).routes)
     with serve_in_thread(app) as url:
-        yield TwilioServer(url, app.state.messages, media, app.state.hold_replies_to)
+        yield TwilioServer(
+            url,
+            app.state.messages,
+            media,
+            app.state.hold_replies_to,
+            app.state.typing_indicators,
+            app.state.inbound_messages,
+        )
 
 
 @pytest.fixture(scope="session")

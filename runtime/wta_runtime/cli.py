@@ -203,7 +203,15 @@ def chat(
                     f"[red]gateway answered {response.status_code}: {response.text}[/red]"
                 )
                 continue
-            if session.wait_for_replies(client, timeout=wait, on_reply=show) == 0:
+            got = session.wait_for_replies(
+                client,
+                timeout=wait,
+                on_reply=show,
+                on_typing=lambda: console.print(
+                    f"[dim]{escape(chosen.spec.display_name)} is typing...[/dim]"
+                ),
+            )
+            if got == 0:
                 console.print("[yellow]no reply yet (is the worker running?)[/yellow]")
                 if message is not None:
                     raise typer.Exit(1)

@@ -51,6 +51,16 @@ OUTBOUND_MESSAGES = Counter(
     "Messages handed to Twilio, by tenant and first status.",
     ["tenant", "status"],
 )
+TYPING_INDICATORS = Counter(
+    "wta_typing_indicators_total",
+    "Typing indicators Twilio accepted (the contact saw 'typing...'), by tenant.",
+    ["tenant"],
+)
+TYPING_INDICATOR_FAILURES = Counter(
+    "wta_typing_indicator_failures_total",
+    "Typing indicators Twilio refused or did not answer in time (the turn went on), by tenant.",
+    ["tenant"],
+)
 OUTBOUND_ATTEMPTS_RESOLVED = Counter(
     "wta_outbound_attempts_resolved_total",
     "Parts found handed to Twilio without its answer recorded: found there and adopted, or "

@@ -150,6 +150,12 @@ class Settings(BaseSettings):
     transcription_model: str = Field(
         default="whisper-1", description="Model of the OpenAI-compatible transcription endpoint."
     )
+    typing_renew_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=24,
+        description="How often a turn renews the typing indicator (WhatsApp hides it after ~25 s).",
+    )
     scheduler_metrics_port: int = 9102
     scheduler_interval_seconds: float = 60.0
 

@@ -89,6 +89,8 @@ def test_run_chat_and_stop(
 
     assert chat.returncode == 0, chat.stdout + chat.stderr
     assert "[offline agent] Yes, we deliver" in chat.stdout
+    # The example tenant has the typing indicator on: the local Twilio showed it, before the reply.
+    assert chat.stdout.index("Acme Pizza is typing...") < chat.stdout.index("Yes, we deliver")
     assert check.returncode == 0, check.stdout
     for name in ("NATS", "PostgreSQL", "OpenAI endpoint", "Twilio API", "Manifests"):
         assert name in check.stdout

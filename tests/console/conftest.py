@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from wta_runtime.console.passwords import hash_password, new_password
 from wta_runtime.db.staff_accounts import add_staff
 from wta_runtime.local.processes import ManagedProcess, free_port, stop_together
 from wta_runtime.local.twilio_api import RecordedMessage, create_twilio_app
+from wta_runtime.local.twilio_typing import RecordedTyping
 
 TENANT_A, NUMBER_A = "console-a", "+14155550301"
 TENANT_B, NUMBER_B = "console-b", "+14155550302"
@@ -64,6 +66,7 @@ def tenant_docs(name: str, number: str, account: str) -> list[dict[str, Any]]:
                     "variables": {"1": name},
                     "perSendVariables": [{"name": "2", "example": "A-1042"}],
                 },
+                "typingIndicator": {"enabled": name == TENANT_A},
             },
         },
         {
@@ -110,9 +113,15 @@ class ConsoleTwilio:
     url: str
     messages: list[RecordedMessage]
     media: MediaFiles
+    typing_indicators: list[RecordedTyping]
+    inbound_messages: dict[str, str]
 
     def sent_to(self, contact: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
+
+    def typing_on(self, message_sid: str) -> int:
+        """How many typing indicators the contact was shown on their message `message_sid`."""
+        return sum(t.message_id == message_sid for t in self.typing_indicators)
 
 
 @pytest.fixture(scope="session")
@@ -125,7 +134,9 @@ def console_twilio(console_catalog: TenantCatalog) -> Iterator[ConsoleTwilio]:
     media.files["ME9"] = ("application/pdf", RECEIPT)
     app.router.routes.extend(create_media_app(accounts, media).routes)
     with serve_in_thread(app) as url:
-        yield ConsoleTwilio(url, app.state.messages, media)
+        yield ConsoleTwilio(
+            url, app.state.messages, media, app.state.typing_indicators, app.state.inbound_messages
+        )
 
 
 @dataclass
@@ -139,12 +150,14 @@ class ConsolePlatform:
 
     async def contact_writes(
         self, tenant: str, contact: str, body: str, name: str, media: Sequence[str] = ()
-    ) -> None:
-        """A signed inbound webhook, as Twilio posts it when the contact writes.
+    ) -> str:
+        """A signed inbound webhook, as Twilio posts it when the contact writes; its MessageSid.
 
         `media` are ids of the local Twilio's sample files, attached in that order.
         """
         account = self.catalog.by_name(tenant).account_sid
+        sid = "SM" + secrets.token_hex(16)
+        self.twilio.inbound_messages[sid] = account  # Twilio has it before posting the webhook
         attached = [
             (
                 f"{self.twilio.url}/2010-04-01/Accounts/{account}/Messages/MM1/Media/{media_id}",
@@ -159,10 +172,12 @@ class ConsolePlatform:
             body=body,
             profile_name=name,
             media=attached,
+            message_sid=sid,
         )
         async with httpx.AsyncClient(base_url=self.url) as client:
             response = await client.post(WEBHOOK, data=data, headers=headers)
         assert response.status_code == 200
+        return sid
 
 
 def _wta(*args: str) -> list[str]:

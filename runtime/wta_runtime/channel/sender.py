@@ -144,6 +144,13 @@ class OutboundSender:
             message = await self._client(tenant).messages.create_async(**params)
         return SentMessage(sid=str(message.sid), status=str(message.status or "queued"))
 
+    async def show_typing(self, tenant: Tenant, message_sid: str) -> None:
+        """Show the contact "typing..." for their message `message_sid` (it also marks it read)."""
+        async with _twilio_errors("the typing indicator"):
+            await self._client(tenant).messaging.v2.typing_indicator.create_async(
+                channel="whatsapp", message_id=message_sid
+            )
+
     async def find_sent(
         self,
         tenant: Tenant,

@@ -11,6 +11,7 @@ from wta_runtime.console import (
     media_routes,
     queue_routes,
     reply_routes,
+    typing_routes,
 )
 from wta_runtime.console.web import new_console_state
 from wta_runtime.settings import Settings
@@ -24,5 +25,7 @@ def mount_console(app: FastAPI, settings: Settings) -> None:
     app.include_router(list_routes.router)
     # Before the conversation's own routes: its `/{move}` would take `/reply` and `/template`.
     app.include_router(reply_routes.router)
+    # Before the conversation's `/{move}` route, which would take `/typing` for a move.
+    app.include_router(typing_routes.router)
     app.include_router(conversation_routes.router)
     app.include_router(media_routes.router)

@@ -20,6 +20,7 @@ from wta_runtime.console.live import live_section
 from wta_runtime.console.sessions import PostingStaffDep, Staff, StaffDep
 from wta_runtime.console.web import ConsoleDep, ConsoleRoute, page_words, render
 from wta_runtime.conversation.window import window_open
+from wta_runtime.db.consent import opted_out
 from wta_runtime.db.console_media import media_of_messages
 from wta_runtime.db.contacts import last_inbound_at
 from wta_runtime.db.conversation_queries import conversation_history, conversation_messages
@@ -108,6 +109,9 @@ async def _page(
     thread = await _thread(state, staff, conversation_id)
     async with state.database(staff.tenant).sessions() as session:
         colleagues = await tenant_staff(session, staff.tenant.name) if staff.supervisor else []
+        opt_out = await opted_out(
+            session, tenant=staff.tenant.name, contact=thread["conversation"].contact_number
+        )
     return render(
         console,
         request,
@@ -117,6 +121,7 @@ async def _page(
         error=error,
         colleagues=colleagues,
         window_open=await contact_window_open(state, staff, console, thread["conversation"]),
+        opt_out=opt_out,
         template=staff.tenant.spec.template,
         reply_key=uuid.uuid4().hex,
         **thread,

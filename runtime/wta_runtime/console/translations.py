@@ -12,6 +12,12 @@ PT_BR: dict[str, str] = {
     "Add note": "Adicionar nota",
     "after hours": "fora do horário",
     "people back": "equipe volta",
+    "Opted out since": "Descadastrado desde",
+    "Replies are refused: the contact opted out, and nothing reaches them until they opt back in "
+    "by writing an opt-in keyword (e.g. START).": (
+        "Respostas recusadas: o contato se descadastrou, e nada chega a ele até que volte a se "
+        "cadastrar escrevendo uma palavra de retorno (por exemplo, VOLTAR)."
+    ),
     "All conversations": "Todas as conversas",
     "Assign to": "Atribuir a",
     "Assign to me": "Atribuir a mim",

@@ -61,6 +61,16 @@ async def conversation_messages(session: AsyncSession, conversation_id: uuid.UUI
     return list(rows.all())
 
 
+async def newest_inbound(session: AsyncSession, conversation_id: uuid.UUID) -> Message | None:
+    """The contact's newest message of the conversation (what a typing indicator names)."""
+    return await session.scalar(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.direction == "inbound")
+        .order_by(Message.created_at.desc(), Message.ordinal.desc())
+        .limit(1)
+    )
+
+
 async def conversation_history(
     session: AsyncSession, conversation_id: uuid.UUID
 ) -> list[StateChange]:

@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
+from wta_runtime.channel.typing import TypingIndicator
 from wta_runtime.console.app import mount_console
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.gateway.route_reloader import RouteReloader
@@ -76,6 +77,7 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
             nats=connection,
             publisher=InboundPublisher(js, timeout=settings.publish_timeout_seconds),
             databases=databases,
+            typing=TypingIndicator(sender),
         )
         stop = asyncio.Event()
         reloader = None

@@ -1,5 +1,7 @@
 """A local server speaking Twilio's Messages API: records sends and posts status callbacks.
 
+It also shows WhatsApp typing indicators (`wta_runtime.local.twilio_typing`).
+
 Tests can hold the answer to a send after it is recorded (`app.state.hold_replies_to`, a set of
 `To` addresses): a sender killed then has left a message at Twilio without knowing its SID.
 """
@@ -22,6 +24,8 @@ import httpx
 from fastapi import FastAPI, Header, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from twilio.request_validator import RequestValidator
+
+from wta_runtime.local.twilio_typing import add_typing_routes
 
 API = "/2010-04-01/Accounts/{account_sid}"
 # A held answer is let go after this, so a forgotten hold cannot keep a request open for ever.
@@ -138,13 +142,21 @@ def create_twilio_app(
     held: set[str] = app.state.hold_replies_to
     tasks: set[asyncio.Task[None]] = set()
 
-    def authenticate(account_sid: str, authorization: str | None) -> None:
-        expected = accounts.get(account_sid)
-        if expected is None or not authorization or not authorization.startswith("Basic "):
+    def account_of(authorization: str | None) -> str:
+        """The account whose SID and auth token the Basic credentials are; 401 otherwise."""
+        if not authorization or not authorization.startswith("Basic "):
             raise HTTPException(401, "Authenticate")
         user, _, password = base64.b64decode(authorization[6:]).decode().partition(":")
-        if user != account_sid or not secrets.compare_digest(password, expected):
+        expected = accounts.get(user)
+        if expected is None or not secrets.compare_digest(password, expected):
             raise HTTPException(401, "Authenticate")
+        return user
+
+    def authenticate(account_sid: str, authorization: str | None) -> None:
+        if account_of(authorization) != account_sid:
+            raise HTTPException(401, "Authenticate")
+
+    add_typing_routes(app, account_of=account_of, error=_error)
 
     async def send_callbacks(message: RecordedMessage) -> None:
         assert message.status_callback

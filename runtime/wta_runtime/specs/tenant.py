@@ -24,6 +24,7 @@ from wta_runtime.specs.tenant_consent import ConsentRules
 from wta_runtime.specs.tenant_hours import BusinessHours
 from wta_runtime.specs.tenant_media import MediaStorage
 from wta_runtime.specs.tenant_spending import Spending
+from wta_runtime.specs.tenant_typing import TypingIndicatorSettings
 
 E164 = r"^\+[1-9]\d{6,14}$"
 HTTP_URL = r"^https?://[^\s/?#]+([/?#][^\s]*)?$"
@@ -362,6 +363,10 @@ class WhatsAppTenantSpec(SpecModel):
             "conversation, marked after-hours, and tells the contact when people are back. "
             "Unset: people are always there."
         ),
+    )
+    typing_indicator: TypingIndicatorSettings = Field(
+        default_factory=TypingIndicatorSettings,
+        description="Whether contacts see 'typing...' while a reply is being prepared.",
     )
     database: DatabasePlacement = Field(
         default_factory=DatabasePlacement, description="Where conversations are stored."

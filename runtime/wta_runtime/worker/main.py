@@ -19,6 +19,7 @@ from wta_runtime.channel.media_store import MediaStoreError
 from wta_runtime.channel.media_stores import MediaStores, platform_media_store
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.channel.transcription import OpenAITranscriber
+from wta_runtime.channel.typing import TypingIndicator
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
@@ -120,6 +121,7 @@ async def run_worker(settings: Settings) -> None:
         sender=sender,
         media=media,
         ownership=ownership,
+        typing=TypingIndicator(sender, renew_every=settings.typing_renew_seconds),
     )
 
     def use_catalog(updated: AgentCatalog) -> None:

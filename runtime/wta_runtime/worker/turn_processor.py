@@ -24,6 +24,7 @@ from wta_runtime.channel.delivery_status import UNSENT
 from wta_runtime.channel.rate_limit import SenderPacer
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.channel.split import split_message
+from wta_runtime.channel.typing import TypingIndicator
 from wta_runtime.conversation.bursts import seconds_until
 from wta_runtime.conversation.lifecycle import CLOSED, State
 from wta_runtime.db import conversation_store as store
@@ -109,6 +110,7 @@ class TurnProcessor:
         pacer: SenderPacer | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         ownership: ThreadOwnership | None = None,
+        typing: TypingIndicator | None = None,
     ) -> None:
         self.catalog = catalog
         self.sessions = sessions
@@ -116,6 +118,7 @@ class TurnProcessor:
         self.clock = clock
         self._media = media
         self._sleep = sleep
+        self._typing = typing or TypingIndicator(sender)
         self._db = driver(sessions)
         self.inbox = Inbox(sessions, clock)
         delivery = OutboundDelivery(
@@ -295,23 +298,28 @@ class TurnProcessor:
         human_handled: bool | None = None,
         spent: SpendTotals | None = None,
     ) -> tuple[AgentReply, list[Message]]:
-        """Run the agent on the burst and store its reply, split for WhatsApp, before any send."""
-        attachments = await self._media.attachments(tenant, batch) if self._media else {}
-        default = tenant.default_agent()
-        assert default is not None
-        # The agents package chooses who answers; the history covers any agent's window.
-        turn = await build_turn(
-            self._db,
-            tenant=tenant,
-            agent=default,
-            window=history_window(tenant),
-            conversation=conversation,
-            batch=batch,
-            attachments=attachments,
-            human_handled=human_handled,
-            spent=spent,
-        )
-        answer = await self._run_agent(tenant, turn)
+        """Run the agent on the burst and store its reply, split for WhatsApp, before any send.
+
+        Only a burst the bot answers gets here (consent and a person were settled before), so
+        the contact sees the bot "typing..." on their newest message while the reply is made.
+        """
+        async with self._typing.while_replying(tenant, batch[-1].idempotency_key):
+            attachments = await self._media.attachments(tenant, batch) if self._media else {}
+            default = tenant.default_agent()
+            assert default is not None
+            # The agents package chooses who answers; the history covers any agent's window.
+            turn = await build_turn(
+                self._db,
+                tenant=tenant,
+                agent=default,
+                window=history_window(tenant),
+                conversation=conversation,
+                batch=batch,
+                attachments=attachments,
+                human_handled=human_handled,
+                spent=spent,
+            )
+            answer = await self._run_agent(tenant, turn)
         draft = ReplyDraft(
             conversation=conversation,
             key=key,

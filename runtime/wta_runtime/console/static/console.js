@@ -15,3 +15,19 @@ document.querySelectorAll("[data-live]").forEach(function (section) {
     section.dataset.updated = String(Date.now());
   });
 });
+// A person writing a reply shows the contact "typing..." on WhatsApp: one request per 10 s at most.
+document.querySelectorAll("form[data-typing]").forEach(function (form) {
+  var text = form.querySelector("textarea[name=text]");
+  var last = 0;
+  if (!text) { return; }
+  text.addEventListener("input", function () {
+    var now = Date.now();
+    if (now - last < 10000) { return; }
+    last = now;
+    fetch(form.dataset.typing, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {"X-CSRF-Token": form.elements.csrf.value}
+    }).catch(function () { /* best effort: the reply matters, not the indicator */ });
+  });
+});

@@ -62,7 +62,7 @@ async def _move(
         return await found(session, tenant.name, conversation_id)
 
 
-async def _with_a_person(
+async def with_a_person(
     state: GatewayState, tenant: Tenant, conversation_id: uuid.UUID
 ) -> Conversation:
     async with state.database(tenant).sessions() as session:
@@ -72,7 +72,7 @@ async def _with_a_person(
     return conversation
 
 
-async def _may_be_written_to(
+async def may_be_written_to(
     state: GatewayState, tenant: Tenant, conversation: Conversation
 ) -> None:
     """409 when the contact opted out: nothing reaches them, not even a person's reply."""
@@ -154,7 +154,7 @@ async def assign_conversation(
     *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID, body: AssignRequest
 ) -> Conversation:
     """Give a conversation that is with a person to one staff member."""
-    await _with_a_person(state, tenant, conversation_id)
+    await with_a_person(state, tenant, conversation_id)
     async with state.database(tenant).sessions.begin() as session:
         await touch(session, conversation_id, now=_now(), values={"assigned_to": body.staff})
         return await found(session, tenant.name, conversation_id)
@@ -172,8 +172,8 @@ async def send_human_reply(
     idempotency_key: Annotated[StorableStr | None, Header(max_length=64)] = None,
 ) -> HumanReplyPublic:
     """Send a person's message to WhatsApp now (stored first; a retry with the same key is safe)."""
-    conversation = await _with_a_person(state, tenant, conversation_id)
-    await _may_be_written_to(state, tenant, conversation)
+    conversation = await with_a_person(state, tenant, conversation_id)
+    await may_be_written_to(state, tenant, conversation)
     variables = await _template_values(state, tenant, conversation, body.template_variables)
     key = f"support:{conversation_id}:{idempotency_key or uuid.uuid4()}"
     async with state.database(tenant).sessions.begin() as session:
@@ -209,7 +209,7 @@ async def release_to_bot(
     *, tenant: TenantDep, state: GatewayDep, conversation_id: uuid.UUID
 ) -> Conversation:
     """Hand the conversation back to the bot, which is told a person handled it."""
-    await _with_a_person(state, tenant, conversation_id)
+    await with_a_person(state, tenant, conversation_id)
     values = {
         **NOT_WAITING,
         "assigned_to": None,
