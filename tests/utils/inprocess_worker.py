@@ -85,6 +85,7 @@ async def running_worker(
             replies=processor.replies,
             sender=sender,
             clock=processor.clock,
+            known_opt_outs=processor.known_opt_outs,
         ),
         statuses=StatusApplier(sessions, processor.clock),
         policy=policy,

@@ -20,6 +20,7 @@ from wta_runtime.db.consent import lock_contact_consent, opted_out, record_conse
 from wta_runtime.db.conversation_store import TurnState
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
+from wta_runtime.worker.known_opt_outs import KnownOptOuts
 from wta_runtime.worker.settling import OPTED_OUT, Outcome
 from wta_runtime.worker.thread_replies import ReplyDraft, ThreadReplies
 
@@ -52,10 +53,12 @@ class ConsentTurns:
         sessions: async_sessionmaker[AsyncSession],
         replies: ThreadReplies,
         clock: Callable[[], datetime],
+        known: KnownOptOuts,
     ) -> None:
         self._sessions = sessions
         self._replies = replies
         self._clock = clock
+        self._known = known
 
     async def settle(
         self,
@@ -80,6 +83,10 @@ class ConsentTurns:
             await lock_contact_consent(session, tenant=tenant.name, contact=contact)
             opted = await opted_out(session, tenant=tenant.name, contact=contact) is not None
             changes = _changes(keywords, opted)
+            # Before the commit: a keyword that may not be stored still keeps the fallback away.
+            self._known.saw(
+                tenant.name, contact, opted_out=changes[-1].kind == OPT_OUT if changes else opted
+            )
             if not changes:
                 if not opted:
                     return None  # START from a contact who never left: a message for the bot

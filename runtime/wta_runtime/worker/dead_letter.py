@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.sender import OutboundSender, SendError
+from wta_runtime.conversation.consent import OPT_OUT, consent_keyword
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.outbound import message_parts
@@ -18,7 +19,8 @@ from wta_runtime.db.tables import Conversation
 from wta_runtime.db.thread_leases import LeaseLostError, fence
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
-from wta_runtime.worker.inbox import Inbox, thread_key
+from wta_runtime.worker.inbox import Inbox, bare, thread_key
+from wta_runtime.worker.known_opt_outs import KnownOptOuts
 from wta_runtime.worker.settling import MARKERS, fallback_text, flag, refuse_pending
 from wta_runtime.worker.thread_replies import ReplyDraft, ThreadReplies
 
@@ -50,6 +52,7 @@ class DeadLetters:
         replies: ThreadReplies,
         sender: OutboundSender,
         clock: Callable[[], datetime],
+        known_opt_outs: KnownOptOuts,
     ) -> None:
         self._js = js
         self._tenant_of = tenant_of
@@ -58,6 +61,7 @@ class DeadLetters:
         self._replies = replies
         self._sender = sender
         self._clock = clock
+        self._known_opt_outs = known_opt_outs
 
     async def give_up(
         self,
@@ -88,7 +92,11 @@ class DeadLetters:
         except LeaseLostError:
             raise  # another worker holds the thread: give up again later, once it has answered
         except Exception:
-            # Even without the database the contact should hear from us, once (no redelivery).
+            # Even without the database the contact should hear from us, once (no redelivery),
+            # unless they opted out as far as this worker can tell without it.
+            if self._opted_out_unrecorded(tenant, inbounds):
+                log.exception("fallback for %s not recorded; not sent: opted out", tenant.name)
+                return
             log.exception("fallback for %s not recorded; sending it unrecorded", tenant.name)
             await self._sender.send(
                 tenant,
@@ -96,6 +104,18 @@ class DeadLetters:
                 to_number=inbound.from_number,
                 body=fallback_text(tenant, tenant.default_agent()),
             )
+
+    def _opted_out_unrecorded(self, tenant: Tenant, inbounds: Sequence[InboundMessage]) -> bool:
+        """Whether the contact opted out, as far as is known without the database: the last
+        consent keyword among the messages given up, else what this worker's turns last saw."""
+        rules = tenant.spec.consent
+        for inbound in reversed(inbounds):
+            said = consent_keyword(
+                inbound.body, opt_out=rules.opt_out_keywords, opt_in=rules.opt_in_keywords
+            )
+            if said is not None:
+                return said.kind == OPT_OUT
+        return self._known_opt_outs.opted_out(tenant.name, bare(inbounds[-1].from_number))
 
     async def _fallback(self, tenant: Tenant, inbound: InboundMessage, reason: str) -> None:
         clock = self._clock

@@ -141,6 +141,7 @@ async def run_worker(settings: Settings) -> None:
             replies=processor.replies,
             sender=sender,
             clock=utcnow,
+            known_opt_outs=processor.known_opt_outs,
         ),
         statuses=StatusApplier(sessions, utcnow),
         policy=RetryPolicy(settings.worker_max_attempts, tuple(settings.worker_retry_delays)),

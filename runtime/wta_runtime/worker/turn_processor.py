@@ -37,6 +37,7 @@ from wta_runtime.db.transitions import transition
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.worker.consent_turns import ConsentTurns
 from wta_runtime.worker.inbox import Inbox, thread_key
+from wta_runtime.worker.known_opt_outs import KnownOptOuts
 from wta_runtime.worker.media_intake import MediaIntake
 from wta_runtime.worker.settling import (
     MARKERS,
@@ -111,6 +112,7 @@ class TurnProcessor:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         ownership: ThreadOwnership | None = None,
         typing: TypingIndicator | None = None,
+        known_opt_outs: KnownOptOuts | None = None,
     ) -> None:
         self.catalog = catalog
         self.sessions = sessions
@@ -119,6 +121,7 @@ class TurnProcessor:
         self._media = media
         self._sleep = sleep
         self._typing = typing or TypingIndicator(sender)
+        self.known_opt_outs = known_opt_outs or KnownOptOuts()
         self._db = driver(sessions)
         self.inbox = Inbox(sessions, clock)
         delivery = OutboundDelivery(
@@ -131,7 +134,9 @@ class TurnProcessor:
             clock=clock,
         )
         self._withheld = WithheldReplies(sessions=sessions, delivery=delivery)
-        self._consent = ConsentTurns(sessions=sessions, replies=self.replies, clock=clock)
+        self._consent = ConsentTurns(
+            sessions=sessions, replies=self.replies, clock=clock, known=self.known_opt_outs
+        )
 
     async def handle(
         self,
@@ -208,6 +213,9 @@ class TurnProcessor:
         )
         assert state is not None
         conversation, batch = state.conversation, state.batch
+        self.known_opt_outs.saw(
+            tenant.name, conversation.contact_number, opted_out=state.opt_out is not None
+        )
         # The usual turn only reads here; what must be written first goes through a
         # transaction fenced by the lease (settling without the bot, a reply found stored).
         key = reply_key(batch[-1].idempotency_key) if batch else None
