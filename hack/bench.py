@@ -57,7 +57,7 @@ FLOOR = "bare uvicorn + JetStream publish (floor)"
 
 
 def bench_manifests(folder: Path) -> Path:
-    """The examples with a 0s burst window and a sender rate above the offered load.
+    """The examples with a 0s burst window, a sender rate above the offered load, no typing.
 
     The default outbound pace (10 messages/s per sender number) is Twilio's and is kept on
     purpose in production; here it would measure the pacing, not the pipeline.
@@ -69,6 +69,8 @@ def bench_manifests(folder: Path) -> Path:
             if doc and doc.get("kind") == "WhatsAppTenant":
                 doc["spec"].setdefault("conversation", {})["burstWindow"] = "0s"
                 doc["spec"]["rateLimit"] = {"messagesPerSecond": 400}
+                # The benchmarks' numbers predate it, and its calls are Twilio's, not ours.
+                doc["spec"]["typingIndicator"] = {"enabled": False}
         (folder / path.name).write_text(yaml.safe_dump_all(docs))
     return folder
 
