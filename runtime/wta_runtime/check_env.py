@@ -12,7 +12,6 @@ from sqlalchemy import text
 from wta_runtime.catalog import load_catalog
 from wta_runtime.channel.media_store import MediaStore, MediaStoreError
 from wta_runtime.channel.media_stores import platform_media_store, tenant_media_store
-from wta_runtime.channel.s3_media_store import S3MediaStore
 from wta_runtime.db.engine import create_engine
 from wta_runtime.manifests import ManifestError
 from wta_runtime.settings import Settings
@@ -178,8 +177,7 @@ async def _check_store(name: str, store: MediaStore, hint: str) -> Check:
     except MediaStoreError as exc:
         return Check(name, store.location, False, str(exc), hint)
     finally:
-        if isinstance(store, S3MediaStore):
-            store.close()
+        store.close()
 
 
 async def check_media_stores(settings: Settings) -> list[Check]:

@@ -48,6 +48,10 @@ class MediaStore(Protocol):
         """The content of a key this tenant saved; PermissionError for any other key."""
         ...
 
+    def close(self) -> None:
+        """Release what the store holds (an S3 client's connections)."""
+        ...
+
 
 def checked_tenant(tenant: str) -> str:
     """The tenant name, refused unless it is a plain Kubernetes name (no `/`, no `..`)."""
@@ -110,3 +114,6 @@ class LocalMediaStore:
 
     async def read(self, tenant: str, key: str) -> bytes:
         return await asyncio.to_thread(self.path(tenant, key).read_bytes)
+
+    def close(self) -> None:
+        """Files hold nothing open between calls."""

@@ -1,18 +1,27 @@
-"""Which store keeps a tenant's media: the platform's (`WTA_MEDIA_STORE`) or the tenant's bucket."""
+"""Which store keeps a tenant's media: the platform's (`WTA_MEDIA_STORE`) or the tenant's bucket.
+
+The S3 store (and boto3, some 25 MB of a process) is imported only when a store uses S3.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from wta_runtime.catalog import MediaAccessKey, Tenant
 from wta_runtime.channel.media_store import LocalMediaStore, MediaStore
-from wta_runtime.channel.s3_media_store import S3Bucket, S3MediaStore, s3_client
 from wta_runtime.settings import Settings
 from wta_runtime.specs import TenantBucket
+
+if TYPE_CHECKING:
+    from wta_runtime.channel.s3_media_store import S3MediaStore
 
 
 def platform_media_store(settings: Settings, *, pool_size: int = 16) -> MediaStore:
     """The store every tenant uses unless its spec names its own bucket."""
     if settings.media_store == "local":
         return LocalMediaStore(settings.media_dir)
+    from wta_runtime.channel.s3_media_store import S3Bucket, S3MediaStore, s3_client
+
     assert settings.media_s3_bucket is not None  # Settings refuses s3 without a bucket
     bucket = S3Bucket(
         name=settings.media_s3_bucket,
@@ -29,6 +38,8 @@ def tenant_media_store(
     spec: TenantBucket, access_key: MediaAccessKey | None, *, pool_size: int = 16
 ) -> S3MediaStore:
     """A store on the tenant's own bucket, with its key pair or the pod's identity."""
+    from wta_runtime.channel.s3_media_store import S3Bucket, S3MediaStore, s3_client
+
     bucket = S3Bucket(
         name=spec.bucket,
         prefix=spec.prefix,
@@ -71,10 +82,7 @@ class MediaStores:
 
     def close(self) -> None:
         """Close the clients of every S3 store made."""
-        stores = [own[2] for own in self._own.values()] + self._retired
-        if isinstance(self.platform, S3MediaStore):
-            stores.append(self.platform)
-        for store in stores:
+        for store in [*(own[2] for own in self._own.values()), *self._retired, self.platform]:
             store.close()
         self._own.clear()
         self._retired.clear()
