@@ -8,7 +8,7 @@ import logging
 
 from nats.errors import Error as NatsError
 
-from wta_runtime.catalog import load_catalog
+from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.gateway.state import GatewayState
 from wta_runtime.manifests import ManifestError, folder_fingerprint
 from wta_runtime.stream.names import TenantStream
@@ -26,29 +26,29 @@ class RouteReloader:
         self._folders = (state.settings.manifests_dir, state.settings.secrets_dir)
         self._seen = folder_fingerprint(*self._folders)
 
-    def check(self) -> bool:
-        """Reload when a file changed; a broken change is logged and the old routes stay."""
+    def check(self) -> TenantCatalog | None:
+        """The new catalog when a file changed; a broken change is logged and None returned."""
         stamp = folder_fingerprint(*self._folders)
         if stamp == self._seen:
-            return False
+            return None
         self._seen = stamp
         try:
-            catalog = load_catalog(
+            return load_catalog(
                 self._state.settings.manifests_dir, self._state.settings.secrets_dir
             )
         except (ManifestError, OSError) as exc:
             log.error("routes not reloaded, keeping the previous ones: %s", exc)
-            return False
-        self._state.catalog = catalog
-        log.info("routes reloaded: %s", ", ".join(sorted(catalog.tenants)) or "no tenants")
-        return True
+            return None
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            known = set(self._state.catalog.tenants)
-            if await asyncio.to_thread(self.check):
-                await self._state.databases.retire(self._state.catalog)
-                await self._create_streams(set(self._state.catalog.tenants) - known)
+            catalog = await asyncio.to_thread(self.check)
+            if catalog is not None:
+                # Streams first: a new tenant's first webhook must find its stream, not a 503.
+                await self._create_streams(set(catalog.tenants) - set(self._state.catalog.tenants))
+                self._state.catalog = catalog
+                await self._state.databases.retire(catalog)
+                log.info("routes reloaded: %s", ", ".join(sorted(catalog.tenants)) or "no tenants")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self._interval)
 
