@@ -17,6 +17,7 @@ from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.channel.typing import TypingIndicator
 from wta_runtime.console.app import mount_console
+from wta_runtime.gateway.jetstream_acks import JetStreamAcks
 from wta_runtime.gateway.publisher import InboundPublisher
 from wta_runtime.gateway.route_reloader import RouteReloader
 from wta_runtime.gateway.routes import contacts, conversations, handoff, health
@@ -75,7 +76,10 @@ def create_app(settings: Settings, catalog: TenantCatalog | None = None) -> Gate
             settings=settings,
             catalog=tenants,
             nats=connection,
-            publisher=InboundPublisher(js, timeout=settings.publish_timeout_seconds),
+            publisher=InboundPublisher(
+                await JetStreamAcks.subscribe(connection),
+                timeout=settings.publish_timeout_seconds,
+            ),
             databases=databases,
             typing=TypingIndicator(sender),
         )

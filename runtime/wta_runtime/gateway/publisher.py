@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from nats.errors import Error as NatsError
-from nats.js import JetStreamContext
-from nats.js.errors import Error as JetStreamError
 
+from wta_runtime.gateway.jetstream_acks import JetStreamAcks, NotAcknowledged
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.status import StatusUpdate
@@ -18,35 +17,36 @@ class PublishError(RuntimeError):
 class InboundPublisher:
     """Puts inbound messages on JetStream with `Nats-Msg-Id` = `MessageSid` (server-side dedup)."""
 
-    def __init__(self, js: JetStreamContext, *, timeout: float) -> None:
-        self._js = js
+    def __init__(self, acks: JetStreamAcks, *, timeout: float) -> None:
+        self._acks = acks
         self._timeout = timeout
 
     async def publish(self, message: InboundMessage) -> bool:
         """Publish and return whether the stream already had this message (a Twilio retry)."""
         names = TenantStream(message.tenant)
-        try:
-            ack = await self._js.publish(
-                names.thread_subject(message.from_number, message.to_number),
-                message.model_dump_json().encode(),
-                stream=names.stream,
-                timeout=self._timeout,
-                headers={"Nats-Msg-Id": message.message_sid},
-            )
-        except (NatsError, JetStreamError, TimeoutError) as exc:
-            raise PublishError(f"JetStream did not acknowledge: {type(exc).__name__}") from exc
-        return bool(ack.duplicate)
+        return await self._publish(
+            names.thread_subject(message.from_number, message.to_number),
+            message.model_dump_json().encode(),
+            stream=names.stream,
+            msg_id=message.message_sid,
+        )
 
     async def publish_status(self, update: StatusUpdate) -> None:
         """Put a Twilio status callback on the tenant's stream for the worker to apply."""
         names = TenantStream(update.tenant)
+        await self._publish(
+            names.status_subject,
+            update.model_dump_json().encode(),
+            stream=names.stream,
+            msg_id=update.dedup_id,
+        )
+
+    async def _publish(self, subject: str, payload: bytes, *, stream: str, msg_id: str) -> bool:
         try:
-            await self._js.publish(
-                names.status_subject,
-                update.model_dump_json().encode(),
-                stream=names.stream,
-                timeout=self._timeout,
-                headers={"Nats-Msg-Id": update.dedup_id},
+            return await self._acks.publish(
+                subject, payload, stream=stream, msg_id=msg_id, timeout=self._timeout
             )
-        except (NatsError, JetStreamError, TimeoutError) as exc:
-            raise PublishError(f"JetStream did not acknowledge: {type(exc).__name__}") from exc
+        except (NatsError, NotAcknowledged) as exc:
+            raise PublishError(
+                f"JetStream did not acknowledge: {exc or type(exc).__name__}"
+            ) from exc
