@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from pydantic import SecretStr, ValidationError
@@ -56,7 +57,7 @@ class Tenant:
     def account_sid(self) -> str:
         return self.spec.twilio.account_sid
 
-    @property
+    @cached_property  # read for every webhook; a tenant is replaced, never changed, on reload
     def numbers(self) -> tuple[str, ...]:
         return tuple(n.number for n in self.spec.numbers)
 

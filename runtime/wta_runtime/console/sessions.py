@@ -44,7 +44,12 @@ def public_origin(request: Request, state: GatewayState) -> str:
     settings = state.settings
     if settings.public_base_url:
         return settings.public_base_url.rstrip("/")
-    url = public_url(request, base_url=None, trust_forwarded=settings.trust_forwarded_headers)
+    url = public_url(
+        request.scope,
+        request.headers,
+        base_url=None,
+        trust_forwarded=settings.trust_forwarded_headers,
+    )
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.split('/', 1)[0]}"
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from starlette.datastructures import URL
-from starlette.requests import Request
+from starlette.types import Scope
 
 
 @lru_cache(maxsize=256)
@@ -20,9 +21,10 @@ def _received_url(
     return str(url), url.path + ("?" + url.query if url.query else "")
 
 
-def public_url(request: Request, *, base_url: str | None, trust_forwarded: bool) -> str:
-    """The public URL of this request: configured base, else forwarded headers, else as received."""
-    scope, headers = request.scope, request.headers
+def public_url(
+    scope: Scope, headers: Mapping[str, str], *, base_url: str | None, trust_forwarded: bool
+) -> str:
+    """The public URL of a request: configured base, else forwarded headers, else as received."""
     server = scope.get("server")
     received, path_and_query = _received_url(
         scope.get("scheme", "http"),
@@ -37,8 +39,9 @@ def public_url(request: Request, *, base_url: str | None, trust_forwarded: bool)
         proto = headers.get("x-forwarded-proto")
         host = headers.get("x-forwarded-host")
         if proto or host:
-            scheme = (proto or request.url.scheme).split(",")[0].strip()
-            netloc = (host or headers.get("host") or request.url.netloc).split(",")[0]
+            url = URL(received)
+            scheme = (proto or url.scheme).split(",")[0].strip()
+            netloc = (host or headers.get("host") or url.netloc).split(",")[0]
             prefix = headers.get("x-forwarded-prefix", "").rstrip("/")
             return f"{scheme}://{netloc.strip()}{prefix}{path_and_query}"
     return received

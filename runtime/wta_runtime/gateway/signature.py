@@ -30,7 +30,7 @@ def _signed_urls(url: str) -> tuple[str, ...]:
 def valid_signature(url: str, params: dict[str, str], token: str, signature: str) -> bool:
     """Whether `signature` is Twilio's for a post of `params` to `url`, signed with `token`."""
     # Twilio concatenates every name and its value, names sorted (one value per name here).
-    signed_params = "".join(name + params[name] for name in sorted(params))
+    signed_params = "".join([name + value for name, value in sorted(params.items())])
     if not signature.isascii():  # base64 is ASCII: no signature of Twilio's looks like this
         return False
     key = token.encode()

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.requests import Request
-from starlette.types import Send
+from starlette.types import Receive, Scope, Send
 
-from wta_runtime import metrics
 from wta_runtime.catalog import Tenant, UnknownTenantError
 from wta_runtime.gateway.public_url import public_url
 from wta_runtime.gateway.signature import valid_signature
 from wta_runtime.gateway.state import GatewayState
+from wta_runtime.gateway.webhook_counts import webhook_outcome
 from wta_runtime.gateway.webhook_form import WebhookFormError, read_form
 
 PLAIN_TEXT = b"text/plain; charset=utf-8"
@@ -28,6 +27,24 @@ class TwilioRequestRejected(Exception):
         self.tenant = tenant
 
 
+@dataclass(frozen=True, slots=True)
+class TwilioPost:
+    """A post to a Twilio route as ASGI hands it over; the first of repeated headers counts."""
+
+    scope: Scope
+    headers: dict[str, str]
+    receive: Receive
+
+    @classmethod
+    def from_asgi(cls, scope: Scope, receive: Receive) -> TwilioPost:
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            key = name.decode("latin-1")
+            if key not in headers:
+                headers[key] = value.decode("latin-1")
+        return cls(scope, headers, receive)
+
+
 @dataclass(frozen=True)
 class SignedTwilioForm:
     """A Twilio post whose tenant is known and whose signature that tenant's token checked."""
@@ -37,17 +54,17 @@ class SignedTwilioForm:
 
 
 async def read_signed_form(
-    state: GatewayState, request: Request, tenant_name: str | None, *, number_param: str
+    state: GatewayState, post: TwilioPost, tenant_name: str | None, *, number_param: str
 ) -> SignedTwilioForm:
     """Read the form, find its tenant (path, else `AccountSid` + `number_param`), check it."""
     try:
         params = await read_form(
-            request.headers, request.receive, max_bytes=state.settings.max_webhook_bytes
+            post.headers, post.receive, max_bytes=state.settings.max_webhook_bytes
         )
     except WebhookFormError as exc:
         raise TwilioRequestRejected(exc.status, exc.reason) from None
     tenant = resolve_tenant(state, params, tenant_name, number_param=number_param)
-    check_signature(state, request, tenant, params)
+    check_signature(state, post, tenant, params)
     check_business_number(tenant, params, number_param)
     return SignedTwilioForm(tenant, params)
 
@@ -69,14 +86,15 @@ def resolve_tenant(
 
 
 def check_signature(
-    state: GatewayState, request: Request, tenant: Tenant, params: dict[str, str]
+    state: GatewayState, post: TwilioPost, tenant: Tenant, params: dict[str, str]
 ) -> None:
     """`X-Twilio-Signature` over all parameters, with the tenant's token, on the public URL."""
-    signature = request.headers.get("x-twilio-signature")
+    signature = post.headers.get("x-twilio-signature")
     if not signature:
         raise TwilioRequestRejected(403, "missing X-Twilio-Signature", tenant.name)
     url = public_url(
-        request,
+        post.scope,
+        post.headers,
         base_url=state.settings.public_base_url,
         trust_forwarded=state.settings.trust_forwarded_headers,
     )
@@ -110,8 +128,6 @@ async def answer(
 
 async def refuse(send: Send, rejected: TwilioRequestRejected, *, outcome_prefix: str) -> None:
     """Count the refusal and answer it; a 503 tells Twilio when to retry."""
-    metrics.WEBHOOK_REQUESTS.labels(
-        rejected.tenant, f"{outcome_prefix}rejected_{rejected.status}"
-    ).inc()
+    webhook_outcome(rejected.tenant, f"{outcome_prefix}rejected_{rejected.status}").inc()
     retry = ((b"retry-after", b"5"),) if rejected.status == 503 else ()
     await answer(send, rejected.status, rejected.reason.encode(), PLAIN_TEXT, *retry)

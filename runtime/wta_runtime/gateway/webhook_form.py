@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import unquote
 
-from starlette.datastructures import Headers
 from starlette.types import Receive
 
 REQUIRED_PARAMS = ("MessageSid", "AccountSid", "From", "To")
@@ -25,7 +25,9 @@ class WebhookFormError(ValueError):
         self.reason = reason
 
 
-async def read_form(headers: Headers, receive: Receive, *, max_bytes: int) -> dict[str, str]:
+async def read_form(
+    headers: Mapping[str, str], receive: Receive, *, max_bytes: int
+) -> dict[str, str]:
     """Parse the form-encoded body, refusing oversized, non-form or repeated-key bodies."""
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != FORM_CONTENT_TYPE:

@@ -5,30 +5,30 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from starlette.requests import Request
 from starlette.types import Send
 
-from wta_runtime import metrics
 from wta_runtime.gateway.publisher import PublishError
 from wta_runtime.gateway.state import GatewayState
 from wta_runtime.gateway.twilio_request import (
+    TwilioPost,
     TwilioRequestRejected,
     answer,
     read_signed_form,
     refuse,
 )
+from wta_runtime.gateway.webhook_counts import webhook_outcome
 from wta_runtime.stream.status import StatusUpdate
 
 log = logging.getLogger("wta.gateway")
 
 
 async def receive_status(
-    state: GatewayState, request: Request, send: Send, tenant_name: str | None
+    state: GatewayState, post: TwilioPost, send: Send, tenant_name: str | None
 ) -> None:
     """Accept a status callback; the tenant is the path's, else the owner of AccountSid + From."""
     try:
         # A status callback is about a message we sent: the business number is `From`.
-        form = await read_signed_form(state, request, tenant_name, number_param="From")
+        form = await read_signed_form(state, post, tenant_name, number_param="From")
         tenant, params = form.tenant, form.params
         if not params.get("MessageSid") or not params.get("MessageStatus"):
             raise TwilioRequestRejected(400, "missing MessageSid or MessageStatus", tenant.name)
@@ -47,5 +47,5 @@ async def receive_status(
     except TwilioRequestRejected as rejected:
         await refuse(send, rejected, outcome_prefix="status_")
         return
-    metrics.WEBHOOK_REQUESTS.labels(tenant.name, "status_accepted").inc()
+    webhook_outcome(tenant.name, "status_accepted").inc()
     await answer(send, 204, b"", None)

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from wta_runtime.gateway.routes.status import receive_status
 from wta_runtime.gateway.routes.webhook import receive_webhook
 from wta_runtime.gateway.state import GatewayState
-from wta_runtime.gateway.twilio_request import PLAIN_TEXT, answer
+from wta_runtime.gateway.twilio_request import PLAIN_TEXT, TwilioPost, answer
 
 PREFIX = "/api/v1/twilio/"
 
-TwilioHandler = Callable[[GatewayState, Request, Send, str | None], Awaitable[None]]
+TwilioHandler = Callable[[GatewayState, TwilioPost, Send, str | None], Awaitable[None]]
 HANDLERS: dict[str, TwilioHandler] = {"webhook": receive_webhook, "status": receive_status}
 
 
@@ -46,4 +45,4 @@ async def serve_twilio(
     if scope["method"] != "POST":
         await answer(send, 405, b"Method Not Allowed", PLAIN_TEXT, (b"allow", b"POST"))
         return
-    await handler(state, Request(scope, receive), send, tenant)
+    await handler(state, TwilioPost.from_asgi(scope, receive), send, tenant)

@@ -6,18 +6,18 @@ import logging
 import time
 from datetime import UTC, datetime
 
-from starlette.requests import Request
 from starlette.types import Send
 
-from wta_runtime import metrics
 from wta_runtime.gateway.publisher import PublishError
 from wta_runtime.gateway.state import GatewayState
 from wta_runtime.gateway.twilio_request import (
+    TwilioPost,
     TwilioRequestRejected,
     answer,
     read_signed_form,
     refuse,
 )
+from wta_runtime.gateway.webhook_counts import publish_seconds, webhook_outcome
 from wta_runtime.gateway.webhook_form import WebhookFormError, require_message_params
 from wta_runtime.stream.inbound import InboundMessage
 
@@ -28,12 +28,12 @@ TWIML = b"text/xml; charset=utf-8"
 
 
 async def receive_webhook(
-    state: GatewayState, request: Request, send: Send, tenant_name: str | None
+    state: GatewayState, post: TwilioPost, send: Send, tenant_name: str | None
 ) -> None:
     """Accept an inbound message; the tenant is the path's, else the owner of AccountSid + To."""
     started = time.perf_counter()
     try:
-        form = await read_signed_form(state, request, tenant_name, number_param="To")
+        form = await read_signed_form(state, post, tenant_name, number_param="To")
         tenant = form.tenant
         try:
             require_message_params(form.params)
@@ -52,6 +52,6 @@ async def receive_webhook(
     except TwilioRequestRejected as rejected:
         await refuse(send, rejected, outcome_prefix="")
         return
-    metrics.WEBHOOK_REQUESTS.labels(tenant.name, "duplicate" if duplicate else "accepted").inc()
-    metrics.WEBHOOK_PUBLISH_SECONDS.labels(tenant.name).observe(time.perf_counter() - started)
+    webhook_outcome(tenant.name, "duplicate" if duplicate else "accepted").inc()
+    publish_seconds(tenant.name).observe(time.perf_counter() - started)
     await answer(send, 200, EMPTY_TWIML, TWIML)
