@@ -29,7 +29,7 @@ import yaml
 from tests.utils.servers import serve_in_thread
 
 from hack import bench_operator
-from hack.bench_probes import profiled
+from hack.bench_probes import cpu_seconds, profiled
 from hack.bench_report import HEADING as WORKER_HEADING
 from hack.bench_report import split_sections
 from hack.bench_turns import Turn, wait_for_turns
@@ -135,7 +135,8 @@ def uvicorn_process(name: str, app: str, port: int, env: dict[str, str]) -> Mana
         "--log-level",
         "warning",
         "--no-access-log",
-        # Both as `wta gateway` runs in production, so the ratio compares the apps alone.
+        # All as `wta gateway` runs in production, so the ratio compares the apps alone.
+        "--no-proxy-headers",
         "--loop",
         "uvloop",
         "--http",
@@ -153,22 +154,28 @@ async def purge(nats_url: str, tenant: str) -> None:
 
 
 def gateway_rows(
-    tenant: Tenant, ports: dict[str, int], contacts: list[str]
+    tenant: Tenant, servers: dict[str, tuple[int, int]], contacts: list[str]
 ) -> list[dict[str, Any]]:
-    """Closed-loop throughput of each server, rounds interleaved; the median round is reported."""
-    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in ports}
+    """Closed-loop throughput of each server (port, pid), rounds interleaved; the median round
+    is reported, with the server process's own CPU time per request in that round."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in servers}
     for _ in range(GATEWAY_ROUNDS):
-        for name, port in ports.items():
+        for name, (port, pid) in servers.items():
             url = f"http://127.0.0.1:{port}{WEBHOOK}"
             bodies = signed_bodies(tenant, url, contacts, GATEWAY_REQUESTS + 300)
             job = {"mode": "closed", "url": url, "concurrency": CONCURRENCY}
             run_load({**job, "bodies": bodies[:300]})
-            runs[name].append(closed_loop_summary(name, run_load({**job, "bodies": bodies[300:]})))
+            cpu = cpu_seconds(pid)
+            summary = closed_loop_summary(name, run_load({**job, "bodies": bodies[300:]}))
+            summary["cpu_us"] = (cpu_seconds(pid) - cpu) / GATEWAY_REQUESTS * 1e6
+            summary["load"] = os.getloadavg()[0]
+            runs[name].append(summary)
     rows = []
     for summaries in runs.values():
         ordered = sorted(summaries, key=lambda row: row["rps"])
         row = ordered[len(ordered) // 2]
         row["rounds"] = [round(summary["rps"]) for summary in summaries]
+        row["loads"] = [summary["load"] for summary in summaries]
         rows.append(row)
     return rows
 
@@ -214,15 +221,15 @@ def bench(tmp: Path, *, only_gateway: bool = False) -> tuple[list[dict[str, Any]
                 process.start(timeout=60)
                 processes.append(process)
             contacts = [f"+1555{n:07d}" for n in range(CONVERSATIONS)]
+            pids = [process.process.pid for process in processes if process.process]
             servers = {
-                BARE: bare_port,
-                FLOOR: floor_port,
-                "gateway": gateway_port,
+                BARE: (bare_port, pids[1]),
+                FLOOR: (floor_port, pids[2]),
+                "gateway": (gateway_port, pids[0]),
             }
-            assert gateway.process is not None
             # WTA_BENCH_PROFILE=folder: py-spy samples the gateway while the rounds run.
             profile = os.environ.get("WTA_BENCH_PROFILE")
-            with profiled(gateway.process.pid, profile, "gateway"):
+            with profiled(pids[0], profile, "gateway"):
                 rows = gateway_rows(tenant, servers, contacts)
             if only_gateway:
                 return rows, {}
@@ -276,6 +283,8 @@ def pipeline_summary(turns: list[Turn], total: int) -> dict[str, Any]:
 def gateway_section(rows: list[dict[str, Any]], command: str) -> list[str]:
     """The gateway part of the report, with its own date, machine and command."""
     rps = {row["name"]: row["rps"] for row in rows}
+    cpu = {row["name"]: row["cpu_us"] for row in rows}
+    loads = [load for row in rows for load in row["loads"]]
     lines = [
         "## Gateway: signed webhook -> JetStream ack -> 200",
         "",
@@ -283,23 +292,27 @@ def gateway_section(rows: list[dict[str, Any]], command: str) -> list[str]:
         f"- machine: {machine()}",
         f"- command: {command}",
         f"- {GATEWAY_REQUESTS} requests after 300 warm-up, {CONCURRENCY} connections, 1 uvicorn "
-        "worker each with `--loop uvloop --http httptools` (as `wta gateway` runs); "
-        f"{GATEWAY_ROUNDS} rounds taking turns, the median round shown.",
+        "worker each with `--loop uvloop --http httptools --no-proxy-headers --no-access-log` "
+        f"(as `wta gateway` runs); {GATEWAY_ROUNDS} rounds taking turns, the median round shown.",
+        f"- 1-minute load average after each run: {min(loads):.1f} to {max(loads):.1f}",
         "",
-        "| server | requests/s | p50 ms | p99 ms | statuses | requests/s of each round |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| server | requests/s | p50 ms | p99 ms | server CPU µs/request | statuses "
+        "| requests/s of each round |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         lines.append(
             f"| {row['name']} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} "
-            f"| {row['statuses']} | {', '.join(map(str, row['rounds']))} |"
+            f"| {row['cpu_us']:.0f} | {row['statuses']} | {', '.join(map(str, row['rounds']))} |"
         )
     return [
         *lines,
         "",
         f"Gateway / bare uvicorn throughput: **{rps['gateway'] / rps[BARE]:.0%}** (goal: >= 50%); "
         f"gateway / floor: {rps['gateway'] / rps[FLOOR]:.0%}; floor / bare uvicorn: "
-        f"{rps[FLOOR] / rps[BARE]:.0%}.",
+        f"{rps[FLOOR] / rps[BARE]:.0%}. Server CPU per request, bare uvicorn / gateway: "
+        f"{cpu[BARE] / cpu['gateway']:.0%} (the load generator and NATS share the cores, so this "
+        "ratio is the one a busy machine disturbs least).",
         "",
         "The floor reads the body, publishes it to a JetStream stream with a `Nats-Msg-Id` and "
         "answers after the acknowledgement, nothing else: what any gateway that answers Twilio "
