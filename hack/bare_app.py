@@ -2,7 +2,8 @@
 
 - `app`: reads the body and answers 200 with empty TwiML, nothing else (bare uvicorn).
 - `publish_app`: the same plus the one thing the gateway cannot skip, publishing the body to a
-  JetStream stream and waiting for its acknowledgement: the floor of the gateway's cost.
+  JetStream stream and waiting for its acknowledgement: the floor of the gateway's cost. It
+  publishes as the gateway does (`JetStreamAcks`), so gateway / floor is the cost of the checks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import nats
 from starlette.requests import Request
 from starlette.responses import Response
 
+from wta_runtime.gateway.jetstream_acks import JetStreamAcks
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ensure_tenant_stream
 
@@ -39,18 +41,18 @@ async def publish_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         while (await receive())["type"] == "lifespan.startup":
             connection = await nats.connect(os.environ["WTA_NATS_URL"])
             _floor["nats"] = connection
-            _floor["js"] = connection.jetstream()
-            await ensure_tenant_stream(_floor["js"], FLOOR, consumers=False)
+            await ensure_tenant_stream(connection.jetstream(), FLOOR, consumers=False)
+            _floor["acks"] = await JetStreamAcks.subscribe(connection)
             await send({"type": "lifespan.startup.complete"})
         await _floor["nats"].close()
         await send({"type": "lifespan.shutdown.complete"})
         return
     body = await Request(scope, receive).body()
-    await _floor["js"].publish(
+    await _floor["acks"].publish(
         FLOOR.inbound_subject + ".floor",
         body,
         stream=FLOOR.stream,
+        msg_id=uuid.uuid4().hex,
         timeout=5,
-        headers={"Nats-Msg-Id": uuid.uuid4().hex},
     )
     await Response(EMPTY_TWIML, media_type="text/xml")(scope, receive, send)

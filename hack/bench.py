@@ -52,6 +52,8 @@ GATEWAY_ROUNDS = int(os.environ.get("WTA_BENCH_ROUNDS", "5"))
 PIPELINE_RATE = 100.0
 PIPELINE_SECONDS = int(os.environ.get("WTA_BENCH_SECONDS", "30"))
 CONVERSATIONS = 50
+# Written by hand from a py-spy profile (WTA_BENCH_PROFILE); `make bench` keeps it as it is.
+GATEWAY_PROFILE_HEADING = "## Gateway: where its time goes"
 BARE = "bare uvicorn (200 only)"
 FLOOR = "bare uvicorn + JetStream publish (floor)"
 
@@ -314,9 +316,10 @@ def gateway_section(rows: list[dict[str, Any]], command: str) -> list[str]:
         f"{cpu[BARE] / cpu['gateway']:.0%} (the load generator and NATS share the cores, so this "
         "ratio is the one a busy machine disturbs least).",
         "",
-        "The floor reads the body, publishes it to a JetStream stream with a `Nats-Msg-Id` and "
-        "answers after the acknowledgement, nothing else: what any gateway that answers Twilio "
-        "only once the message is safe must do. The gateway adds the checks of every webhook: "
+        "The floor reads the body, publishes it to a JetStream stream with a `Nats-Msg-Id` the "
+        "way the gateway publishes (`JetStreamAcks`: one shared reply subscription) and answers "
+        "after the acknowledgement, nothing else: what any gateway that answers Twilio only once "
+        "the message is safe must do. The gateway adds the checks of every webhook: "
         "form parsing and limits, tenant lookup, the tenant's signature on the public URL, the "
         "message model, metrics.",
         "",
@@ -335,6 +338,9 @@ def replace_gateway_section(report: str, section: list[str]) -> str:
 def write_report(
     rows: list[dict[str, Any]], pipeline: dict[str, Any], operator: str = "", *, save: bool = True
 ) -> str:
+    path = ROOT / "docs" / "benchmarks.md"
+    sections = split_sections(path.read_text())
+    profile = [p for p in sections if p.startswith(GATEWAY_PROFILE_HEADING + "\n")]
     lines = [
         "# Benchmarks",
         "",
@@ -345,6 +351,7 @@ def write_report(
         "and PostgreSQL share the same cores, so absolute numbers are lower bounds.",
         "",
         *gateway_section(rows, "`make bench` (`python -m hack.bench`)"),
+        *(part.rstrip("\n") + "\n" for part in profile),
         "## Pipeline: webhook accepted -> Twilio send call",
         "",
         f"{pipeline['turns']} turns at {pipeline['offered_rate']:.0f} turns/s over "
@@ -363,9 +370,8 @@ def write_report(
         "Goal for later tuning: p99 < 60 ms at 100 turns/s.",
         "",
     ]
-    path = ROOT / "docs" / "benchmarks.md"
     # The worker's section is written by hack.bench_worker (`make bench` runs it next): keep it.
-    kept = [p for p in split_sections(path.read_text()) if p.startswith(WORKER_HEADING + "\n")]
+    kept = [p for p in sections if p.startswith(WORKER_HEADING + "\n")]
     lines += [part.rstrip("\n") + "\n" for part in kept]
     if operator:
         lines += [operator]
