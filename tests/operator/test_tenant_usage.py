@@ -7,6 +7,7 @@ import asyncio
 import base64
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -24,6 +25,25 @@ SPENDING = {
     "agents": [{"agent": "helper", "monthly": {"unit": "tokens", "hard": 1000}}],
 }
 NOW = datetime(2026, 3, 15, 12, tzinfo=UTC)
+
+
+SpendCounter = tuple[str, int, int, Decimal, int]
+
+
+async def count_spend(url: str, tenant: str, *rows: SpendCounter) -> None:
+    """What the tenant's first worker does: its migrations, then turns that count their spend
+    today as (agent, prompt tokens, completion tokens, cost, messages)."""
+    await asyncio.to_thread(upgrade_database, url)
+    today = datetime.now(UTC).date()
+    conn = await asyncpg.connect(plain_postgres_url(url))
+    try:
+        await conn.executemany(
+            "INSERT INTO spend_counters (tenant, day, agent, prompt_tokens, completion_tokens,"
+            " cost, messages) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [(tenant, today, *row) for row in rows],
+        )
+    finally:
+        await conn.close()
 
 
 def spec(**spending: object) -> WhatsAppTenantSpec:
@@ -68,18 +88,7 @@ async def test_spend_in_the_tenants_database_shows_in_status_columns_and_an_even
     op.wait_condition(namespace, "WhatsAppTenant", name, "Ready", "True")
     secret = op.read(namespace, "Secret", f"{name}-database") or {}
     url = base64.b64decode(secret["data"]["url"]).decode()
-    # What the tenant's first worker does: its migrations, then turns that count their spend.
-    await asyncio.to_thread(upgrade_database, url)
-    conn = await asyncpg.connect(plain_postgres_url(url))
-    try:
-        await conn.execute(
-            "INSERT INTO spend_counters (tenant, day, agent, prompt_tokens, completion_tokens,"
-            " cost, messages) VALUES ($1, $2, 'helper', 100, 50, 1.5, 0), ($1, $2, '', 0, 0, 0, 3)",
-            name,
-            datetime.now(UTC).date(),
-        )
-    finally:
-        await conn.close()
+    await count_spend(url, name, ("helper", 100, 50, Decimal("1.5"), 0), ("", 0, 0, Decimal(0), 3))
 
     usage = wait_for(
         lambda: ((op.read(namespace, "WhatsAppTenant", name) or {}).get("status") or {}).get(
@@ -108,3 +117,41 @@ async def test_spend_in_the_tenants_database_shows_in_status_columns_and_an_even
         "TODAY",
     ]
     assert row.split()[-5:-1] == ["soft", "1.5", "1.5", "3"]  # the last column is AGE
+
+
+async def test_an_external_databases_spend_is_read_with_the_tenants_own_url(
+    live_operator: RunningOperator, kube_namespace: str, admin_database_url: str
+) -> None:
+    op, namespace, name = live_operator, kube_namespace, unique_name()
+    database = "ext_" + name.replace("-", "_")
+    admin = await asyncpg.connect(plain_postgres_url(admin_database_url))
+    try:
+        await admin.execute(f'CREATE DATABASE "{database}"')
+    finally:
+        await admin.close()
+    url = urlunsplit(urlsplit(admin_database_url)._replace(path=f"/{database}"))
+    await count_spend(url, name, ("helper", 4000, 2000, Decimal(6), 2))
+    placement = {"mode": "external", "secretRef": {"name": f"{name}-db", "key": "url"}}
+
+    op.apply(
+        namespace,
+        secret_manifest(f"{name}-twilio"),
+        secret_manifest(f"{name}-db", url, key="url"),
+        tenant_manifest(name, spending=SPENDING, database=placement),
+    )
+
+    usage = wait_for(
+        lambda: ((op.read(namespace, "WhatsAppTenant", name) or {}).get("status") or {}).get(
+            "usage"
+        ),
+        until=bool,
+        timeout=REPAIR_WITHIN,
+    )
+    assert usage["state"] == "hard"  # 6 EUR today, past the daily hard limit of 5
+    assert (usage["today"]["cost"], usage["today"]["tokens"]) == (6.0, 6000)
+    assert usage["today"]["messages"] == 2
+    events = wait_for(
+        lambda: [e for e in op.events(namespace) if e["reason"] == "SpendingHardLimit"],
+        until=bool,
+    )
+    assert url.split("@")[0] not in str(usage) + events[0]["message"]

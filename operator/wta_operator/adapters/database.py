@@ -15,6 +15,7 @@ from wta_operator.builders.database import (
     CREATE_SCHEMA,
     DROP_ROLE,
     DROP_SCHEMA,
+    OWN_SPEND_ROWS,
     ROLE_EXISTS,
     SET_PASSWORD,
     SET_SEARCH_PATH,
@@ -99,10 +100,34 @@ class DatabaseAdmin:
     async def spend_rows(self, scope: DatabaseScope, tenant: str, since: date) -> list[SpendRow]:
         """The tenant's spend counters from `since` on; none before the runtime's migrations."""
         async with self._connection(f"could not read the spend of {scope.role}") as conn:
-            try:
-                rows = await conn.fetch(
-                    await conn.fetchval(SPEND_ROWS, scope.schema), tenant, since
-                )
-            except asyncpg.UndefinedTableError:
-                return []
-        return [(r[0], r[1], int(r[2]), r[3], int(r[4])) for r in rows]
+            return await _spend_rows(
+                conn, await conn.fetchval(SPEND_ROWS, scope.schema), tenant, since
+            )
+
+
+async def own_spend_rows(
+    url: SecretStr, tenant: str, since: date, *, timeout: float
+) -> list[SpendRow]:
+    """The spend counters in a tenant's external database, read with the tenant's own URL."""
+    try:
+        conn = await asyncpg.connect(plain_postgres_url(url.get_secret_value()), timeout=timeout)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        raise DatabaseUnavailableError(
+            f"the tenant's database is unreachable ({type(exc).__name__})"
+        ) from None
+    try:
+        return await _spend_rows(conn, OWN_SPEND_ROWS, tenant, since)
+    except (asyncpg.PostgresError, OSError) as exc:
+        raise DatabaseUnavailableError(f"could not read the spend: {type(exc).__name__}") from None
+    finally:
+        await conn.close()
+
+
+async def _spend_rows(
+    conn: asyncpg.Connection, statement: str, tenant: str, since: date
+) -> list[SpendRow]:
+    try:
+        rows = await conn.fetch(statement, tenant, since)
+    except asyncpg.UndefinedTableError:
+        return []  # the runtime has not migrated yet
+    return [(r[0], r[1], int(r[2]), r[3], int(r[4])) for r in rows]

@@ -90,3 +90,8 @@ SPEND_ROWS = (
     "SELECT format('SELECT agent, day, prompt_tokens + completion_tokens, cost, messages "
     "FROM %I.spend_counters WHERE tenant = $1 AND day >= $2', $1::text)"
 )
+# The same, where the tenant's own URL leads (an external database: its role's search path).
+OWN_SPEND_ROWS = (
+    "SELECT agent, day, prompt_tokens + completion_tokens, cost, messages "
+    "FROM spend_counters WHERE tenant = $1 AND day >= $2"
+)
