@@ -14,6 +14,7 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from tests.utils.media_server import MediaFiles, MediaHost, create_media_app, sample_media
+from tests.utils.node_lock import hold_node_lock
 from tests.utils.openai_server import ScriptedModel, create_openai_app
 from tests.utils.s3_server import S3Server, serve_s3
 from tests.utils.servers import serve_in_thread
@@ -72,6 +73,11 @@ ENGINE_TENANTS = {
     SPEND_TENANT: SPEND_NUMBER,
     TYPING_TENANT: TYPING_NUMBER,
 }
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if any(item.get_closest_marker("node") for item in session.items):
+        hold_node_lock()
 
 
 @pytest.fixture(scope="session")
