@@ -123,6 +123,18 @@ INVALID_ON_CREATE = [
         "invalid duration '2 days'",
     ),
     InvalidCase(
+        "idle-after-too-short",
+        changed(TENANT, "spec.runtime", {"idleAfter": "5s"}),
+        "runtime.idleAfter must be at least 10s (or unset to never sleep)",
+        "runtime.idleAfter must be at least 10s (or unset to never sleep)",
+    ),
+    InvalidCase(
+        "idle-after-not-a-duration",
+        changed(TENANT, "spec.runtime", {"idleAfter": "a while"}),
+        'spec.runtime.idleAfter: Invalid value: "a while": must be a duration in hours, minutes',
+        "invalid duration 'a while'",
+    ),
+    InvalidCase(
         "template-sid-not-a-content-sid",
         changed(TENANT, "spec.template", {"contentSid": "MG" + "0" * 32}),
         f'spec.template.contentSid: Invalid value: "MG{"0" * 32}": must be a Content SID',

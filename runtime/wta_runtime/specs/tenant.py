@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from wta_runtime.conversation.intents import DEFAULT_CLOSING_KEYWORDS
 from wta_runtime.specs.common import (
+    DURATION,
     Duration,
     Quantity,
     SecretKeyRef,
@@ -135,8 +136,28 @@ class ResourceRequirements(SpecModel):
     )
 
 
+IDLE_AFTER_MINIMUM = timedelta(seconds=10)
+_MINIMUM_TEXT = f"{int(IDLE_AFTER_MINIMUM.total_seconds())}s"
+IDLE_AFTER_TOO_SHORT = (
+    "runtime.idleAfter must be at least 10s (or unset to never sleep): shorter would put the "
+    "workers to sleep between the messages of one conversation"
+)
+
+
 class RuntimeSettings(SpecModel):
     """How the operator runs the tenant's runtime workers."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                # A malformed duration is the pattern's error, not this rule's.
+                f"!has(self.idleAfter) || !self.idleAfter.matches(r'{DURATION}') || "
+                f"duration(self.idleAfter) >= duration('{_MINIMUM_TEXT}')",
+                IDLE_AFTER_TOO_SHORT,
+                field_path=".idleAfter",
+            )
+        )
+    )
 
     replicas: int = Field(
         default=1, ge=0, le=20, description="Worker pods; 0 stops processing but keeps the stream."
@@ -150,6 +171,22 @@ class RuntimeSettings(SpecModel):
         max_length=512,
         description="Container image of this tenant's workers; unset uses the platform's.",
     )
+    idle_after: Duration | None = Field(
+        default=None,
+        description=(
+            "Scale to zero: after this long with no message waiting or handled (e.g. 15m), the "
+            "operator stops the workers (status shows Sleeping); the first message, or a "
+            "conversation timer coming due, starts them again. Unset: never sleeps."
+        ),
+        json_schema_extra=DURATION_HINT,
+    )
+
+    @field_validator("idle_after")
+    @classmethod
+    def _idle_after_long_enough(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value < IDLE_AFTER_MINIMUM:
+            raise ValueError(IDLE_AFTER_TOO_SHORT)
+        return value
 
 
 class TenantTimers(SpecModel):
