@@ -11,6 +11,7 @@ from typing import Any
 from wta_operator.adapters.database import DatabaseAdmin
 from wta_operator.adapters.kube import KubeClient
 from wta_operator.adapters.streams import StreamPlane
+from wta_operator.conditions import Condition
 from wta_operator.settings import OperatorConfig
 
 
@@ -44,6 +45,8 @@ class ControlPlane:
     # One read-modify-write of the shared routes Secret at a time in this process.
     routes_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     published_claims: PublishedClaims = field(default_factory=PublishedClaims)
+    # Each sleep-managed tenant's Sleeping condition as last decided (status follows it).
+    sleep_states: dict[tuple[str, str], Condition] = field(default_factory=dict)
 
     def tenant_lock(self, namespace: str, name: str) -> asyncio.Lock:
         return self.tenant_locks.setdefault((namespace, name), asyncio.Lock())

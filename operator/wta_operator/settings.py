@@ -81,6 +81,27 @@ class OperatorConfig(BaseSettings):
         description="How often each tenant's desired state is re-applied: a deleted or edited "
         "child is back within this plus one reconciliation (the promise is 30 s).",
     )
+    sleep_check_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How often a running tenant with spec.runtime.idleAfter is checked for "
+        "idleness, and a sleeping tenant's next conversation timer read again.",
+    )
+    wake_poll_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="How often a sleeping tenant's stream is asked for waiting messages: the "
+        "first message's wait before its workers start.",
+    )
+    wake_before_timer_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        le=3600,
+        description="How long before a conversation timer is due a sleeping tenant wakes (and "
+        "a running one stays up), so its scheduler moves the conversation on time.",
+    )
     namespaces: list[str] = Field(
         default_factory=list, description="Namespaces to watch; empty means the whole cluster."
     )

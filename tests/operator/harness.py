@@ -40,6 +40,9 @@ PLURALS = {"WhatsAppTenant": "whatsapptenants", "AIAgent": "aiagents"}
 # (The default of 15 s keeps the promise of 30 s; test_settings checks that default.)
 RESYNC = 4.0
 REPAIR_WITHIN = 3 * RESYNC
+# Sleeping tenants (spec.runtime.idleAfter): checked every second, woken 5 s before a timer.
+SLEEP_CHECK = 1.0
+WAKE_BEFORE_TIMER = 5.0
 
 T = TypeVar("T")
 
@@ -198,6 +201,9 @@ def running_operator(
         "WTA_HEALTH_PORT": str(port),
         "WTA_OPERATOR_METRICS_PORT": str(metrics_port),
         "WTA_RESYNC_SECONDS": str(RESYNC),
+        "WTA_SLEEP_CHECK_SECONDS": str(SLEEP_CHECK),
+        "WTA_WAKE_POLL_SECONDS": "0.5",
+        "WTA_WAKE_BEFORE_TIMER_SECONDS": str(WAKE_BEFORE_TIMER),
         "WTA_RUNTIME_IMAGE": "registry.example/wta-runtime:test",
         "WTA_LOG_LEVEL": "INFO",
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import asyncpg
@@ -15,6 +15,8 @@ from wta_operator.builders.database import (
     CREATE_SCHEMA,
     DROP_ROLE,
     DROP_SCHEMA,
+    NEXT_TIMER,
+    OWN_NEXT_TIMER,
     OWN_SPEND_ROWS,
     ROLE_EXISTS,
     SET_PASSWORD,
@@ -23,7 +25,10 @@ from wta_operator.builders.database import (
     DatabaseScope,
     plain_postgres_url,
 )
+from wta_runtime.conversation.lifecycle import OPEN
 
+# Open conversations, the only ones a timer moves (their expiry).
+OPEN_STATES = sorted(state.value for state in OPEN)
 # (agent, day, tokens, cost, messages) of the tenant's spend counters.
 SpendRow = tuple[str, date, int, Decimal, int]
 
@@ -104,11 +109,19 @@ class DatabaseAdmin:
                 conn, await conn.fetchval(SPEND_ROWS, scope.schema), tenant, since
             )
 
+    async def next_timer(
+        self, scope: DatabaseScope, tenant: str, idle: timedelta
+    ) -> datetime | None:
+        """When the tenant's next conversation timer is due; None when none is set."""
+        async with self._connection(f"could not read the timers of {scope.role}") as conn:
+            return await _next_timer(
+                conn, await conn.fetchval(NEXT_TIMER, scope.schema), tenant, idle
+            )
 
-async def own_spend_rows(
-    url: SecretStr, tenant: str, since: date, *, timeout: float
-) -> list[SpendRow]:
-    """The spend counters in a tenant's external database, read with the tenant's own URL."""
+
+@asynccontextmanager
+async def _own_connection(url: SecretStr, *, timeout: float) -> AsyncIterator[asyncpg.Connection]:
+    """A connection with a tenant's own URL (an external database); errors name only a class."""
     try:
         conn = await asyncpg.connect(plain_postgres_url(url.get_secret_value()), timeout=timeout)
     except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
@@ -116,11 +129,39 @@ async def own_spend_rows(
             f"the tenant's database is unreachable ({type(exc).__name__})"
         ) from None
     try:
-        return await _spend_rows(conn, OWN_SPEND_ROWS, tenant, since)
+        yield conn
     except (asyncpg.PostgresError, OSError) as exc:
-        raise DatabaseUnavailableError(f"could not read the spend: {type(exc).__name__}") from None
+        raise DatabaseUnavailableError(
+            f"the tenant's database refused a read: {type(exc).__name__}"
+        ) from None
     finally:
         await conn.close()
+
+
+async def own_next_timer(
+    url: SecretStr, tenant: str, idle: timedelta, *, timeout: float
+) -> datetime | None:
+    """The next conversation timer in a tenant's external database, read with its own URL."""
+    async with _own_connection(url, timeout=timeout) as conn:
+        return await _next_timer(conn, OWN_NEXT_TIMER, tenant, idle)
+
+
+async def _next_timer(
+    conn: asyncpg.Connection, statement: str, tenant: str, idle: timedelta
+) -> datetime | None:
+    try:
+        due = await conn.fetchval(statement, tenant, idle, OPEN_STATES)
+    except asyncpg.UndefinedTableError:
+        return None  # the runtime has not migrated yet: no conversation, no timer
+    return due if isinstance(due, datetime) else None
+
+
+async def own_spend_rows(
+    url: SecretStr, tenant: str, since: date, *, timeout: float
+) -> list[SpendRow]:
+    """The spend counters in a tenant's external database, read with the tenant's own URL."""
+    async with _own_connection(url, timeout=timeout) as conn:
+        return await _spend_rows(conn, OWN_SPEND_ROWS, tenant, since)
 
 
 async def _spend_rows(

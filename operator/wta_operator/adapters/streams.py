@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 
 import nats
 from nats.aio.client import Client
 from nats.errors import Error as NatsError
+from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError
 
+from wta_operator.builders.sleep import StreamActivity
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ensure_tenant_stream
 
@@ -85,6 +88,27 @@ class StreamPlane:
                 ) from None
         return deleted
 
+    async def activity(self, tenant: str) -> StreamActivity | None:
+        """What waits on the tenant's stream and when it last moved; None before its consumers
+        exist (the Stream part creates them)."""
+        names = TenantStream(tenant)
+        js = (await self._connected()).jetstream(timeout=self._timeout)
+        try:
+            inbound = await js.consumer_info(names.stream, names.worker_durable)
+            callbacks = await js.consumer_info(names.stream, names.status_durable)
+        except NotFoundError:
+            return None
+        except (NatsError, TimeoutError) as exc:
+            raise StreamUnavailableError(
+                f"JetStream did not describe stream {names.stream}: {type(exc).__name__}"
+            ) from None
+        return StreamActivity(
+            waiting=_unsettled(inbound),
+            callbacks=_unsettled(callbacks),
+            last_active=max(_last_active(inbound), _last_active(callbacks)),
+            handed_out=_handed_out(inbound) + _handed_out(callbacks),
+        )
+
     async def close(self) -> None:
         if self._client is not None and not self._client.is_closed:
             await self._client.drain()
@@ -95,3 +119,19 @@ def _safe(url: str) -> str:
     """The URL without credentials, for messages."""
     scheme, _, rest = url.partition("://")
     return f"{scheme}://{rest.rpartition('@')[2]}"
+
+
+def _unsettled(info: ConsumerInfo) -> int:
+    return (info.num_pending or 0) + (info.num_ack_pending or 0)
+
+
+def _last_active(info: ConsumerInfo) -> datetime:
+    moments = [info.created]
+    for sequence in (info.delivered, info.ack_floor):
+        if sequence is not None and sequence.last_active is not None:
+            moments.append(sequence.last_active)
+    return max(moments)
+
+
+def _handed_out(info: ConsumerInfo) -> int:
+    return info.delivered.stream_seq if info.delivered is not None else 0

@@ -95,3 +95,16 @@ OWN_SPEND_ROWS = (
     "SELECT agent, day, prompt_tokens + completion_tokens, cost, messages "
     "FROM spend_counters WHERE tenant = $1 AND day >= $2"
 )
+# When the tenant's scheduler next has something to do: the earliest idle timer of a
+# conversation in progress ($2 is the tenant's spec.timers.idle) or expiry of an open one.
+NEXT_TIMER = (
+    "SELECT format('SELECT LEAST("
+    "(SELECT min(updated_at) FROM %1$I.conversations WHERE tenant = $1 AND status = ''progress'') "
+    "+ $2, (SELECT min(expires_at) FROM %1$I.conversations "
+    "WHERE tenant = $1 AND status = ANY($3::text[])))', $1::text)"
+)
+OWN_NEXT_TIMER = (
+    "SELECT LEAST("
+    "(SELECT min(updated_at) FROM conversations WHERE tenant = $1 AND status = 'progress') + $2, "
+    "(SELECT min(expires_at) FROM conversations WHERE tenant = $1 AND status = ANY($3::text[])))"
+)

@@ -54,6 +54,8 @@ class RuntimeInputs:
     media_credentials: Sequence[SecretKeyRef] = ()
     # WTA_NATS_URL from the tenant's own NATS user's Secret instead of `nats_url`.
     nats_url_secret: SecretKeyRef | None = None
+    # True while the tenant sleeps (spec.runtime.idleAfter): no workers until it wakes.
+    sleeping: bool = False
 
 
 def media_credential_refs(secret: str | None) -> list[SecretKeyRef]:
@@ -153,8 +155,8 @@ def _resources(tenant: TenantView) -> dict[str, dict[str, str]]:
 
 
 def replicas(tenant: TenantView, inputs: RuntimeInputs) -> int:
-    """Desired workers: the spec's count, or none while suspended or not allowed to run."""
-    if tenant.spec.suspend or not inputs.may_run:
+    """Desired workers: the spec's count, or none while suspended, asleep or not allowed to run."""
+    if tenant.spec.suspend or not inputs.may_run or inputs.sleeping:
         return 0
     return tenant.spec.runtime.replicas
 

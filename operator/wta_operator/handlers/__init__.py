@@ -1,6 +1,6 @@
 """kopf handlers: importing this package registers them; `register_timers` adds the timers."""
 
-from wta_operator.handlers import agents, indexes, lifecycle, tenants
+from wta_operator.handlers import agents, indexes, lifecycle, sleep, tenants
 from wta_operator.settings import OperatorConfig
 
 
@@ -10,4 +10,4 @@ def register_timers(config: OperatorConfig) -> None:
     agents.register_recheck(config)
 
 
-__all__ = ["agents", "indexes", "lifecycle", "register_timers", "tenants"]
+__all__ = ["agents", "indexes", "lifecycle", "register_timers", "sleep", "tenants"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from wta_operator.builders.sleep import SLEEPING
 from wta_operator.builders.usage import usage_event
 from wta_operator.conditions import (
     Condition,
@@ -35,8 +36,10 @@ TENANTS = (API_GROUP, API_VERSION, "whatsapptenants")
 
 
 def _post_events(body: kopf.Body, status: kopf.Status, conditions: list[Condition]) -> None:
-    """One Event per condition that changed status or reason since the object last showed it."""
-    for transition in transitions(status.get("conditions") or [], conditions):
+    """One Event per condition that changed status or reason since the object last showed it
+    (Sleeping excepted: the sleep daemon says why it sleeps or wakes when it does)."""
+    shown = [c for c in conditions if c.type != SLEEPING]
+    for transition in transitions(status.get("conditions") or [], shown):
         condition = transition.condition
         message = f"{condition.type}: {condition.message}"
         if transition.warning:

@@ -96,6 +96,7 @@ def runtime_inputs(
     secrets: SecretCheck,
     *,
     may_run: bool,
+    sleeping: bool = False,
 ) -> RuntimeInputs:
     """Platform settings and derived values for the Deployment, checksum included."""
     return RuntimeInputs(
@@ -114,6 +115,7 @@ def runtime_inputs(
         media_env=config.runtime_media_env,
         media_credentials=media_credential_refs(config.runtime_media_s3_credentials_secret),
         nats_url_secret=nats_url_ref(tenant, config),
+        sleeping=sleeping,
     )
 
 
@@ -131,6 +133,7 @@ async def apply_runtime(
     *,
     may_run: bool,
     conflict: str = "",
+    sleeping: bool = False,
 ) -> RuntimeOutcome:
     """Apply the namespace's objects; report Secrets the pods need but cannot find."""
     source = database_url_source(tenant, plane.config)
@@ -143,7 +146,9 @@ async def apply_runtime(
     except KubeError as exc:
         unknown = SecretCheck({}, {(r.name, r.key): str(exc) for r in checked}, {})
         return RuntimeOutcome(false(RUNTIME, "ApplyFailed", str(exc), retry=True), unknown)
-    inputs = runtime_inputs(tenant, agents, plane.config, secrets, may_run=may_run)
+    inputs = runtime_inputs(
+        tenant, agents, plane.config, secrets, may_run=may_run, sleeping=sleeping
+    )
     children = desired_children(tenant, agents, inputs, plane.config)
     kopf.adopt(children, owner=owner)
     try:
@@ -159,5 +164,8 @@ async def apply_runtime(
         return RuntimeOutcome(false(RUNTIME, "NameConflict", f"0 workers: {conflict}"), secrets)
     if tenant.spec.suspend:
         return RuntimeOutcome(false(RUNTIME, "Suspended", "spec.suspend: 0 workers"), secrets)
+    if sleeping:
+        message = f"Deployment {tenant.names.deployment} scaled to 0 while the tenant sleeps"
+        return RuntimeOutcome(true(RUNTIME, "Sleeping", message), secrets)
     message = f"Deployment {tenant.names.deployment} applied: {_ready_workers(deployment)}"
     return RuntimeOutcome(true(RUNTIME, "Applied", message), secrets)

@@ -26,6 +26,7 @@ from wta_operator.reconcile.nats_users import apply_nats_user, write_auth
 from wta_operator.reconcile.number_claims import publish_claims
 from wta_operator.reconcile.parts import apply_database, apply_routing, apply_stream
 from wta_operator.reconcile.runtime import apply_runtime
+from wta_operator.reconcile.sleep import sleep_condition
 from wta_operator.views import AgentEntry, AgentView, TenantView, read_tenant, valid_agents
 
 ClaimsIndex = Mapping[ClaimKey, Iterable[Claim]]
@@ -80,6 +81,7 @@ async def reconcile_tenant(
     tenant = read_tenant(body)
     place = standing(tenant, body, claims, agents)
     async with plane.tenant_lock(tenant.namespace, tenant.name):
+        sleep = sleep_condition(plane, tenant, body.get("status") or {})
         database = await apply_database(plane, body, tenant)
         nats_user = await apply_nats_user(plane, body, tenant, name_taken=place.name_taken)
         runtime = await apply_runtime(
@@ -89,6 +91,7 @@ async def reconcile_tenant(
             place.agents,
             may_run=not place.name_taken,
             conflict=place.name_taken,
+            sleeping=sleep is not None and sleep.ok,
         )
         stream, stream_name = await apply_stream(
             plane, tenant, name_taken=place.name_taken, user_problem=nats_user
@@ -97,9 +100,8 @@ async def reconcile_tenant(
     await publish_claims(plane, claims)
     parts = [runtime.condition, stream, routing, database]
     routed = len(tenant.spec.numbers) if routing.status == "True" else 0
-    return TenantOutcome(
-        [ready_from_parts(parts), *parts], stream_name, len(place.agents), numbers=routed
-    )
+    shown = [ready_from_parts(parts), *parts, *([sleep] if sleep is not None else [])]
+    return TenantOutcome(shown, stream_name, len(place.agents), numbers=routed)
 
 
 async def render_for_agents(
@@ -113,6 +115,7 @@ async def render_for_agents(
     tenant = read_tenant(body)
     place = standing(tenant, body, claims, agents)
     async with plane.tenant_lock(namespace, name):
+        sleep = sleep_condition(plane, tenant, raw.get("status") or {})
         await apply_runtime(
             plane,
             body,
@@ -120,6 +123,7 @@ async def render_for_agents(
             place.agents,
             may_run=not place.name_taken,
             conflict=place.name_taken,
+            sleeping=sleep is not None and sleep.ok,
         )
         if (raw.get("status") or {}).get("agents") != len(place.agents):
             # The agents column follows at once; conditions wait for the tenant's own handlers.
@@ -173,6 +177,7 @@ async def clean_up_tenant(plane: ControlPlane, body: kopf.Body, claims: ClaimsIn
     except (KubeError, StreamUnavailableError, DatabaseUnavailableError) as exc:
         raise kopf.TemporaryError(f"clean-up waits: {exc}", delay=10) from None
     plane.tenant_locks.pop((namespace, name), None)
+    plane.sleep_states.pop((namespace, name), None)
     await publish_claims(plane, claims)  # its numbers are free again
     return done
 
