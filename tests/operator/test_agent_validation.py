@@ -48,6 +48,16 @@ def test_an_invalid_agent_says_what_is_wrong() -> None:
     assert "spec.instructions" in condition.message
 
 
+def test_a_knowledge_url_on_a_host_not_allowed_makes_the_agent_invalid() -> None:
+    knowledge = {"sources": [{"url": "https://docs.example.com/faq.md"}]}
+    spec = agent_manifest("helper", "acme-pizza", knowledge=knowledge)["spec"]
+
+    condition = agent_condition("shops", "helper", spec, has_tenant=True)
+
+    assert (condition.status, condition.reason) == ("False", "InvalidSpec")
+    assert "knowledge.allowedHosts, and docs.example.com is not" in condition.message
+
+
 def test_status_is_written_only_when_it_changes() -> None:
     spec = agent_manifest("helper", "acme-pizza")["spec"]
     condition = agent_condition("shops", "helper", spec, has_tenant=True)

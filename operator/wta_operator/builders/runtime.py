@@ -16,7 +16,7 @@ from wta_operator.naming import (
 )
 from wta_operator.views import TenantView
 from wta_runtime.catalog import secret_env_name
-from wta_runtime.specs import SecretKeyRef
+from wta_runtime.specs import Knowledge, SecretKeyRef
 
 MANIFESTS_DIR = "/etc/wta/manifests"
 # Knowledge documents: each ConfigMap of an agent's knowledge.configMapRefs at <dir>/<name>/<key>.
@@ -131,6 +131,13 @@ def runtime_env(tenant: TenantView, inputs: RuntimeInputs) -> list[dict[str, Any
         for ref in inputs.media_credentials
     )
     return env + secret_env(inputs.secret_refs)
+
+
+def knowledge_config_maps(knowledge: Sequence[Knowledge]) -> list[str]:
+    """The ConfigMaps the agents read documents from: `configMapRefs` and `sources[].configMap`."""
+    names = [ref.name for k in knowledge for ref in k.config_map_refs]
+    names += [s.config_map.name for k in knowledge for s in k.sources if s.config_map is not None]
+    return sorted(set(names))
 
 
 def knowledge_volumes(inputs: RuntimeInputs) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

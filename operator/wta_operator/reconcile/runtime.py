@@ -25,6 +25,7 @@ from wta_operator.builders.runtime import (
     RuntimeInputs,
     build_runtime_deployment,
     build_service_account,
+    knowledge_config_maps,
     media_credential_refs,
 )
 from wta_operator.conditions import Condition, false, true
@@ -109,9 +110,7 @@ def runtime_inputs(
         database_url=database_url_source(tenant, config),
         twilio_api_base=config.runtime_twilio_api_base,
         may_run=may_run,
-        knowledge_config_maps=[
-            ref.name for agent in agents for ref in agent.spec.knowledge.config_map_refs
-        ],
+        knowledge_config_maps=knowledge_config_maps([agent.spec.knowledge for agent in agents]),
         media_env=config.runtime_media_env,
         media_credentials=media_credential_refs(config.runtime_media_s3_credentials_secret),
         nats_url_secret=nats_url_ref(tenant, config),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -36,6 +36,8 @@ class AgentCatalog:
     tenants: TenantCatalog
     resources: Mapping[tuple[str, str], AgentResources]
     fingerprint: str
+    # ConfigMaps by name (mounted, or manifests locally): `knowledge.sources[].configMap` data.
+    config_maps: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def tenant(self, name: str) -> Tenant | None:
         return self.tenants.tenants.get(name)
@@ -108,7 +110,9 @@ def agent_catalog_of(
         for tenant in tenants.tenants.values()
         for agent in tenant.agents
     }
-    return AgentCatalog(tenants=tenants, resources=resources, fingerprint=stamp)
+    return AgentCatalog(
+        tenants=tenants, resources=resources, fingerprint=stamp, config_maps=config_maps
+    )
 
 
 def catalog_of(tenants: TenantCatalog) -> AgentCatalog:

@@ -9,6 +9,7 @@ from openai.types.chat import ChatCompletionToolParam
 
 from wta_runtime.agents.knowledge import KnowledgeIndex
 from wta_runtime.agents.turn import ActionKind, AgentAction, ToolStatus
+from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.specs.agent import SEND_MEDIA
 from wta_runtime.specs.agent_media import MediaEntry
 
@@ -48,7 +49,10 @@ DEFINITIONS: dict[str, ChatCompletionToolParam] = {
         "type": "function",
         "function": {
             "name": "lookup_knowledge",
-            "description": "Search the business's knowledge (FAQ and documents) for an answer.",
+            "description": (
+                "Search the business's knowledge (FAQ and documents) for an answer. Each "
+                "passage is headed by its source in brackets: name it when you quote it."
+            ),
             "parameters": {
                 "type": "object",
                 "properties": {"query": {"type": "string", "description": "What to look up."}},
@@ -77,12 +81,18 @@ def action_of(name: str, arguments: dict[str, Any]) -> AgentAction | None:
     return AgentAction(kind, str(arguments.get("reason") or "requested by the agent")[:200])
 
 
-def lookup(index: KnowledgeIndex, query: str, limit: int = 3) -> str:
-    """The best passages as text the model can quote, or a clear 'nothing found'."""
+def lookup(
+    index: KnowledgeIndex, query: str, documents: Sequence[StoredPassage] = (), limit: int = 3
+) -> str:
+    """The best passages as text the model can quote, or a clear 'nothing found': entries and
+    ConfigMap documents first, then the ingested documents' passages, each headed by its
+    source so the reply can cite it."""
     passages = index.search(query, limit)
-    if not passages:
+    if not passages and not documents:
         return "Nothing in the knowledge matches this question."
-    return "\n\n".join(f"[{p.title}]\n{p.text}" for p in passages)
+    found = [f"[{p.title}]\n{p.text}" for p in passages]
+    found += [f"[source: {d.citation}]\n{d.text}" for d in documents]
+    return "\n\n".join(found)
 
 
 def send_media_definition(media: Sequence[MediaEntry]) -> ChatCompletionToolParam:

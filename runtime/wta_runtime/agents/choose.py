@@ -1,4 +1,4 @@
-"""Builds the agent side of a worker from its settings: provider, embedder, runtime, reloader."""
+"""Builds the agent side of a worker from its settings: embedder, runtime, reloader, ingester."""
 
 from __future__ import annotations
 
@@ -6,15 +6,20 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
+import httpx
 from openai import AsyncOpenAI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.agent_catalog import load_agent_catalog
+from wta_runtime.agents.document_sources import FetchPolicy
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
 from wta_runtime.agents.hot_reload import CatalogReloader
+from wta_runtime.agents.knowledge_ingest import KnowledgeIngester
 from wta_runtime.agents.model_calls import RetryBudget
 from wta_runtime.agents.runtime import AgentRuntime, utcnow
+from wta_runtime.catalog import Tenant
+from wta_runtime.channel.media_store import MediaStore
 from wta_runtime.settings import Settings
 
 
@@ -31,6 +36,11 @@ class AgentSettings(BaseSettings):
     model_attempts: int = 3
     retry_backoff_seconds: float = 0.25
     max_tool_steps: int = 5
+    # How often URL and S3 knowledge sources are fetched again to see whether they changed
+    # (ConfigMap sources are re-read as soon as their mounted files change).
+    knowledge_refresh_seconds: float = 300.0
+    # Local mode only: knowledge URLs may be plain http (a document server on loopback).
+    knowledge_allow_http: bool = False
     # Local mode only: the agents' clock (business hours, `{{now}}`) stands still at this moment,
     # so a demo or a test can show a handoff on a holiday night.
     clock_at: datetime | None = None
@@ -60,6 +70,10 @@ def runtime_from_settings(
     agent_settings = agent_settings or AgentSettings()
     if agent_settings.clock_at is not None and settings.environment != "local":
         raise ValueError("WTA_AGENT_CLOCK_AT is for local mode only: unset it in production")
+    if agent_settings.knowledge_allow_http and settings.environment != "local":
+        raise ValueError(
+            "WTA_AGENT_KNOWLEDGE_ALLOW_HTTP is for local mode only: serve documents over https"
+        )
     catalog = load_agent_catalog(
         settings.manifests_dir, settings.secrets_dir, agent_settings.configmaps_dir
     )
@@ -84,3 +98,29 @@ def runtime_from_settings(
     )
     reloader.subscribe(runtime.swap)
     return runtime, reloader
+
+
+def ingester_from_settings(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    runtime: AgentRuntime,
+    reloader: CatalogReloader,
+    *,
+    http: httpx.AsyncClient,
+    store_for: Callable[[Tenant], MediaStore],
+    agent_settings: AgentSettings | None = None,
+) -> KnowledgeIngester:
+    """The worker's ingester of `knowledge.sources`, fed every catalog the reloader loads."""
+    agent_settings = agent_settings or AgentSettings()
+    ingester = KnowledgeIngester(
+        sessions,
+        runtime.embedder,
+        http=http,
+        store_for=store_for,
+        tenants=settings.tenants or None,
+        policy=FetchPolicy(allow_http=agent_settings.knowledge_allow_http),
+        refresh_seconds=agent_settings.knowledge_refresh_seconds,
+    )
+    ingester.use_catalog(reloader.current)
+    reloader.subscribe(ingester.use_catalog)
+    return ingester

@@ -25,6 +25,7 @@ from wta_runtime.agents import usage as records
 from wta_runtime.agents.after_hours import AwayTeam, away_team, told_after_hours
 from wta_runtime.agents.agent_catalog import AgentCatalog, AgentResources, catalog_of
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
+from wta_runtime.agents.document_search import DocumentSearch
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder
 from wta_runtime.agents.handoff_policy import business_hours_of, handoff_reason, too_many_failures
 from wta_runtime.agents.memory import ContactMemory, memory_items
@@ -49,7 +50,7 @@ from wta_runtime.agents.spend_limits import (
     with_turn,
 )
 from wta_runtime.agents.tool_loop import DEFAULT_MAX_STEPS, run_tool_loop
-from wta_runtime.agents.toolbox import Toolbox
+from wta_runtime.agents.toolbox import DocumentLookup, Toolbox
 from wta_runtime.agents.turn import (
     AgentAction,
     AgentReply,
@@ -62,6 +63,7 @@ from wta_runtime.agents.turn import (
 from wta_runtime.catalog import Tenant, TenantCatalog
 from wta_runtime.conversation.turn_text import contact_words
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
+from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.db.spend import spend_totals
 
 # What leaves a turn without its records or memory, never without its reply.
@@ -73,6 +75,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 
 log = logging.getLogger("wta.agents")
 RECENT_TOOL_RESULTS = 5
+DOCUMENT_PASSAGES = 4  # passages of ingested documents one lookup_knowledge call returns
 
 
 def utcnow() -> datetime:
@@ -123,7 +126,9 @@ class AgentRuntime:
         self._http = http or httpx.AsyncClient()
         self._clients = ModelClients()
         embedder = embedder or HashingEmbedder()
+        self.embedder = embedder
         self._memory = ContactMemory(sessions, embedder, clock) if sessions else None
+        self._documents = DocumentSearch(sessions, embedder) if sessions else None
 
     @property
     def catalog(self) -> AgentCatalog:
@@ -281,7 +286,12 @@ class AgentRuntime:
                 client,
                 model=spec.model,
                 messages=chat_messages(inputs),
-                tools=Toolbox(resources, self._http, away.tool_note if away else None),
+                tools=Toolbox(
+                    resources,
+                    self._http,
+                    away.tool_note if away else None,
+                    documents=self._document_lookup(turn),
+                ),
                 budget=self._budget,
                 max_steps=self._max_steps,
             )
@@ -302,6 +312,24 @@ class AgentRuntime:
             result.usage,
             result.media_urls,
         )
+
+    def _document_lookup(self, turn: AgentTurn) -> DocumentLookup | None:
+        """lookup_knowledge's search of the agent's ingested documents, if it has any."""
+        documents = self._documents
+        if documents is None or not turn.agent.spec.knowledge.sources:
+            return None
+        tenant, agent = turn.tenant.name, turn.agent.name
+
+        async def lookup(query: str) -> list[StoredPassage]:
+            try:
+                return await documents.search(
+                    tenant=tenant, agent=agent, query=query, limit=DOCUMENT_PASSAGES
+                )
+            except _UNAVAILABLE:
+                log.warning("knowledge documents not searched", exc_info=True)
+                return []
+
+        return lookup
 
     async def _recall(self, turn: AgentTurn, context: ConversationContext) -> list[str]:
         memory = turn.agent.spec.memory

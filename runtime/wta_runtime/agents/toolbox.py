@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +15,10 @@ from wta_runtime.agents import builtin_tools, http_tools
 from wta_runtime.agents.agent_catalog import AgentResources
 from wta_runtime.agents.model_calls import MalformedReply
 from wta_runtime.agents.turn import AgentAction, ToolCallRecord, ToolStatus
+from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.specs.agent import SEND_MEDIA
+
+DocumentLookup = Callable[[str], Awaitable[list[StoredPassage]]]
 
 
 @dataclass(frozen=True)
@@ -40,10 +44,16 @@ class Toolbox:
     """Built-in and HTTP tools of an agent for one turn; unknown names are the model's mistake."""
 
     def __init__(
-        self, resources: AgentResources, http: httpx.AsyncClient, handoff_note: str | None = None
+        self,
+        resources: AgentResources,
+        http: httpx.AsyncClient,
+        handoff_note: str | None = None,
+        documents: DocumentLookup | None = None,
     ) -> None:
-        """`handoff_note`: what the model learns when it hands off (outside business hours)."""
+        """`handoff_note`: what the model learns when it hands off (outside business hours);
+        `documents`: searches the agent's ingested `knowledge.sources` for lookup_knowledge."""
         self._resources = resources
+        self._documents = documents
         self._handoff_note = handoff_note
         self._http = http
         spec = resources.agent.spec
@@ -92,7 +102,8 @@ class Toolbox:
                 text = f"{text}. {self._handoff_note}"
         elif name == "lookup_knowledge":
             query = str(arguments.get("query", ""))
-            text, status = builtin_tools.lookup(self._resources.knowledge, query), "ok"
+            found = await self._documents(query) if self._documents and query.strip() else []
+            text, status = builtin_tools.lookup(self._resources.knowledge, query, found), "ok"
         elif name == SEND_MEDIA and self._media is not None:
             # An unknown file name is an answer the model can correct, not a broken reply.
             text, status = self._media.pick(arguments.get("name"))

@@ -48,6 +48,11 @@ class MediaStore(Protocol):
         """The content of a key this tenant saved; PermissionError for any other key."""
         ...
 
+    async def read_document(self, tenant: str, key: str) -> bytes:
+        """An object the tenant put under its own prefix (`<tenant>/<key>`), e.g. a knowledge
+        document; FileNotFoundError when there is none."""
+        ...
+
     def close(self) -> None:
         """Release what the store holds (an S3 client's connections)."""
         ...
@@ -58,6 +63,14 @@ def checked_tenant(tenant: str) -> str:
     if not _TENANT.fullmatch(tenant):
         raise ValueError(f"not a tenant name: {tenant!r}")
     return tenant
+
+
+def document_key(tenant: str, key: str) -> str:
+    """`<tenant>/<key>`, refused when the key would leave the tenant's prefix."""
+    parts = key.split("/")
+    if not key or key.startswith("/") or ".." in parts or "" in parts:
+        raise PermissionError(f"{key!r} is not an object key below the tenant's prefix")
+    return f"{checked_tenant(tenant)}/{key}"
 
 
 def content_key(tenant: str, digest: str) -> str:
@@ -114,6 +127,9 @@ class LocalMediaStore:
 
     async def read(self, tenant: str, key: str) -> bytes:
         return await asyncio.to_thread(self.path(tenant, key).read_bytes)
+
+    async def read_document(self, tenant: str, key: str) -> bytes:
+        return await asyncio.to_thread(self.path(tenant, document_key(tenant, key)).read_bytes)
 
     def close(self) -> None:
         """Files hold nothing open between calls."""

@@ -22,6 +22,7 @@ from wta_runtime.channel.media_store import (
     StoredMedia,
     checked_tenant,
     content_key,
+    document_key,
 )
 from wta_runtime.specs.tenant_media import MEDIA_PREFIX
 
@@ -176,6 +177,15 @@ class S3MediaStore:
         if hashlib.sha256(content).hexdigest() != digest:
             raise MediaStoreError(f"media {key!r} does not match its hash")
         return content
+
+    async def read_document(self, tenant: str, key: str) -> bytes:
+        name = self._object(document_key(tenant, key))
+        try:
+            return await asyncio.to_thread(self._get, name)
+        except ClientError as exc:
+            if _code(exc) in _MISSING:
+                raise FileNotFoundError(f"no object {key!r} in {self.location}") from None
+            raise MediaStoreError(f"{self.location} answered {_code(exc)} for {key!r}") from None
 
     def _get(self, name: str) -> bytes:
         body = self._client.get_object(Bucket=self.bucket.name, Key=name)["Body"]

@@ -16,6 +16,7 @@ from wta_runtime.specs.common import (
     SecretKeyRef,
     SpecModel,
     cel,
+    explained_pattern,
     immutable,
     list_map,
     unique,
@@ -46,11 +47,28 @@ DEPRECATED_AGENT_HOURS = (
     "(weekly ranges, holidays, after-hours messages), then remove it from the agent"
 )
 RULE_NEEDS_PATTERN = "each selection rule needs keywords or a regex"
+SOURCE_ONE_KIND = "each knowledge source needs exactly one of configMap, url or s3"
+KNOWLEDGE_HOST_NOT_ALLOWED = (
+    "a knowledge url's host (or host:port) must be listed in knowledge.allowedHosts"
+)
+S3_DOCUMENT_KEY = r"^[^/\s][^\s]*$"
+S3_KEY_HINT = "must be an object key without spaces or a leading /"
+S3_KEY_NO_PARENT = "an s3 key cannot have a .. segment: name an object below the tenant's prefix"
+KnowledgeFormat = Literal["markdown", "html", "pdf", "text"]
 
 HostName = Annotated[
     str,
     StringConstraints(
         max_length=253, pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ),
+]
+HostPort = Annotated[
+    str,
+    StringConstraints(
+        max_length=259,
+        pattern=(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$"
+        ),
     ),
 ]
 ClockTime = Annotated[str, StringConstraints(max_length=5)]
@@ -130,8 +148,95 @@ class ConfigMapDocuments(SpecModel):
         return unique(keys, "key")
 
 
+class ConfigMapKey(SpecModel):
+    """One key of a ConfigMap in the agent's namespace."""
+
+    name: str = Field(
+        min_length=1, max_length=253, pattern=DNS_SUBDOMAIN, description="Name of the ConfigMap."
+    )
+    key: str = Field(
+        min_length=1, max_length=253, pattern=DATA_KEY, description="The key holding the document."
+    )
+
+
+class S3Document(SpecModel):
+    """An object in the tenant's media store, under the tenant's own prefix."""
+
+    key: str = Field(
+        min_length=1,
+        max_length=1024,
+        pattern=S3_DOCUMENT_KEY,
+        description=(
+            "Object key below `<prefix>/<tenant>/` of the tenant's media store, e.g. "
+            "knowledge/menu.pdf (no leading /, no .. segment)."
+        ),
+        json_schema_extra={
+            **explained_pattern(S3_KEY_HINT),
+            **validations(cel("!self.matches('(^|/)[.][.](/|$)')", S3_KEY_NO_PARENT)),
+        },
+    )
+
+    @field_validator("key")
+    @classmethod
+    def _no_parent(cls, key: str) -> str:
+        if ".." in key.split("/"):
+            raise ValueError(S3_KEY_NO_PARENT)
+        return key
+
+
+class KnowledgeSource(SpecModel):
+    """A document ingested into the agent's knowledge: exactly one of configMap, url or s3."""
+
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "[has(self.configMap), has(self.url), has(self.s3)].filter(x, x).size() == 1",
+                SOURCE_ONE_KIND,
+            )
+        )
+    )
+
+    config_map: ConfigMapKey | None = Field(default=None, description="A ConfigMap key.")
+    url: str | None = Field(
+        default=None,
+        pattern=HTTP_URL,
+        max_length=1024,
+        description=(
+            "A web page or file fetched by the worker: https only (plain http only where the "
+            "platform allows it, for local runs), its host listed in knowledge.allowedHosts."
+        ),
+        json_schema_extra=HTTP_URL_HINT,
+    )
+    s3: S3Document | None = Field(default=None, description="An object of the tenant's store.")
+    format: KnowledgeFormat | None = Field(
+        default=None,
+        description="markdown, html, pdf or text; unset guesses from the name or content type.",
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> KnowledgeSource:
+        if sum(x is not None for x in (self.config_map, self.url, self.s3)) != 1:
+            raise ValueError(SOURCE_ONE_KIND)
+        return self
+
+    @property
+    def label(self) -> str:
+        """How the source is named in status and citations: `configmap/<name>/<key>`, the
+        URL without its query (which may carry a token), or `s3/<key>`."""
+        if self.config_map is not None:
+            return f"configmap/{self.config_map.name}/{self.config_map.key}"
+        if self.url is not None:
+            return self.url.split("?", 1)[0].split("#", 1)[0]
+        assert self.s3 is not None
+        return f"s3/{self.s3.key}"
+
+
 class Knowledge(SpecModel):
     """What the agent knows."""
+
+    # The url-host check is not a CEL rule: the API server's cost estimate of a rule crossing
+    # sources and allowedHosts is far over its budget. The operator's check (InvalidSpec) and
+    # the runtime's catalog refuse such an agent instead, with the same message.
 
     entries: list[KnowledgeEntry] = Field(
         default_factory=list, max_length=500, description="Questions and answers, inline."
@@ -141,6 +246,33 @@ class Knowledge(SpecModel):
         max_length=20,
         description="ConfigMaps whose values are documents the agent may consult.",
     )
+    sources: list[KnowledgeSource] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "Documents ingested by the worker outside the turns (split, embedded, stored in "
+            "the tenant's database) and searched by lookup_knowledge, each passage cited."
+        ),
+    )
+    allowed_hosts: list[HostPort] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Hosts (host or host:port) url sources may be fetched from.",
+        json_schema_extra=LIST_SET,
+    )
+
+    @model_validator(mode="after")
+    def _sources_allowed(self) -> Knowledge:
+        labels = [s.label for s in self.sources]
+        unique(labels, "knowledge source")
+        for source in self.sources:
+            if source.url is None:
+                continue
+            parts = urlsplit(source.url)
+            host = parts.hostname or ""
+            if host not in self.allowed_hosts and f"{host}:{parts.port}" not in self.allowed_hosts:
+                raise ValueError(f"{KNOWLEDGE_HOST_NOT_ALLOWED}, and {parts.netloc} is not")
+        return self
 
 
 class HttpHeader(SpecModel):

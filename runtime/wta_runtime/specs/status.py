@@ -101,5 +101,30 @@ class WhatsAppTenantStatus(ResourceStatus):
     )
 
 
+class KnowledgeSourceError(SpecModel):
+    """A knowledge source the worker could not ingest (its last good chunks stay searchable)."""
+
+    source: str = Field(description="The source: configmap/<name>/<key>, the URL, or s3/<key>.")
+    message: str = Field(max_length=1024, description="What went wrong, without any secret.")
+
+
+class AgentKnowledge(SpecModel):
+    """The agent's ingested documents, read from its tenant's database by the operator."""
+
+    documents: int = Field(ge=0, description="Sources ingested (knowledge.sources).")
+    chunks: int = Field(ge=0, description="Passages stored for retrieval.")
+    last_ingested: datetime | None = Field(
+        default=None, description="When a source was last (re-)ingested."
+    )
+    errors: list[KnowledgeSourceError] = Field(
+        default_factory=list, description="Sources whose last ingestion failed."
+    )
+
+
 class AIAgentStatus(ResourceStatus):
     """Observed state of an agent: whether its tenant accepts it."""
+
+    knowledge: AgentKnowledge | None = Field(
+        default=None,
+        description="Documents and passages ingested from knowledge.sources, and their errors.",
+    )

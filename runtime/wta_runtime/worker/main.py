@@ -12,7 +12,7 @@ import httpx
 from prometheus_client import start_http_server
 
 from wta_runtime.agents.agent_catalog import AgentCatalog
-from wta_runtime.agents.choose import runtime_from_settings
+from wta_runtime.agents.choose import ingester_from_settings, runtime_from_settings
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media import MediaDownloader, MediaPolicy
 from wta_runtime.channel.media_store import MediaStoreError
@@ -128,6 +128,9 @@ async def run_worker(settings: Settings) -> None:
         processor.catalog = updated.tenants
 
     reloader.subscribe(use_catalog)
+    ingester = ingester_from_settings(
+        settings, sessions, agents, reloader, http=http, store_for=stores.for_tenant
+    )
     js = connection.jetstream()
     consumer = InboundConsumer(
         js,
@@ -154,12 +157,14 @@ async def run_worker(settings: Settings) -> None:
     stopping = asyncio.Event()
     reloading = asyncio.create_task(reloader.run(stopping))
     lag = asyncio.create_task(watch_stream_lag(js, tenants, stopping))
+    ingesting = asyncio.create_task(ingester.run(stopping))
     try:
         await consumer.run()
     finally:
         stopping.set()
         await reloading
         await lag
+        await ingesting
         await agents.close()
         await sender.close()
         await http.aclose()
