@@ -60,6 +60,22 @@ SPENDING = {
     "maxReplyParts": 2,
 }
 TYPING_TENANT, TYPING_NUMBER = "typing-pizza", "+14155550191"
+# knowledge-pizza's agent answers from a ConfigMap document it ingests (knowledge.sources).
+KNOWLEDGE_TENANT, KNOWLEDGE_NUMBER = "knowledge-pizza", "+14155550108"
+KNOWLEDGE_CONFIG_MAP, KNOWLEDGE_KEY = "knowledge-pizza-faq", "returns.md"
+KNOWLEDGE_RETURNS = "# Returns\n\nPizza ovens may be returned within 30 days."
+
+
+def knowledge_config_map(returns: str) -> dict[str, Any]:
+    """knowledge-pizza's ConfigMap manifest, with this returns policy."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": KNOWLEDGE_CONFIG_MAP},
+        "data": {KNOWLEDGE_KEY: returns},
+    }
+
+
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
@@ -72,6 +88,7 @@ ENGINE_TENANTS = {
     HOURS_TENANT: HOURS_NUMBER,
     SPEND_TENANT: SPEND_NUMBER,
     TYPING_TENANT: TYPING_NUMBER,
+    KNOWLEDGE_TENANT: KNOWLEDGE_NUMBER,
 }
 
 
@@ -158,9 +175,15 @@ def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
                 doc["spec"]["tenantRef"]["name"] = name
                 if name == HOURS_TENANT:
                     doc["spec"]["tools"] = {"builtin": ["handoff_to_human"]}
+                if name == KNOWLEDGE_TENANT:
+                    doc["spec"]["tools"] = {"builtin": ["lookup_knowledge"]}
+                    source = {"configMap": {"name": KNOWLEDGE_CONFIG_MAP, "key": KNOWLEDGE_KEY}}
+                    doc["spec"]["knowledge"] = {"sources": [source]}
             else:
                 continue
             docs.append(doc)
+    if name == KNOWLEDGE_TENANT:
+        docs.append(knowledge_config_map(KNOWLEDGE_RETURNS))
     return docs
 
 
