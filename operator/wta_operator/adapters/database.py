@@ -15,7 +15,9 @@ from wta_operator.builders.database import (
     CREATE_SCHEMA,
     DROP_ROLE,
     DROP_SCHEMA,
+    KNOWLEDGE_ROWS,
     NEXT_TIMER,
+    OWN_KNOWLEDGE_ROWS,
     OWN_NEXT_TIMER,
     OWN_SPEND_ROWS,
     ROLE_EXISTS,
@@ -31,6 +33,8 @@ from wta_runtime.conversation.lifecycle import OPEN
 OPEN_STATES = sorted(state.value for state in OPEN)
 # (agent, day, tokens, cost, messages) of the tenant's spend counters.
 SpendRow = tuple[str, date, int, Decimal, int]
+# (source, chunks, ingested at, error) of an agent's knowledge sources.
+KnowledgeRow = tuple[str, int, datetime | None, str | None]
 
 
 class DatabaseUnavailableError(Exception):
@@ -109,6 +113,15 @@ class DatabaseAdmin:
                 conn, await conn.fetchval(SPEND_ROWS, scope.schema), tenant, since
             )
 
+    async def knowledge_rows(
+        self, scope: DatabaseScope, tenant: str, agent: str
+    ) -> list[KnowledgeRow]:
+        """The agent's ingested knowledge sources; none before the runtime's migrations."""
+        async with self._connection(f"could not read the knowledge of {scope.role}") as conn:
+            return await _knowledge_rows(
+                conn, await conn.fetchval(KNOWLEDGE_ROWS, scope.schema), tenant, agent
+            )
+
     async def next_timer(
         self, scope: DatabaseScope, tenant: str, idle: timedelta
     ) -> datetime | None:
@@ -172,3 +185,21 @@ async def _spend_rows(
     except asyncpg.UndefinedTableError:
         return []  # the runtime has not migrated yet
     return [(r[0], r[1], int(r[2]), r[3], int(r[4])) for r in rows]
+
+
+async def own_knowledge_rows(
+    url: SecretStr, tenant: str, agent: str, *, timeout: float
+) -> list[KnowledgeRow]:
+    """The agent's knowledge sources in a tenant's external database, read with its own URL."""
+    async with _own_connection(url, timeout=timeout) as conn:
+        return await _knowledge_rows(conn, OWN_KNOWLEDGE_ROWS, tenant, agent)
+
+
+async def _knowledge_rows(
+    conn: asyncpg.Connection, statement: str, tenant: str, agent: str
+) -> list[KnowledgeRow]:
+    try:
+        rows = await conn.fetch(statement, tenant, agent)
+    except asyncpg.UndefinedTableError:
+        return []  # the runtime has not migrated yet
+    return [(r[0], int(r[1]), r[2], r[3]) for r in rows]

@@ -95,6 +95,15 @@ OWN_SPEND_ROWS = (
     "SELECT agent, day, prompt_tokens + completion_tokens, cost, messages "
     "FROM spend_counters WHERE tenant = $1 AND day >= $2"
 )
+# What the agent's worker ingested from its knowledge.sources (runtime table knowledge_sources).
+KNOWLEDGE_ROWS = (
+    "SELECT format('SELECT source, chunks, ingested_at, error "
+    "FROM %I.knowledge_sources WHERE tenant = $1 AND agent = $2 ORDER BY source', $1::text)"
+)
+OWN_KNOWLEDGE_ROWS = (
+    "SELECT source, chunks, ingested_at, error "
+    "FROM knowledge_sources WHERE tenant = $1 AND agent = $2 ORDER BY source"
+)
 # When the tenant's scheduler next has something to do: the earliest idle timer of a
 # conversation in progress ($2 is the tenant's spec.timers.idle) or expiry of an open one.
 NEXT_TIMER = (

@@ -19,6 +19,7 @@ from wta_operator.reconcile.agent import (
     tenant_exists,
     tenant_name_of,
 )
+from wta_operator.reconcile.knowledge import agent_knowledge
 from wta_operator.reconcile.tenant import ClaimsIndex, render_for_agents
 from wta_operator.settings import OperatorConfig
 from wta_operator.views import InvalidSpecError
@@ -51,6 +52,19 @@ def _check(
     for key, value in changes.items():
         patch.status[key] = value
     return tenant
+
+
+async def _patch_knowledge(
+    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, memo: kopf.Memo, tenant: str | None
+) -> None:
+    """`status.knowledge` when it changed, for an agent with knowledge.sources (or that had)."""
+    sources = (body.spec.get("knowledge") or {}).get("sources")
+    if tenant is None or not (sources or status.get("knowledge")):
+        return
+    namespace, name = str(body.metadata.namespace), str(body.metadata.name)
+    knowledge = await agent_knowledge(control_plane(memo), namespace, tenant, name)
+    if knowledge is not None and knowledge != status.get("knowledge"):
+        patch.status["knowledge"] = knowledge
 
 
 async def _render(
@@ -87,6 +101,7 @@ async def attach_agent(
     with measured("AIAgent"):
         tenant = _check(body, status, patch, claims_index(kwargs))
         await _render(memo, str(body.metadata.namespace), tenant, kwargs, retry)
+        await _patch_knowledge(body, status, patch, memo, tenant)
 
 
 async def recheck_agent(
@@ -96,8 +111,10 @@ async def recheck_agent(
     patch: kopf.Patch,
     **kwargs: Any,
 ) -> None:
-    """Follow the tenant appearing or going away (in memory only: no API call unless changed)."""
-    _check(body, status, patch, claims_index(kwargs))
+    """Follow the tenant appearing or going away (in memory only: no API call unless changed),
+    and what the worker ingested from the agent's knowledge.sources."""
+    tenant = _check(body, status, patch, claims_index(kwargs))
+    await _patch_knowledge(body, status, patch, kwargs["memo"], tenant)
 
 
 def register_recheck(config: OperatorConfig) -> None:

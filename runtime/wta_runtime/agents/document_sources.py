@@ -48,11 +48,7 @@ def check_url(url: str, knowledge: Knowledge, policy: FetchPolicy) -> None:
             f"{parts.scheme}:// is refused: knowledge URLs must be https "
             "(WTA_AGENT_KNOWLEDGE_ALLOW_HTTP=true allows http for local runs)"
         )
-    host = parts.hostname or ""
-    if (
-        host not in knowledge.allowed_hosts
-        and f"{host}:{parts.port}" not in knowledge.allowed_hosts
-    ):
+    if not knowledge.allows(url):
         raise SourceError(f"{parts.netloc} is not in knowledge.allowedHosts")
 
 

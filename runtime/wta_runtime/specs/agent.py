@@ -266,13 +266,16 @@ class Knowledge(SpecModel):
         labels = [s.label for s in self.sources]
         unique(labels, "knowledge source")
         for source in self.sources:
-            if source.url is None:
-                continue
-            parts = urlsplit(source.url)
-            host = parts.hostname or ""
-            if host not in self.allowed_hosts and f"{host}:{parts.port}" not in self.allowed_hosts:
-                raise ValueError(f"{KNOWLEDGE_HOST_NOT_ALLOWED}, and {parts.netloc} is not")
+            if source.url is not None and not self.allows(source.url):
+                netloc = urlsplit(source.url).netloc
+                raise ValueError(f"{KNOWLEDGE_HOST_NOT_ALLOWED}, and {netloc} is not")
         return self
+
+    def allows(self, url: str) -> bool:
+        """Whether the URL's host, or host:port, is one of allowedHosts."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        return host in self.allowed_hosts or f"{host}:{parts.port}" in self.allowed_hosts
 
 
 class HttpHeader(SpecModel):
