@@ -11,13 +11,14 @@ from wta_operator.builders.runtime import (
     DatabaseUrlSource,
     build_runtime_deployment,
     build_service_account,
+    knowledge_config_maps,
     media_credential_refs,
     secret_env,
 )
 from wta_operator.settings import OperatorConfig
 from wta_operator.views import all_secret_refs
 from wta_runtime.catalog import secret_env_name
-from wta_runtime.specs import SecretKeyRef
+from wta_runtime.specs import Knowledge, SecretKeyRef
 
 
 def container(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +158,23 @@ def test_knowledge_config_maps_are_mounted_where_the_agent_runtime_reads_them() 
     assert volumes[mounts["/etc/wta/configmaps/faq"]] == "faq"
     assert len([m for m in mounts if m.startswith("/etc/wta/configmaps/")]) == 2
     assert env["WTA_AGENT_CONFIGMAPS_DIR"] == "/etc/wta/configmaps"
+
+
+def test_the_configmaps_of_knowledge_sources_are_mounted_too() -> None:
+    knowledge = [
+        Knowledge.model_validate({"configMapRefs": [{"name": "menu-docs"}]}),
+        Knowledge.model_validate(
+            {
+                "sources": [
+                    {"configMap": {"name": "faq", "key": "returns.md"}},
+                    {"configMap": {"name": "menu-docs", "key": "allergens.md"}},
+                    {"s3": {"key": "knowledge/menu.pdf"}},
+                ]
+            }
+        ),
+    ]
+
+    assert knowledge_config_maps(knowledge) == ["faq", "menu-docs"]
 
 
 def test_no_knowledge_config_maps_means_no_extra_volumes() -> None:
