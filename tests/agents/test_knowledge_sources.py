@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI, Response
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -129,6 +130,14 @@ async def test_a_configmap_document_is_ingested_once_and_again_only_when_it_chan
 
     label = f"{tenant}/helper/configmap/shop-faq/returns.md"
     assert (first.ingested, again.unchanged, changed.ingested) == ([label], [label], [label])
+    counted = {
+        outcome: REGISTRY.get_sample_value(
+            "wta_knowledge_ingestions_total",
+            {"tenant": tenant, "agent": "helper", "outcome": outcome},
+        )
+        for outcome in ("ingested", "unchanged")
+    }
+    assert counted == {"ingested": 2.0, "unchanged": 1.0}
     assert again.ingested == []
     [source] = stored.values()
     assert (source.chunks, source.error, source.lease_owner) == (1, None, None)

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import openai
+from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.agent_catalog import AgentCatalog
@@ -44,6 +45,11 @@ log = logging.getLogger("wta.agents.knowledge")
 
 LEASE = timedelta(minutes=5)
 EMBED_BATCH = 64
+INGESTIONS = Counter(
+    "wta_knowledge_ingestions",
+    "Knowledge sources checked, by outcome: ingested, unchanged or failed.",
+    ["tenant", "agent", "outcome"],
+)
 
 
 def utcnow() -> datetime:
@@ -174,6 +180,7 @@ class KnowledgeIngester:
             model = self._embedder.name
             if (claimed.checksum, claimed.embedding_model) == (checksum, model):
                 report.unchanged.append(where)
+                INGESTIONS.labels(tenant.name, agent, "unchanged").inc()
             else:
                 rows = await self._chunk_rows(tenant.name, agent, source, document)
                 async with self._sessions.begin() as session:
@@ -187,6 +194,7 @@ class KnowledgeIngester:
                         now=self._clock(),
                     )
                 report.ingested.append(where)
+                INGESTIONS.labels(tenant.name, agent, "ingested").inc()
                 log.info("knowledge %s ingested: %d passages", where, len(rows))
                 return
         except (SourceError, DocumentError) as exc:
@@ -195,6 +203,7 @@ class KnowledgeIngester:
             error = f"the embeddings could not be made ({type(exc).__name__}); retried later"
         if error is not None:
             report.failed[where] = error
+            INGESTIONS.labels(tenant.name, agent, "failed").inc()
             log.warning("knowledge %s not ingested: %s", where, error)
         async with self._sessions.begin() as session:
             await knowledge_store.release(session, claimed.id, self._owner, self._clock(), error)
