@@ -44,7 +44,11 @@ class ThreadDispatcher:
         self._ready: deque[str] = deque()  # threads with waiting messages and no runner
         self._busy: set[str] = set()
         self._reserved = 0  # fetched or about to be fetched, not settled yet
-        self._changed = asyncio.Condition()
+        # One lock, two wake-ups: a thread made ready wakes one idle runner, not all of them
+        # (hundreds of runners woken for every message cost more CPU than the turn's statements).
+        lock = asyncio.Lock()
+        self._changed = asyncio.Condition(lock)  # room to fetch, closing, hand-back
+        self._work = asyncio.Condition(lock)  # a thread is ready for a runner
         self._closing = False
 
     @property
@@ -80,7 +84,7 @@ class ThreadDispatcher:
             queue.append(_Held(msg, handler))
             if len(queue) == 1 and thread not in self._busy:
                 self._ready.append(thread)
-                self._changed.notify_all()
+                self._work.notify()
 
     async def run(self, stopping: asyncio.Event, *, drain: float) -> None:
         """Run until `stopping`, finish what runs (up to `drain` s), hand back what waits."""
@@ -90,6 +94,7 @@ class ThreadDispatcher:
         async with self._changed:
             self._closing = True
             self._changed.notify_all()
+            self._work.notify_all()
         _, unfinished = await asyncio.wait(runners, timeout=drain)
         for task in (*unfinished, keepalive):
             task.cancel()
@@ -98,8 +103,8 @@ class ThreadDispatcher:
 
     async def _runner(self) -> None:
         while True:
-            async with self._changed:
-                await self._changed.wait_for(lambda: self._closing or bool(self._ready))
+            async with self._work:
+                await self._work.wait_for(lambda: self._closing or bool(self._ready))
                 if self._closing:
                     return
                 thread = self._ready.popleft()
@@ -119,7 +124,8 @@ class ThreadDispatcher:
                     self._reserved -= len(taken)
                     if thread in self._waiting:
                         self._ready.append(thread)
-                    self._changed.notify_all()
+                        self._work.notify()
+                    self._changed.notify_all()  # room for the fetch
 
     async def _keep_alive(self) -> None:
         """Tell JetStream that waiting messages are still ours, so they are not redelivered."""
