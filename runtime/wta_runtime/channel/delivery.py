@@ -25,6 +25,7 @@ from wta_runtime.conversation.template_variables import content_variables
 from wta_runtime.conversation.window import Refuse, UseTemplate, decide_send
 from wta_runtime.db.consent import ConsentEvent, blocked_by, opted_out
 from wta_runtime.db.contacts import last_inbound_at
+from wta_runtime.db.conversation_store import Progress, sent_progress_and_release
 from wta_runtime.db.driver import driver
 from wta_runtime.db.engine import single_statements
 from wta_runtime.db.outbound import mark_attempted, mark_sent, mark_unsent
@@ -61,6 +62,8 @@ class DeliveryReport:
     refused: int = 0
     refused_reason: str | None = None
     template: bool = False
+    # The `progress` asked for was written with the last part's `sent` mark (lease released).
+    progressed: bool = False
 
 
 class OutboundDelivery:
@@ -91,6 +94,7 @@ class OutboundDelivery:
         last_inbound: datetime | None = None,
         consent: ConsentEvent | Unread | None = UNREAD,
         template_variables: Mapping[str, str] | None = None,
+        progress: Progress | None = None,
     ) -> DeliveryReport:
         """Send every part not sent yet, in order; raises `SendError` when Twilio fails one.
 
@@ -100,6 +104,8 @@ class OutboundDelivery:
         `consent`, when the caller read it in this turn, is the contact's opt-out in force.
         `template_variables` are a person's values for the template's per-send placeholders,
         used when the window has closed (checked by the caller).
+        `progress` (with `lease`, its token): the turn's last write, done with the `sent` mark
+        of the last part when that part is sent as text now; `progressed` says whether it was.
         """
         adopted = await self._adopt_attempted(tenant, conversation, parts, lease)
         pending = [p for p in parts if p.delivery_status in UNSENT]
@@ -141,9 +147,13 @@ class OutboundDelivery:
             await self._send(tenant, conversation, pending[0], approved, lease)
             await self._refuse(tenant, pending[1:], REPLACED_BY_TEMPLATE)
             return DeliveryReport(sent=adopted + 1, refused=len(pending) - 1, template=True)
-        for part in pending:
+        for part in pending[:-1]:
             await self._send(tenant, conversation, part, None, lease)
-        return DeliveryReport(sent=adopted + len(pending))
+        folded = progress if lease is not None and progress is not None else None
+        await self._send(tenant, conversation, pending[-1], None, lease, progress=folded)
+        if folded is not None and lease is not None:
+            lease.released = True
+        return DeliveryReport(sent=adopted + len(pending), progressed=folded is not None)
 
     async def withdraw(
         self,
@@ -213,6 +223,8 @@ class OutboundDelivery:
         part: Message,
         template: Template | None,
         lease: ThreadLease | None,
+        *,
+        progress: Progress | None = None,
     ) -> None:
         # Before Twilio has it: if its answer is never recorded, the next delivery looks there
         # (from the slot's reservation on, a little before the send: never after it).
@@ -258,21 +270,29 @@ class OutboundDelivery:
                     )
             raise
         metrics.OUTBOUND_MESSAGES.labels(tenant.name, sent.status).inc()
-        await self._record_sent(tenant, part, sent, _template_details(template))
+        await self._record_sent(tenant, part, sent, _template_details(template), progress)
 
     async def _record_sent(
-        self, tenant: Tenant, part: Message, sent: SentMessage, details: dict[str, Any] | None
+        self,
+        tenant: Tenant,
+        part: Message,
+        sent: SentMessage,
+        details: dict[str, Any] | None,
+        progress: Progress | None = None,
     ) -> None:
         now = self._clock()
-        await mark_sent(
-            self._db,
-            message_id=part.id,
-            twilio_sid=sent.sid,
-            status=sent.status,
-            now=now,
-            day=Periods.at(now, time_zone(tenant.spec)).today,
-            details=details,
-        )
+        values: dict[str, Any] = {
+            "message_id": part.id,
+            "twilio_sid": sent.sid,
+            "status": sent.status,
+            "now": now,
+            "day": Periods.at(now, time_zone(tenant.spec)).today,
+            "details": details,
+        }
+        if progress is None:
+            await mark_sent(self._db, **values)
+        else:
+            await sent_progress_and_release(self._db, progress=progress, **values)
         part.delivery_status = sent.status
         part.twilio_sid = sent.sid
 

@@ -29,7 +29,13 @@ from wta_runtime.conversation.consent import OPT_OUT
 from wta_runtime.conversation.lifecycle import State
 from wta_runtime.db.consent import ConsentEvent
 from wta_runtime.db.driver import Driver, Sql
-from wta_runtime.db.outbound import mark_sent, save_outbound
+from wta_runtime.db.outbound import (
+    MARK_SENT_CTES,
+    MARK_SENT_UPDATE,
+    mark_sent,
+    save_outbound,
+    sent_params,
+)
 from wta_runtime.db.row_objects import from_row
 from wta_runtime.db.spend import MONTH_SO_FAR, month_params, totals_of
 from wta_runtime.db.tables import OPEN_STATES, Contact, Conversation, Message, StateChange
@@ -426,9 +432,8 @@ async def save_reply(
 
 # A sent reply moves pending/idle to progress (with its history row) or extends progress, and the
 # thread's lease is released, in one statement; every other state is left as it is.
-_PROGRESS_AND_RELEASE = Sql(
-    """
-    WITH old AS (
+_PROGRESS_AND_RELEASE_CTES = """
+    old AS (
         SELECT id, status FROM conversations WHERE id = :conversation FOR UPDATE
     ),
     moved AS (
@@ -449,9 +454,26 @@ _PROGRESS_AND_RELEASE = Sql(
         FROM moved WHERE before <> 'progress'
     ),
     released AS (DELETE FROM thread_leases WHERE token = :token)
-    SELECT before FROM moved
-    """
+"""
+_PROGRESS_AND_RELEASE = Sql(
+    f"WITH {_PROGRESS_AND_RELEASE_CTES} SELECT before FROM moved"  # noqa: S608 (ours, no input)
 )
+# The same, folded into the `sent` mark of the reply's last part: the usual turn's last write.
+_SENT_PROGRESS_AND_RELEASE = Sql(
+    f"""
+    WITH {MARK_SENT_CTES}, sent AS ({MARK_SENT_UPDATE}), {_PROGRESS_AND_RELEASE_CTES}
+    SELECT before FROM moved
+    """  # noqa: S608 (constants of ours, no input)
+)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What `progress_and_release` is given, for a caller that folds it into another write."""
+
+    conversation_id: uuid.UUID
+    timeout: timedelta
+    token: int
 
 
 async def progress_and_release(
@@ -469,6 +491,18 @@ async def progress_and_release(
         now=now,
         expires_at=now + timeout,
         token=token,
+    )
+
+
+async def sent_progress_and_release(db: Driver, *, progress: Progress, **sent: Any) -> None:
+    """`mark_sent` (its arguments in `sent`) and `progress_and_release`, in one statement."""
+    params = sent_params(**sent)
+    await db.execute(
+        _SENT_PROGRESS_AND_RELEASE,
+        **params,
+        conversation=progress.conversation_id,
+        expires_at=params["now"] + progress.timeout,
+        token=progress.token,
     )
 
 

@@ -220,19 +220,41 @@ async def mark_attempted(
     )
 
 
-# Marks the part sent and, the first time, counts it in the tenant's messages of the day.
-_MARK_SENT = Sql(
-    f"""
-    WITH before AS (
+# Marks the part sent and, the first time, counts it in the tenant's messages of the day:
+# common table expressions, then the UPDATE (a statement, or one more expression of a larger one).
+MARK_SENT_CTES = f"""
+    before AS (
         SELECT tenant, sent_at IS NULL AS first FROM messages WHERE id = :message
     ),
     counted AS ({ADD_MESSAGE})
+"""  # noqa: S608 (constants of ours, no input)
+MARK_SENT_UPDATE = """
     UPDATE messages
     SET twilio_sid = :sid, delivery_status = :status, sent_at = :now,
         details = details || CAST(:details AS jsonb)
     WHERE id = :message
-    """  # noqa: S608 (constants of ours, no input)
-)
+"""
+_MARK_SENT = Sql(f"WITH {MARK_SENT_CTES} {MARK_SENT_UPDATE}")
+
+
+def sent_params(
+    *,
+    message_id: uuid.UUID,
+    twilio_sid: str,
+    status: str,
+    now: datetime,
+    day: date,
+    details: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The parameters of `MARK_SENT_CTES` and `MARK_SENT_UPDATE`."""
+    return {
+        "sid": twilio_sid,
+        "status": status,
+        "now": now,
+        "day": day,
+        "details": jsonb(details or {}),
+        "message": message_id,
+    }
 
 
 async def mark_sent(
@@ -251,12 +273,14 @@ async def mark_sent(
     """
     await db.execute(
         _MARK_SENT,
-        sid=twilio_sid,
-        status=status,
-        now=now,
-        day=day,
-        details=jsonb(details or {}),
-        message=message_id,
+        **sent_params(
+            message_id=message_id,
+            twilio_sid=twilio_sid,
+            status=status,
+            now=now,
+            day=day,
+            details=details,
+        ),
     )
 
 

@@ -18,6 +18,7 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.channel.delivery import UNREAD, DeliveryReport, OutboundDelivery, Unread
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.consent import ConsentEvent
+from wta_runtime.db.conversation_store import Progress
 from wta_runtime.db.driver import driver
 from wta_runtime.db.outbound import outbound_rows, save_outbound, save_outbound_fenced
 from wta_runtime.db.tables import Conversation, Message
@@ -111,6 +112,7 @@ class ThreadReplies:
         lease: ThreadLease,
         *,
         consent: ConsentEvent | Unread | None = UNREAD,
+        progress: Progress | None = None,
     ) -> DeliveryReport:
         """Send the parts still pending, each only while `lease` holds."""
         # The conversation answered holds the contact's newest message: its time opens the window.
@@ -121,4 +123,5 @@ class ThreadReplies:
             lease=lease,
             last_inbound=conversation.last_inbound_at,
             consent=consent,
+            progress=progress,
         )

@@ -248,7 +248,17 @@ class TurnProcessor:
         # The consent read with the turn's state holds while the thread's lease does (a keyword
         # of this thread waits for it); the unusual turn lets delivery read it again.
         consent = state.opt_out if plain else UNREAD
-        report = await self.replies.deliver(tenant, conversation, parts, lease, consent=consent)
+        # The usual turn (no action, no goodbye) moves the conversation on and frees the thread
+        # with its reply's `sent` mark: one statement less.
+        usual = not (answer.actions if answer is not None else ()) and not closes
+        progress = (
+            store.Progress(conversation.id, tenant.spec.timers.progress, lease.token)
+            if usual
+            else None
+        )
+        report = await self.replies.deliver(
+            tenant, conversation, parts, lease, consent=consent, progress=progress
+        )
         await self._after_delivery(tenant, conversation, report, answer, lease, closes=closes)
         agent = answer.agent if answer is not None and answer.agent else ""
         if report.refused and not report.sent:
@@ -387,7 +397,7 @@ class TurnProcessor:
     ) -> None:
         """A sent reply moves the conversation to progress; the agent may also close or hand off,
         and a burst that ended with the contact's goodbye closes as theirs (`user_closed`)."""
-        if not report.sent:
+        if not report.sent or report.progressed:
             return
         now = self.clock()
         actions = answer.actions if answer is not None else ()
