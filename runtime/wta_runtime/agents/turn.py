@@ -11,6 +11,7 @@ from wta_runtime.conversation.business_hours import AfterHours
 
 if TYPE_CHECKING:
     from wta_runtime.agents.spend_limits import SpendTotals
+    from wta_runtime.db.agent_records import EarlierTurns
 
 ActionKind = Literal["handoff_to_human", "close_conversation"]
 ToolStatus = Literal["ok", "error", "refused"]
@@ -39,6 +40,9 @@ class ConversationContext:
     # What the tenant spent this month, read with the turn's state; None lets the runtime read
     # it when the tenant sets spending limits.
     spent: SpendTotals | None = None
+    # What the conversation's earlier turns recorded (at least `usage.EARLIER_OUTCOMES` outcomes
+    # and `runtime.RECENT_TOOL_RESULTS` tool calls), read with the turn's state; None: read here.
+    earlier: EarlierTurns | None = None
 
 
 @dataclass(frozen=True)

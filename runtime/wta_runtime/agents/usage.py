@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.turn import ConversationContext, ToolCallRecord, Usage
 from wta_runtime.db import agent_records
-from wta_runtime.db.agent_records import TurnRow
+from wta_runtime.db.agent_records import EarlierTurns, TurnRow
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
 
 log = logging.getLogger("wta.agents")
 # The outcome of a turn a hard spending limit answered without the model.
 LIMITED = "spend_limit"
+# How many earlier outcomes a turn reads (failed turns in a row: a handoff policy counts them).
+EARLIER_OUTCOMES = 20
 
 PROMPT_TOKENS = Counter(
     "wta_agent_prompt_tokens_total", "Prompt tokens the model counted.", ["tenant", "agent"]
@@ -164,8 +166,13 @@ async def conversation_state(
 ) -> ConversationState:
     """The last selected agent, the failed turns before this one, the latest tool results."""
     earlier = await agent_records.earlier_turns(
-        driver(sessions), conversation_id, outcomes=20, tool_calls=recent_tools
+        driver(sessions), conversation_id, outcomes=EARLIER_OUTCOMES, tool_calls=recent_tools
     )
+    return state_of(earlier)
+
+
+def state_of(earlier: EarlierTurns) -> ConversationState:
+    """The conversation's state from what its earlier turns recorded."""
     failed = 0
     for outcome in earlier.outcomes:
         if outcome not in ("fallback", "unanswered"):
@@ -182,16 +189,21 @@ async def load_state(
     context: ConversationContext,
     recent_tools: int,
 ) -> ConversationState:
-    """The conversation's state; the worker's sticky agent wins; an unreadable one is empty."""
-    if sessions is None or context.conversation_id is None:
+    """The conversation's state; the worker's sticky agent wins; an unreadable one is empty.
+
+    Earlier turns the caller read (`context.earlier`) are used as they are."""
+    if context.earlier is not None:
+        state = state_of(context.earlier)
+    elif sessions is None or context.conversation_id is None:
         return ConversationState(sticky_agent=context.sticky_agent)
-    try:
-        state = await conversation_state(
-            sessions, context.conversation_id, recent_tools=recent_tools
-        )
-    except DATABASE_ERRORS:
-        log.warning("could not read the conversation's agent state", exc_info=True)
-        state = ConversationState()
+    else:
+        try:
+            state = await conversation_state(
+                sessions, context.conversation_id, recent_tools=recent_tools
+            )
+        except DATABASE_ERRORS:
+            log.warning("could not read the conversation's agent state", exc_info=True)
+            state = ConversationState()
     if context.sticky_agent:
         return ConversationState(context.sticky_agent, state.failed_in_a_row, state.tool_results)
     return state

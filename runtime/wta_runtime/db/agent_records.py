@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -87,20 +88,34 @@ class EarlierTurns:
     tool_calls: list[tuple[str, Any, str]]
 
 
-_EARLIER_TURNS = Sql(
-    """
-    SELECT
-        (SELECT agent FROM agent_selections WHERE conversation_id = :conversation
+def earlier_turns_columns(conversation: str) -> str:
+    """The columns `sticky_agent`, `outcomes` and `tool_calls` of the conversation whose id is
+    the SQL expression `conversation`, with the parameters `:outcomes` and `:tool_calls`."""
+    return f"""
+        (SELECT agent FROM agent_selections WHERE conversation_id = {conversation}
          ORDER BY id DESC LIMIT 1) AS sticky_agent,
         (SELECT array_agg(outcome ORDER BY id DESC) FROM (
-            SELECT id, outcome FROM agent_usage WHERE conversation_id = :conversation
+            SELECT id, outcome FROM agent_usage WHERE conversation_id = {conversation}
             ORDER BY id DESC LIMIT :outcomes) AS recent) AS outcomes,
         (SELECT json_agg(json_build_array(name, arguments, result) ORDER BY id DESC) FROM (
             SELECT id, name, arguments, result FROM agent_tool_calls
-            WHERE conversation_id = :conversation
+            WHERE conversation_id = {conversation}
             ORDER BY id DESC LIMIT :tool_calls) AS latest) AS tool_calls
-    """
-)
+    """  # noqa: S608 (constants of ours, no input)
+
+
+_EARLIER_TURNS = Sql(f"SELECT {earlier_turns_columns(':conversation')}")
+
+
+def earlier_of(row: Mapping[str, Any]) -> EarlierTurns:
+    """The `earlier_turns_columns` of a row."""
+    return EarlierTurns(
+        sticky_agent=row["sticky_agent"],
+        outcomes=list(row["outcomes"] or ()),
+        tool_calls=[
+            (name, arguments, result) for name, arguments, result in row["tool_calls"] or ()
+        ],
+    )
 
 
 async def earlier_turns(
@@ -114,10 +129,4 @@ async def earlier_turns(
         _EARLIER_TURNS, conversation=conversation_id, outcomes=outcomes, tool_calls=tool_calls
     )
     assert row is not None
-    return EarlierTurns(
-        sticky_agent=row["sticky_agent"],
-        outcomes=list(row["outcomes"] or ()),
-        tool_calls=[
-            (name, arguments, result) for name, arguments, result in row["tool_calls"] or ()
-        ],
-    )
+    return earlier_of(row)

@@ -27,6 +27,7 @@ from sqlalchemy.sql.selectable import ExecutableReturnsRows
 from wta_runtime.agents.spend_limits import Periods, SpendTotals
 from wta_runtime.conversation.consent import OPT_OUT
 from wta_runtime.conversation.lifecycle import State
+from wta_runtime.db.agent_records import EarlierTurns, earlier_of, earlier_turns_columns
 from wta_runtime.db.consent import ConsentEvent
 from wta_runtime.db.driver import Driver, Sql
 from wta_runtime.db.outbound import (
@@ -283,6 +284,11 @@ class TurnState:
     opt_out: ConsentEvent | None = None
     # What the tenant spent this month so far (None: it sets no spending limit, not read).
     spent: SpendTotals | None = None
+    # The conversation's last messages that are not in the batch, oldest first, as
+    # (direction, author, body, delivery_status, details): the agent's history.
+    recent: Sequence[Sequence[Any]] = ()
+    # What the agents' earlier turns of the conversation recorded.
+    earlier: EarlierTurns | None = None
 
 
 def _columns(table: str, alias: str) -> str:
@@ -296,14 +302,28 @@ def _open_states() -> str:
 
 
 # Every turn asks the same: the conversation of a message, what settled it, and its unanswered
-# burst in the order the contact sent it, with whether each was replied to already.
+# burst in the order the contact sent it, with whether each was replied to already; and what the
+# agent is given with it: the messages before the burst and what its earlier turns recorded.
 _TURN_STATE = Sql(
     f"""
     WITH target AS (
         SELECT conversation_id, answered_by FROM messages
         WHERE tenant = :tenant AND idempotency_key = :key
+    ),
+    earlier AS (
+        SELECT
+            (SELECT json_agg(json_build_array(h.direction, h.author, h.body, h.delivery_status,
+                                              h.details) ORDER BY h.created_at, h.ordinal)
+             FROM (SELECT direction, author, body, delivery_status, details, created_at, ordinal
+                   FROM messages
+                   WHERE conversation_id = t.conversation_id
+                     AND NOT (direction = 'inbound' AND answered_by IS NULL)
+                   ORDER BY created_at DESC, ordinal DESC LIMIT :window) h) AS recent,
+            {earlier_turns_columns("t.conversation_id")}
+        FROM target t
     )
-    SELECT {_columns("conversations", "c")}, t.answered_by AS target_answered_by,
+    SELECT e.recent, e.sticky_agent, e.outcomes, e.tool_calls,
+           {_columns("conversations", "c")}, t.answered_by AS target_answered_by,
            {_columns("messages", "p")}, {_columns("consent_events", "ce")},
            EXISTS (
                SELECT 1 FROM messages r
@@ -318,6 +338,7 @@ _TURN_STATE = Sql(
            {MONTH_SO_FAR} AS spent
     FROM target t
     JOIN conversations c ON c.id = t.conversation_id
+    CROSS JOIN earlier e
     LEFT JOIN LATERAL (
         SELECT * FROM consent_events e
         WHERE e.tenant = :tenant AND e.contact_number = c.contact_number
@@ -338,14 +359,31 @@ def _prefixed(record: Mapping[str, Any], prefix: str) -> dict[str, Any]:
 
 
 async def turn_state(
-    db: Driver, tenant: str, key: str, *, reply_prefix: str, periods: Periods | None = None
+    db: Driver,
+    tenant: str,
+    key: str,
+    *,
+    reply_prefix: str,
+    periods: Periods | None = None,
+    window: int = 0,
+    outcomes: int = 0,
+    tool_calls: int = 0,
 ) -> TurnState | None:
     """The conversation of message `key`, what settled it, and the burst still to answer.
 
-    With `periods` (the tenant sets spending limits), also what it spent in them so far.
+    With `periods` (the tenant sets spending limits), also what it spent in them so far; the
+    last `window` messages before the burst, the last `outcomes` outcomes and `tool_calls` tool
+    calls of the agents' earlier turns.
     """
     rows = await db.fetch(
-        _TURN_STATE, tenant=tenant, key=key, prefix=reply_prefix, **month_params(periods)
+        _TURN_STATE,
+        tenant=tenant,
+        key=key,
+        prefix=reply_prefix,
+        window=window,
+        outcomes=outcomes,
+        tool_calls=tool_calls,
+        **month_params(periods),
     )
     if not rows:
         return None
@@ -358,6 +396,8 @@ async def turn_state(
         human_handled=bool(rows[0]["human"]),
         opt_out=_opt_out(rows[0]),
         spent=totals_of(rows[0]["spent"]) if periods is not None else None,
+        recent=rows[0]["recent"] or (),
+        earlier=earlier_of(rows[0]),
     )
 
 

@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime import metrics
 from wta_runtime.agents.model_calls import RETRYABLE, ModelFailure
+from wta_runtime.agents.runtime import RECENT_TOOL_RESULTS
 from wta_runtime.agents.selection import history_window
-from wta_runtime.agents.spend_limits import Periods, SpendTotals, time_zone
+from wta_runtime.agents.spend_limits import Periods, time_zone
 from wta_runtime.agents.turn import AgentProvider, AgentReply, AgentTurn
+from wta_runtime.agents.usage import EARLIER_OUTCOMES
 from wta_runtime.catalog import Agent, Tenant, TenantCatalog
 from wta_runtime.channel.delivery import UNREAD, DeliveryReport, OutboundDelivery
 from wta_runtime.channel.delivery_status import UNSENT
@@ -210,6 +212,9 @@ class TurnProcessor:
             message_sid,
             reply_prefix=reply_key(""),
             periods=Periods.at(self.clock(), time_zone(tenant.spec)) if limited else None,
+            window=history_window(tenant),
+            outcomes=EARLIER_OUTCOMES,
+            tool_calls=RECENT_TOOL_RESULTS,
         )
         assert state is not None
         conversation, batch = state.conversation, state.batch
@@ -228,15 +233,7 @@ class TurnProcessor:
         )
         answer: AgentReply | None
         if plain and key is not None:
-            answer, parts = await self._answer(
-                tenant,
-                conversation,
-                batch,
-                key,
-                lease,
-                human_handled=state.human_handled,
-                spent=state.spent,
-            )
+            answer, parts = await self._answer(tenant, conversation, batch, key, lease, state=state)
             closes = closes_after_reply(tenant, batch)
         else:
             settled = await self._settle_first(tenant, message_sid, lease)
@@ -313,13 +310,13 @@ class TurnProcessor:
         key: str,
         lease: ThreadLease,
         *,
-        human_handled: bool | None = None,
-        spent: SpendTotals | None = None,
+        state: store.TurnState | None = None,
     ) -> tuple[AgentReply, list[Message]]:
         """Run the agent on the burst and store its reply, split for WhatsApp, before any send.
 
         Only a burst the bot answers gets here (consent and a person were settled before), so
         the contact sees the bot "typing..." on their newest message while the reply is made.
+        `state`, when read for this very burst, holds what the agent is given besides it.
         """
         async with self._typing.while_replying(tenant, batch[-1].idempotency_key):
             attachments = await self._media.attachments(tenant, batch) if self._media else {}
@@ -334,8 +331,10 @@ class TurnProcessor:
                 conversation=conversation,
                 batch=batch,
                 attachments=attachments,
-                human_handled=human_handled,
-                spent=spent,
+                human_handled=state.human_handled if state else None,
+                spent=state.spent if state else None,
+                recent=state.recent if state else None,
+                earlier=state.earlier if state else None,
             )
             answer = await self._run_agent(tenant, turn)
         draft = ReplyDraft(
