@@ -10,6 +10,7 @@ from datetime import datetime
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException
+from twilio.base.version import Version
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
 
@@ -23,6 +24,8 @@ from wta_runtime.channel.sent_lookup import (
 from wta_runtime.channel.twilio_http import RebasedTwilioHttpClient
 
 STATUS_CALLBACK_PATH = "/api/v1/twilio/status"
+# The Messages resource (the HTTP client sends it to the configured API base).
+MESSAGES_URL = "https://api.twilio.com/2010-04-01/Accounts/{account}/Messages.json"
 # Messages to one contact since an attempt: a handful; the bound keeps a lookup one request or two.
 LOOKUP_LIMIT = 100
 
@@ -124,25 +127,37 @@ class OutboundSender:
         media_urls: Sequence[str] = (),
         template: Template | None = None,
     ) -> SentMessage:
-        """Send text (and media), or a template instead; return Twilio's SID and first status."""
-        params: dict[str, object] = {"to": whatsapp(to_number)}
+        """Send text (and media), or a template instead; return Twilio's SID and first status.
+
+        Through the client's `request_async` (the SDK's documented way to any resource, with its
+        authentication and HTTP client) with the resource's own parameter names: the message
+        resource's layers around it cost a third of a send's CPU (its reply is parsed into an
+        instance whose every date is parsed too), and only the SID and status are needed.
+        """
+        data: dict[str, object] = {"To": whatsapp(to_number)}
         service = self._service(tenant, from_number)
         if service:
-            params["messaging_service_sid"] = service
+            data["MessagingServiceSid"] = service
         else:
-            params["from_"] = whatsapp(from_number)
+            data["From"] = whatsapp(from_number)
         if template is not None:
-            params["content_sid"] = template.content_sid
-            params["content_variables"] = json.dumps(template.variables)
+            data["ContentSid"] = template.content_sid
+            data["ContentVariables"] = json.dumps(template.variables)
         else:
-            params["body"] = body
+            data["Body"] = body
             if media_urls:
-                params["media_url"] = list(media_urls)
+                data["MediaUrl"] = list(media_urls)
         if self._status_callback_url:
-            params["status_callback"] = self._status_callback_url
+            data["StatusCallback"] = self._status_callback_url
+        url = MESSAGES_URL.format(account=tenant.account_sid)
         async with _twilio_errors("the message"):
-            message = await self._client(tenant).messages.create_async(**params)
-        return SentMessage(sid=str(message.sid), status=str(message.status or "queued"))
+            response = await self._client(tenant).request_async("POST", url, data=data)
+            if not 200 <= response.status_code < 300:
+                raise Version.exception("POST", url, response, "Unable to create record")
+        message = json.loads(response.text) if response.text else {}
+        return SentMessage(
+            sid=str(message.get("sid")), status=str(message.get("status") or "queued")
+        )
 
     async def show_typing(self, tenant: Tenant, message_sid: str) -> None:
         """Show the contact "typing..." for their message `message_sid` (it also marks it read)."""
