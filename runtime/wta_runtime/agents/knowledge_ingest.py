@@ -184,7 +184,7 @@ class KnowledgeIngester:
             else:
                 rows = await self._chunk_rows(tenant.name, agent, source, document)
                 async with self._sessions.begin() as session:
-                    await knowledge_store.replace_chunks(
+                    kept = await knowledge_store.replace_chunks(
                         session,
                         source_id=claimed.id,
                         owner=self._owner,
@@ -193,6 +193,9 @@ class KnowledgeIngester:
                         chunks=rows,
                         now=self._clock(),
                     )
+                if not kept:  # the lease ran out and another replica took the source over
+                    report.busy.append(where)
+                    return
                 report.ingested.append(where)
                 INGESTIONS.labels(tenant.name, agent, "ingested").inc()
                 log.info("knowledge %s ingested: %d passages", where, len(rows))

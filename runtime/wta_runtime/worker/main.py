@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -164,7 +165,11 @@ async def run_worker(settings: Settings) -> None:
         stopping.set()
         await reloading
         await lag
-        await ingesting
+        # An ingestion may be fetching a slow URL: stop it (its transaction rolls back, its lease
+        # expires) rather than hold the shutdown.
+        ingesting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await ingesting
         await agents.close()
         await sender.close()
         await http.aclose()
