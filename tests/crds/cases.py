@@ -31,6 +31,12 @@ MENU_TOOL = {
     "url": "https://api.acme.example/menu",
     "allowedHosts": ["api.acme.example"],
 }
+# An MCP server of the example agent: the model sees its tool as orders_check_order_status.
+ORDERS_MCP = {
+    "name": "orders",
+    "url": "https://mcp.acme.example/mcp",
+    "allowTools": ["check_order_status"],
+}
 
 OFFICE = [{"day": "mon", "from": "09:00", "to": "18:00"}]
 
@@ -375,5 +381,77 @@ INVALID_ON_CREATE = [
         "spec.spending.maxReplyParts: Invalid value: 0: spec.spending.maxReplyParts in body should "
         "be greater than or equal to 1",
         "greater than or equal to 1",
+    ),
+    InvalidCase(
+        "mcp-url-not-http",
+        changed(AGENT, "spec.tools", {"mcp": [{**ORDERS_MCP, "url": "file:///srv/mcp.sock"}]}),
+        'spec.tools.mcp[0].url: Invalid value: "file:///srv/mcp.sock": must be an http:// or '
+        "https:// URL",
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "mcp-without-allowed-tools",
+        changed(AGENT, "spec.tools", {"mcp": [{**ORDERS_MCP, "allowTools": []}]}),
+        "spec.tools.mcp[0].allowTools: Invalid value: 0: spec.tools.mcp[0].allowTools in body "
+        "should have at least 1 items",
+        "List should have at least 1 item",
+    ),
+    InvalidCase(
+        "mcp-allowed-tool-with-spaces",
+        changed(AGENT, "spec.tools", {"mcp": [{**ORDERS_MCP, "allowTools": ["check order"]}]}),
+        'spec.tools.mcp[0].allowTools[0]: Invalid value: "check order": must be the tool\'s name '
+        "on the server, in letters, digits, '_' and '-'",
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "mcp-server-name-with-underscore",
+        changed(AGENT, "spec.tools", {"mcp": [{**ORDERS_MCP, "name": "order_api"}]}),
+        'spec.tools.mcp[0].name: Invalid value: "order_api": must start with a lowercase letter',
+        "String should match pattern",
+    ),
+    InvalidCase(
+        "mcp-server-listed-twice",
+        changed(
+            AGENT, "spec.tools", {"mcp": [ORDERS_MCP, {**ORDERS_MCP, "url": "http://10.0.0.9/"}]}
+        ),
+        "spec.tools.mcp[1]: Duplicate value",
+        "MCP server 'orders' is listed twice",
+    ),
+    InvalidCase(
+        "mcp-tool-named-like-a-builtin",
+        changed(
+            AGENT, "spec.tools", {"mcp": [{**ORDERS_MCP, "name": "send", "allowTools": ["media"]}]}
+        ),
+        "spec.tools.mcp: Invalid value: the model sees an MCP tool as <server name>_<tool>, and "
+        "that name must differ from the built-in and http tools' names",
+        "that name must differ from the built-in and http tools' names: rename the MCP server "
+        "(send_media)",
+    ),
+    InvalidCase(
+        "mcp-tool-named-like-an-http-tool",
+        changed(
+            AGENT,
+            "spec.tools",
+            {
+                "http": [{**MENU_TOOL, "name": "orders_menu"}],
+                "mcp": [{**ORDERS_MCP, "allowTools": ["menu"]}],
+            },
+        ),
+        "spec.tools.mcp: Invalid value: the model sees an MCP tool as <server name>_<tool>",
+        "rename the MCP server (orders_menu)",
+    ),
+    InvalidCase(
+        "mcp-tool-name-too-long",
+        changed(AGENT, "spec.tools", {"mcp": [{**ORDERS_MCP, "allowTools": ["x" * 60]}]}),
+        "spec.tools.mcp[0].allowTools: Invalid value: the model sees each tool as <name>_<tool>, "
+        "at most 64 characters",
+        "the model sees each tool as <name>_<tool>, at most 64 characters",
+    ),
+    InvalidCase(
+        "mcp-timeout-zero",
+        changed(AGENT, "spec.tools", {"mcp": [{**ORDERS_MCP, "timeoutSeconds": 0}]}),
+        "spec.tools.mcp[0].timeoutSeconds: Invalid value: 0: spec.tools.mcp[0].timeoutSeconds in "
+        "body should be greater than 0",
+        "greater than 0",
     ),
 ]

@@ -67,6 +67,24 @@ def test_every_secret_key_arrives_through_secret_key_ref_under_the_catalog_name(
     assert not any("value" in e and "TOKEN" in e["value"] for e in container(deployment)["env"])
 
 
+def test_mcp_server_header_secrets_reach_the_worker_like_http_tool_ones() -> None:
+    tenant = tenant_view()
+    token = {"name": "orders-mcp", "key": "token"}
+    server = {
+        "name": "orders",
+        "url": "https://mcp.acme.example/mcp",
+        "headers": [{"name": "Authorization", "secretKeyRef": token}],
+        "allowTools": ["check_order_status"],
+    }
+    agent = agent_view("helper", tenant.name, tools={"mcp": [server]})
+    deployment = build_runtime_deployment(
+        tenant, runtime_inputs(tenant, secret_refs=all_secret_refs(tenant, [agent]))
+    )
+
+    env = env_of(deployment)
+    assert env[secret_env_name(SecretKeyRef(**token))] == {"secretKeyRef": token}
+
+
 def test_secret_env_names_each_key_once() -> None:
     ref = SecretKeyRef(name="s", key="k")
     assert len(secret_env([ref, ref])) == 1

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from wta_runtime.local.processes import free_port, port_open
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI, host: str = "127.0.0.1") -> Iterator[str]:
+def serve_in_thread(app: ASGIApp, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `app` on a free port of `host` (loopback by default) for the duration of the block;
     yields its base URL."""
     port = free_port()

@@ -16,6 +16,7 @@ from wta_runtime.agents.knowledge import (
 )
 from wta_runtime.catalog import Agent, SecretResolver, Tenant, TenantCatalog, build_catalog
 from wta_runtime.manifests import ManifestSet, folder_fingerprint, read_manifests
+from wta_runtime.specs.agent_headers import HttpHeader
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class AgentResources:
     base_url: str | None
     tool_headers: Mapping[str, Mapping[str, str]]
     knowledge: KnowledgeIndex
+    # The headers of each MCP server, by the server's name in the agent.
+    mcp_headers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,19 @@ def fingerprint(
     return folder_fingerprint(manifests_dir, secrets_dir, configmaps_dir)
 
 
+def _header_values(
+    headers: list[HttpHeader], secrets: SecretResolver, namespace: str, where: str
+) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for header in headers:
+        value = header.value
+        if header.secret_key_ref is not None:
+            ref = header.secret_key_ref
+            value = secrets.resolve(namespace, ref, needed_by=where).get_secret_value()
+        values[header.name] = value or ""
+    return values
+
+
 def _resources(
     tenant: Tenant,
     agent: Agent,
@@ -62,15 +78,7 @@ def _resources(
     spec = agent.spec
     where = f"AIAgent {tenant.namespace}/{agent.name}"
     key_ref = spec.model.api_key_secret_ref
-    headers: dict[str, dict[str, str]] = {}
-    for tool in spec.tools.http:
-        headers[tool.name] = {}
-        for header in tool.headers:
-            value = header.value
-            if header.secret_key_ref is not None:
-                ref = header.secret_key_ref
-                value = secrets.resolve(tenant.namespace, ref, needed_by=where).get_secret_value()
-            headers[tool.name][header.name] = value or ""
+    ns = tenant.namespace
     return AgentResources(
         agent=agent,
         api_key=(
@@ -79,8 +87,11 @@ def _resources(
             else tenant.model_api_key
         ),
         base_url=spec.model.base_url or tenant.spec.model.base_url,
-        tool_headers=headers,
+        tool_headers={
+            t.name: _header_values(t.headers, secrets, ns, where) for t in spec.tools.http
+        },
         knowledge=build_index(spec.knowledge, config_maps),
+        mcp_headers={s.name: _header_values(s.headers, secrets, ns, where) for s in spec.tools.mcp},
     )
 
 

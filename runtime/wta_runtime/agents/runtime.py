@@ -28,6 +28,7 @@ from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.document_search import DocumentSearch
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder
 from wta_runtime.agents.handoff_policy import business_hours_of, handoff_reason, too_many_failures
+from wta_runtime.agents.mcp_tools import McpTools
 from wta_runtime.agents.memory import ContactMemory, memory_items
 from wta_runtime.agents.model_calls import RETRYABLE, ModelClients, ModelFailure, RetryBudget
 from wta_runtime.agents.offline import OFFLINE_LABEL, offline_answer
@@ -125,6 +126,7 @@ class AgentRuntime:
         self._retry_later = retry_later
         self._http = http or httpx.AsyncClient()
         self._clients = ModelClients()
+        self._mcp = McpTools()
         embedder = embedder or HashingEmbedder()
         self.embedder = embedder
         self._memory = ContactMemory(sessions, embedder, clock) if sessions else None
@@ -281,6 +283,9 @@ class AgentRuntime:
             recalled=await self._recall(turn, context),
             earlier_tools=state.tool_results,
         )
+        mcp = await self._mcp.offer(
+            turn.tenant.name, turn.agent.name, spec.tools.mcp, resources.mcp_headers
+        )
         try:
             result = await run_tool_loop(
                 client,
@@ -291,6 +296,7 @@ class AgentRuntime:
                     self._http,
                     away.tool_note if away else None,
                     documents=self._document_lookup(turn),
+                    mcp=mcp,
                 ),
                 budget=self._budget,
                 max_steps=self._max_steps,

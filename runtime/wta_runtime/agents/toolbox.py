@@ -13,6 +13,7 @@ from openai.types.chat import ChatCompletionToolParam
 
 from wta_runtime.agents import builtin_tools, http_tools
 from wta_runtime.agents.agent_catalog import AgentResources
+from wta_runtime.agents.mcp_tools import McpOffer
 from wta_runtime.agents.model_calls import MalformedReply
 from wta_runtime.agents.turn import AgentAction, ToolCallRecord, ToolStatus
 from wta_runtime.db.knowledge_store import StoredPassage
@@ -41,7 +42,8 @@ def parse_arguments(raw: str | None) -> dict[str, Any]:
 
 
 class Toolbox:
-    """Built-in and HTTP tools of an agent for one turn; unknown names are the model's mistake."""
+    """Built-in, HTTP and MCP tools of an agent for one turn; unknown names are the model's
+    mistake."""
 
     def __init__(
         self,
@@ -49,9 +51,11 @@ class Toolbox:
         http: httpx.AsyncClient,
         handoff_note: str | None = None,
         documents: DocumentLookup | None = None,
+        mcp: McpOffer | None = None,
     ) -> None:
         """`handoff_note`: what the model learns when it hands off (outside business hours);
-        `documents`: searches the agent's ingested `knowledge.sources` for lookup_knowledge."""
+        `documents`: searches the agent's ingested `knowledge.sources` for lookup_knowledge;
+        `mcp`: the MCP tools listed for this turn (a server that could not be listed has none)."""
         self._resources = resources
         self._documents = documents
         self._handoff_note = handoff_note
@@ -59,6 +63,8 @@ class Toolbox:
         spec = resources.agent.spec
         self._builtin = set(spec.tools.builtin)
         self._http_tools = {t.name: t for t in spec.tools.http}
+        self._mcp = mcp
+        self._mcp_tools = dict(mcp.tools) if mcp else {}
         # send_media exists only for an agent with files to send.
         self._media = builtin_tools.MediaChoice(spec.media) if spec.media else None
 
@@ -68,24 +74,34 @@ class Toolbox:
         return list(self._media.urls) if self._media else []
 
     def definitions(self) -> list[ChatCompletionToolParam]:
-        """The `tools` of a chat completions request (built-ins first, then HTTP tools)."""
+        """The `tools` of a chat completions request (built-ins, HTTP tools, MCP tools)."""
         builtin = [builtin_tools.DEFINITIONS[n] for n in sorted(self._builtin)]
         if self._media is not None:
             builtin.append(builtin_tools.send_media_definition(self._resources.agent.spec.media))
-        return builtin + [http_tools.definition(t) for t in self._http_tools.values()]
+        http = [http_tools.definition(t) for t in self._http_tools.values()]
+        return builtin + http + [t.definition() for t in self._mcp_tools.values()]
 
     def _known(self, name: str) -> bool:
         if name == SEND_MEDIA:
             return self._media is not None
-        return name in self._builtin or name in self._http_tools
+        return name in self._builtin or name in self._http_tools or name in self._mcp_tools
+
+    def _parameters(self, name: str) -> dict[str, Any] | None:
+        """The JSON schema of a declared or listed tool's arguments; None for built-ins."""
+        if name in self._http_tools:
+            return self._http_tools[name].parameters
+        if name in self._mcp_tools:
+            return self._mcp_tools[name].listed.parameters
+        return None
 
     def check_call(self, name: str, raw_arguments: str | None) -> dict[str, Any]:
         """Validate a call before running anything: known tool, JSON object, required keys."""
         if not self._known(name):
             raise MalformedReply(f"the model called an unknown tool {name!r}")
         arguments = parse_arguments(raw_arguments)
-        if name in self._http_tools:
-            required = self._http_tools[name].parameters.get("required") or []
+        schema = self._parameters(name)
+        if schema is not None:
+            required = schema.get("required") or []
             missing = [k for k in required if k not in arguments]
             if missing:
                 raise MalformedReply(f"tool {name!r} misses required arguments {missing}")
@@ -107,6 +123,8 @@ class Toolbox:
         elif name == SEND_MEDIA and self._media is not None:
             # An unknown file name is an answer the model can correct, not a broken reply.
             text, status = self._media.pick(arguments.get("name"))
+        elif name in self._mcp_tools and self._mcp is not None:
+            text, status = await self._mcp.run(name, arguments)
         else:
             tool = self._http_tools[name]
             headers = self._resources.tool_headers.get(name, {})

@@ -12,6 +12,7 @@ from wta_runtime.specs.agent import (
     SelectionRule,
     Tools,
 )
+from wta_runtime.specs.agent_mcp import McpServer
 from wta_runtime.specs.agent_media import MediaEntry
 from wta_runtime.specs.common import API_GROUP, API_VERSION, SecretKeyRef
 from wta_runtime.specs.status import (
@@ -45,6 +46,7 @@ __all__ = [
     "HttpTool",
     "Knowledge",
     "KnowledgeEntry",
+    "McpServer",
     "MediaEntry",
     "MediaStorage",
     "Memory",

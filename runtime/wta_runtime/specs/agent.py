@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from wta_runtime.specs.agent_headers import HttpHeader
+from wta_runtime.specs.agent_mcp import McpServer, mcp_tool_names
 from wta_runtime.specs.agent_media import MAX_MEDIA, MediaEntry
 from wta_runtime.specs.common import (
     DATA_KEY,
@@ -34,11 +36,14 @@ Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 TENANT_REF_IMMUTABLE = (
     "tenantRef cannot change: create the agent again under the other tenant instead"
 )
-HEADER_ONE_SOURCE = "each header needs exactly one of value or secretKeyRef"
 HOST_NOT_ALLOWED = "the url's host must be listed in allowedHosts"  # when the host is unknown
 TOOL_NAME_TAKEN = (
     "http tool names must differ from the built-in tools' names "
     "(handoff_to_human, close_conversation, lookup_knowledge, send_media)"
+)
+MCP_NAME_TAKEN = (
+    "the model sees an MCP tool as <server name>_<tool>, and that name must differ from the "
+    "built-in and http tools' names: rename the MCP server"
 )
 WINDOW_ORDER = "a business hours window must start before it ends (HH:MM, 24-hour clock)"
 HOURS_NEEDED = "outsideBusinessHours needs businessHours: say when people are available"
@@ -278,30 +283,6 @@ class Knowledge(SpecModel):
         return host in self.allowed_hosts or f"{host}:{parts.port}" in self.allowed_hosts
 
 
-class HttpHeader(SpecModel):
-    """A header sent with every call of an HTTP tool."""
-
-    model_config = ConfigDict(
-        json_schema_extra=validations(
-            cel("has(self.value) != has(self.secretKeyRef)", HEADER_ONE_SOURCE)
-        )
-    )
-
-    name: str = Field(
-        pattern=r"^[A-Za-z0-9-]+$", max_length=100, description="Header name, e.g. Authorization."
-    )
-    value: str | None = Field(default=None, max_length=4096, description="A plain value.")
-    secret_key_ref: SecretKeyRef | None = Field(
-        default=None, description="Secret key holding the value, for credentials."
-    )
-
-    @model_validator(mode="after")
-    def _one_source(self) -> HttpHeader:
-        if (self.value is None) == (self.secret_key_ref is None):
-            raise ValueError(HEADER_ONE_SOURCE)
-        return self
-
-
 class HttpTool(SpecModel):
     """A function the model may call, carried out as one HTTP request."""
 
@@ -368,6 +349,18 @@ class HttpTool(SpecModel):
 class Tools(SpecModel):
     """What the agent may do besides answering."""
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel(
+                "!has(self.mcp) || self.mcp.all(m, m.allowTools.all(t, "
+                f"!((m.name + '_' + t) in {list(RESERVED_TOOL_NAMES)!r}) && "
+                "!(has(self.http) && self.http.exists(h, h.name == m.name + '_' + t))))",
+                MCP_NAME_TAKEN,
+                field_path=".mcp",
+            )
+        )
+    )
+
     builtin: list[BuiltinTool] = Field(
         default_factory=list,
         description="Built-in tools: handoff_to_human, close_conversation, lookup_knowledge.",
@@ -379,11 +372,22 @@ class Tools(SpecModel):
         description="Declarative HTTP tools.",
         json_schema_extra=list_map("name"),
     )
+    mcp: list[McpServer] = Field(
+        default_factory=list,
+        max_length=10,
+        description="MCP servers (streamable HTTP) whose allowed tools the model may call.",
+        json_schema_extra=list_map("name"),
+    )
 
     @model_validator(mode="after")
     def _unique(self) -> Tools:
         unique(list(self.builtin), "tool")
         unique([t.name for t in self.http], "tool")
+        unique([s.name for s in self.mcp], "MCP server")
+        taken = {*RESERVED_TOOL_NAMES, *(t.name for t in self.http)}
+        for name in mcp_tool_names(self.mcp):
+            if name in taken:
+                raise ValueError(f"{MCP_NAME_TAKEN} ({name})")
         return self
 
 
