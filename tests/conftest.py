@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.utils.mcp_server import ShopMcp, serve_shop_mcp, shop_mcp_manifests
 from tests.utils.media_server import MediaFiles, MediaHost, create_media_app, sample_media
 from tests.utils.node_lock import hold_node_lock
 from tests.utils.openai_server import ScriptedModel, create_openai_app
@@ -76,6 +77,8 @@ def knowledge_config_map(returns: str) -> dict[str, Any]:
     }
 
 
+# Its agent may call check_order_status on the shop's MCP server (the `shop_mcp` fixture).
+MCP_TENANT, MCP_NUMBER = "mcp-pizza", "+14155550102"
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
@@ -133,7 +136,14 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture(scope="session")
-def manifests_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def shop_mcp() -> Iterator[ShopMcp]:
+    """The pizza shop's MCP server (real, streamable HTTP on loopback), for the whole session."""
+    with serve_shop_mcp() as shop:
+        yield shop
+
+
+@pytest.fixture(scope="session")
+def manifests_dir(tmp_path_factory: pytest.TempPathFactory, shop_mcp: ShopMcp) -> Path:
     """The examples, plus a copy of their tenant on another number served by a real-model worker."""
     folder = tmp_path_factory.mktemp("manifests")
     for path in EXAMPLES.glob("*.yaml"):
@@ -152,7 +162,18 @@ def manifests_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "zz-openai-twin.yaml").write_text(yaml.safe_dump_all(twin))
     for name, number in ENGINE_TENANTS.items():
         (folder / f"zz-{name}.yaml").write_text(yaml.safe_dump_all(_engine_twin(name, number)))
+    (folder / f"zz-{MCP_TENANT}.yaml").write_text(yaml.safe_dump_all(_mcp_twin(shop_mcp.url)))
     return folder
+
+
+def _mcp_twin(url: str) -> list[dict[str, Any]]:
+    """The engine twin of mcp-pizza, its agent with the shop's MCP server and its token Secret."""
+    secret, server = shop_mcp_manifests(MCP_TENANT, url, timeoutSeconds=5)
+    docs = _engine_twin(MCP_TENANT, MCP_NUMBER)
+    for doc in docs:
+        if doc["kind"] == "AIAgent":
+            doc["spec"]["tools"] = {"builtin": ["handoff_to_human"], "mcp": [server]}
+    return [secret, *docs]
 
 
 def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:

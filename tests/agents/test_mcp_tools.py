@@ -13,7 +13,7 @@ from prometheus_client import REGISTRY
 
 from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import agent_doc, context, new_name, tenant_docs, write
-from tests.utils.mcp_server import SHOP_TOKEN, ShopMcp, serve_shop_mcp
+from tests.utils.mcp_server import SHOP_TOKEN, ShopMcp, serve_shop_mcp, shop_mcp_manifests
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from wta_runtime.local.processes import free_port
 
@@ -26,26 +26,10 @@ def shop() -> Iterator[ShopMcp]:
         yield server
 
 
-def _tenant(
-    folder: Path, url: str, *, token: str = SHOP_TOKEN, allow: list[str] | None = None, **more: Any
-) -> str:
+def _tenant(folder: Path, url: str, **fields: Any) -> str:
     """A tenant whose agent has the shop's MCP server, its token read from a Secret."""
     name = new_name()
-    secret = {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {"name": f"{name}-mcp"},
-        "stringData": {"token": f"Bearer {token}"},
-    }
-    server = {
-        "name": "shop",
-        "url": url,
-        "headers": [
-            {"name": "Authorization", "secretKeyRef": {"name": f"{name}-mcp", "key": "token"}}
-        ],
-        "allowTools": allow or ["check_order_status"],
-        **more,
-    }
+    secret, server = shop_mcp_manifests(name, url, **fields)
     tools = {"builtin": ["handoff_to_human"], "mcp": [server]}
     write(folder, [*tenant_docs(name), secret, agent_doc(AGENT, name, tools=tools)])
     return name
@@ -187,7 +171,7 @@ async def test_a_server_that_goes_down_after_listing_fails_the_call_not_the_turn
 async def test_a_slow_tool_times_out_into_an_error_the_model_reads(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
-    name = _tenant(tmp_path, shop.url, allow=["slow_lookup"], timeoutSeconds=1)
+    name = _tenant(tmp_path, shop.url, allowTools=["slow_lookup"], timeoutSeconds=1)
     runtime = make_runtime(tmp_path)
     model.replies += [
         ScriptedReply(tool_calls=[call("shop_slow_lookup", order="A-17")]),
@@ -207,7 +191,7 @@ async def test_a_slow_tool_times_out_into_an_error_the_model_reads(
 async def test_a_tool_error_is_told_to_the_model(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
-    name = _tenant(tmp_path, shop.url, allow=["broken_lookup"])
+    name = _tenant(tmp_path, shop.url, allowTools=["broken_lookup"])
     runtime = make_runtime(tmp_path)
     model.replies += [
         ScriptedReply(tool_calls=[call("shop_broken_lookup", order="A-17")]),

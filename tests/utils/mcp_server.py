@@ -105,6 +105,32 @@ def create_shop_app(shop: ShopMcp) -> ASGIApp:
     return app
 
 
+def shop_mcp_manifests(
+    tenant: str, url: str, *, token: str = SHOP_TOKEN, **fields: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Secret with the token's Authorization header, and the `spec.tools.mcp` entry of the
+    shop's server that sends it (only check_order_status allowed unless `fields` say else)."""
+    secret_name = f"{tenant}-orders"
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": secret_name},
+        "stringData": {"authorization": f"Bearer {token}"},
+    }
+    header = {
+        "name": "Authorization",
+        "secretKeyRef": {"name": secret_name, "key": "authorization"},
+    }
+    server = {
+        "name": "shop",
+        "url": url,
+        "headers": [header],
+        "allowTools": ["check_order_status"],
+        **fields,
+    }
+    return secret, server
+
+
 @contextmanager
 def serve_shop_mcp() -> Iterator[ShopMcp]:
     """The shop's MCP server on a free loopback port for the duration of the block."""

@@ -1,8 +1,9 @@
 """One request to an MCP server over streamable HTTP: list its tools, or call one.
 
-The `mcp` SDK is imported on first use, so a worker whose agents have no MCP servers never
-loads it. Each request opens its own session and closes it; the whole of it, connecting
-included, must finish within the server's timeout.
+The `mcp` SDK is imported by `load_sdk`, when the catalog has an agent with MCP servers: a
+worker without any never loads it, and one with some does before its first turn (an import in
+a turn would block the event loop for seconds). Each request opens its own session and closes
+it; the whole of it, connecting included, must finish within the server's timeout.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ class McpUnavailable(Exception):
     def __init__(self, outcome: Literal["timeout", "unreachable"], cause: str) -> None:
         super().__init__(f"{outcome} ({cause})")
         self.outcome = outcome
+
+
+def load_sdk() -> None:
+    """Import the MCP client now rather than in the middle of a turn."""
+    import mcp.client.streamable_http  # noqa: F401
 
 
 @asynccontextmanager

@@ -19,6 +19,7 @@ from openai.types.chat import ChatCompletionToolParam
 from prometheus_client import Counter
 
 from wta_runtime.agents import mcp_client
+from wta_runtime.agents.agent_catalog import AgentCatalog
 from wta_runtime.agents.mcp_client import CallResult, ListedTool, McpUnavailable
 from wta_runtime.agents.turn import ToolStatus
 from wta_runtime.specs.agent_mcp import McpServer, function_name
@@ -64,6 +65,12 @@ class McpTool:
 class _Listing:
     tools: tuple[ListedTool, ...] | None  # None: the server could not be listed
     until: float
+
+
+def prepare_mcp(catalog: AgentCatalog) -> None:
+    """Load the MCP client when some agent of the catalog has MCP servers."""
+    if any(r.agent.spec.tools.mcp for r in catalog.resources.values()):
+        mcp_client.load_sdk()
 
 
 def _key(server: McpServer, headers: Mapping[str, str]) -> str:

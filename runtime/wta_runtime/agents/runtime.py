@@ -28,7 +28,7 @@ from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.document_search import DocumentSearch
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder
 from wta_runtime.agents.handoff_policy import business_hours_of, handoff_reason, too_many_failures
-from wta_runtime.agents.mcp_tools import McpTools
+from wta_runtime.agents.mcp_tools import McpTools, prepare_mcp
 from wta_runtime.agents.memory import ContactMemory, memory_items
 from wta_runtime.agents.model_calls import RETRYABLE, ModelClients, ModelFailure, RetryBudget
 from wta_runtime.agents.offline import OFFLINE_LABEL, offline_answer
@@ -117,6 +117,7 @@ class AgentRuntime:
         connection) raises `ModelFailure` instead of answering with the fallback, for a caller
         that retries the turn with backoff (the worker); otherwise the fallback answers at once."""
         self._catalog = catalog if isinstance(catalog, AgentCatalog) else catalog_of(catalog)
+        prepare_mcp(self._catalog)
         self._sessions = sessions
         self._platform_key = platform_api_key
         self._platform_base_url = platform_base_url
@@ -138,6 +139,7 @@ class AgentRuntime:
 
     def swap(self, catalog: AgentCatalog) -> None:
         """Serve later turns with `catalog`; turns already running finish with the old one."""
+        prepare_mcp(catalog)
         self._catalog = catalog
 
     async def reply(self, turn: AgentTurn) -> AgentReply:
