@@ -81,11 +81,12 @@ lint: install ## Lint and type-check (ruff, mypy, shellcheck)
 	$(BIN)/mypy
 	$(BIN)/shellcheck --external-sources hack/*.sh hack/lib/*.sh .ci/run
 
-bench: install ## Benchmarks (last, on a real node: helm install -> first reply, a rolling update at 10 messages/s); results go to docs/benchmarks.md
+bench: install ## Benchmarks (last, on a real node: helm install -> first reply, a rolling update at 10 messages/s, a sleeping tenant's wake-up); results go to docs/benchmarks.md
 	$(BIN)/python -m hack.bench
 	$(BIN)/python -m hack.bench_worker
 	$(BIN)/python -m hack.bench_console
 	$(BIN)/python -m hack.bench_node
+	$(BIN)/python -m hack.bench_node_wake
 
 image: ## Build the container image: Docker if an engine runs, else podman on a base made from Debian's packages
 	hack/build-image.sh

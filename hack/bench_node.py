@@ -20,12 +20,14 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tests.node.accommodations import unsupported_reason
-from tests.node.node import start_node
+from tests.node.node import RealNode, start_node
 from tests.node.release import EXAMPLES, TENANT, install
 from tests.node.services import NodeServices, node_services
 from tests.node.traffic import WEBHOOK, post_until_accepted
@@ -60,20 +62,27 @@ async def first_reply(gateway_url: str, services: NodeServices) -> tuple[float, 
     return accepted, time.monotonic()
 
 
-def run(folder: Path) -> dict[str, Any]:
-    """Start a node, install the chart and time the way to the first reply."""
-    load_before = os.getloadavg()[0]
+@contextmanager
+def node_and_services(folder: Path) -> Iterator[tuple[RealNode, NodeServices]]:
+    """A started node and the host's services for it; both stopped after."""
     node = start_node(folder / "node")
     try:
         sources = f"{node.network.node_ip}/32"
         with node_services(folder / "services", node.network.host_ip, sources) as services:
-            started = time.monotonic()
-            release = install(node, services)
-            installed = time.monotonic()
-            accepted, replied = asyncio.run(first_reply(release.gateway_url, services))
-            rolling = measure(node, release, services)
+            yield node, services
     finally:
         node.stop()
+
+
+def run(folder: Path) -> dict[str, Any]:
+    """Start a node, install the chart and time the way to the first reply."""
+    load_before = os.getloadavg()[0]
+    with node_and_services(folder) as (node, services):
+        started = time.monotonic()
+        release = install(node, services)
+        installed = time.monotonic()
+        accepted, replied = asyncio.run(first_reply(release.gateway_url, services))
+        rolling = measure(node, release, services)
     return {
         "helm_install_wait": installed - started,
         "first_webhook_accepted": accepted - started,
@@ -90,10 +99,7 @@ def section(result: dict[str, Any]) -> str:
         [
             HEADING,
             "",
-            f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
-            "- command: `make bench` (`python -m hack.bench_node`); machine load (1-minute "
-            f"load average, {os.cpu_count()} cores): {result['load'][0]:.1f} at the start, "
-            f"{result['load'][1]:.1f} at the end",
+            *where(result, "hack.bench_node"),
             "- one node (containerd, kubelet; accommodations: "
             f"{', '.join(result['accommodations'])}), image already built and loaded, no pull; "
             "NATS, PostgreSQL and the Twilio API on the host. See docs/operating.md.",
@@ -112,17 +118,38 @@ def section(result: dict[str, Any]) -> str:
     )
 
 
-def main() -> None:
+def write_results(
+    what: str,
+    prefix: str,
+    run: Callable[[Path], dict[str, Any]],
+    heading: str,
+    section: Callable[[dict[str, Any]], str],
+) -> None:
+    """Run `run` in a temporary folder where a node can run; replace its docs section."""
     reason = unsupported_reason()
     if reason:
-        print(f"node benchmark skipped: {reason}")
+        print(f"{what} skipped: {reason}")
         return
-    with tempfile.TemporaryDirectory(prefix="wta-bench-node-") as tmp:
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         result = run(Path(tmp))
     new = section(result)
-    replace_section(DOC, HEADING, new)
+    replace_section(DOC, heading, new)
     print(new)
     print(json.dumps(result, indent=2), file=sys.stderr)
+
+
+def where(result: dict[str, Any], module: str) -> list[str]:
+    """The section's first lines: when, on what, with which command and load."""
+    return [
+        f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}",
+        f"- command: `make bench` (`python -m {module}`); machine load (1-minute "
+        f"load average, {os.cpu_count()} cores): {result['load'][0]:.1f} at the start, "
+        f"{result['load'][1]:.1f} at the end",
+    ]
+
+
+def main() -> None:
+    write_results("node benchmark", "wta-bench-node-", run, HEADING, section)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,12 @@ from typing import Any
 
 from tests.node.node import RealNode
 from tests.node.release import AGENT, TENANT, TENANT_NS
-from tests.node.rollout import generation, wait_rolled, wait_template_changed
+from tests.node.rollout import (
+    generation,
+    wait_rolled,
+    wait_runtime_created,
+    wait_template_changed,
+)
 
 REVISION = re.compile(r"rev-\d+")
 MODEL_SECRET = f"{TENANT}-model"
@@ -64,6 +69,7 @@ def use_model(node: RealNode, base_url: str) -> None:
         *("-n", TENANT_NS, "create", "secret", "generic", MODEL_SECRET),
         "--from-literal=apiKey=sk-node-test",
     )
+    wait_runtime_created(kube)
     before = generation(kube)
     patch = {
         "spec": {

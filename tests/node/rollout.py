@@ -62,6 +62,15 @@ def wait_rolled(kube: KubeCluster, *, timeout: float = 300) -> None:
         time.sleep(1)
 
 
+def wait_runtime_created(kube: KubeCluster, *, timeout: float = 120) -> None:
+    """Wait until the operator has created the runtime Deployment (examples/ just applied)."""
+    deadline = time.monotonic() + timeout
+    while kube.kubectl("-n", TENANT_NS, "get", "deployment", RUNTIME, check=False).returncode:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no runtime Deployment within {timeout:.0f}s")
+        time.sleep(0.5)
+
+
 def generation(kube: KubeCluster) -> int:
     """The runtime Deployment's metadata.generation (it grows when its template changes)."""
     return int(
