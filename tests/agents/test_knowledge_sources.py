@@ -301,3 +301,32 @@ async def test_lookup_knowledge_returns_document_passages_with_their_source(
     assert "within 30 days" in lookup.result
     assert model.requests[1]["messages"][-1]["content"] == lookup.result
     assert reply.text == "Within 30 days (configmap/shop-faq/returns.md)."
+
+
+async def test_a_pdf_in_a_mounted_configmap_is_ingested_with_its_pages(
+    tmp_path: Path,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    pgvector: None,
+) -> None:
+    tenant = new_name()
+    knowledge = {"sources": [{"configMap": {"name": "shop-menu", "key": "menu.pdf"}}]}
+    _manifests(tmp_path / "manifests", tenant, RETURNS_V1, knowledge)
+    mounted = tmp_path / "configmaps" / "shop-menu"
+    mounted.mkdir(parents=True)
+    # As the kubelet mounts a ConfigMap: each key a link into the current `..data` folder.
+    (mounted / "..data").mkdir()
+    (mounted / "..data" / "menu.pdf").write_bytes(
+        pdf_of(["Menu\nMargherita 8 euros.", "Allergens\nThe Quattro Formaggi has nuts."])
+    )
+    (mounted / "menu.pdf").symlink_to("..data/menu.pdf")
+    ingester = _ingester(sessions, http, tenant)
+    ingester.use_catalog(load_agent_catalog(tmp_path / "manifests", None, tmp_path / "configmaps"))
+
+    report = await ingester.ingest_all()
+
+    assert report.ingested == [f"{tenant}/helper/configmap/shop-menu/menu.pdf"]
+    assert await _chunks(sessions, tenant) == [
+        "Menu\nMargherita 8 euros.",
+        "Allergens\nThe Quattro Formaggi has nuts.",
+    ]

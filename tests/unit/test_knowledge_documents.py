@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
 from tests.utils.documents import pdf_of
@@ -17,6 +20,7 @@ from wta_runtime.agents.document_text import (
     html_text,
     split,
 )
+from wta_runtime.agents.knowledge import as_bytes, build_index, config_maps_from_manifests
 from wta_runtime.specs import Knowledge
 
 HANDBOOK = "\n\n".join(
@@ -138,3 +142,25 @@ def test_plain_http_is_fetched_only_when_the_platform_allows_it() -> None:
         SourceError, match=re.escape("127.0.0.1:9999 is not in knowledge.allowedHosts")
     ):
         check_url("http://127.0.0.1:9999/faq.md", knowledge, FetchPolicy(allow_http=True))
+
+
+def test_binary_configmap_data_comes_back_byte_for_byte(tmp_path: Path) -> None:
+    document = pdf_of(["Menu\nMargherita 8 euros."])
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "shop-menu"},
+        "data": {"notes.md": "# Notes"},
+        "binaryData": {"menu.pdf": base64.b64encode(document).decode()},
+    }
+    (tmp_path / "menu.yaml").write_text(yaml.safe_dump(manifest))
+
+    [data] = config_maps_from_manifests(tmp_path).values()
+
+    assert as_bytes(data["menu.pdf"]) == document
+    assert data["notes.md"] == "# Notes"
+    # configMapRefs search text only: the PDF is not a passage of the in-memory index.
+    refs = Knowledge.model_validate({"configMapRefs": [{"name": "shop-menu"}]})
+    assert [p.title for p in build_index(refs, {"shop-menu": data}).passages] == [
+        "shop-menu/notes.md"
+    ]

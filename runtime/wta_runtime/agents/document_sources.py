@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from wta_runtime.agents.knowledge import as_bytes
 from wta_runtime.channel.media_store import MediaStore, MediaStoreError
 from wta_runtime.specs.agent import Knowledge, KnowledgeSource
 
@@ -78,7 +79,8 @@ async def fetch_url(
 def fetch_config_map(
     source: KnowledgeSource, config_maps: Mapping[str, Mapping[str, str]]
 ) -> FetchedDocument:
-    """The ConfigMap key's text, as mounted (or as a manifest beside the agent's, locally)."""
+    """The ConfigMap key's bytes (`data` or `binaryData`), as mounted (or as a manifest beside
+    the agent's, locally)."""
     assert source.config_map is not None
     ref = source.config_map
     data = config_maps.get(ref.name)
@@ -86,7 +88,7 @@ def fetch_config_map(
         raise SourceError(f"ConfigMap {ref.name} is not mounted or does not exist")
     if ref.key not in data:
         raise SourceError(f"ConfigMap {ref.name} has no key {ref.key}")
-    return FetchedDocument(data[ref.key].encode("utf-8"), ref.key)
+    return FetchedDocument(as_bytes(data[ref.key]), ref.key)
 
 
 async def fetch_object(store: MediaStore | None, tenant: str, key: str) -> FetchedDocument:

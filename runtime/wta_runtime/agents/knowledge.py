@@ -6,6 +6,7 @@ Deployment sees them) or, locally, from `kind: ConfigMap` manifests beside the a
 
 from __future__ import annotations
 
+import base64
 import math
 import re
 from collections import Counter
@@ -33,6 +34,26 @@ class Passage:
 ConfigMapData = Mapping[str, Mapping[str, str]]
 
 
+def as_text(data: bytes) -> str:
+    """A ConfigMap value as text; bytes that are not UTF-8 (a PDF of `binaryData`) are kept as
+    surrogates, so `as_bytes` gives back exactly the original bytes."""
+    return data.decode("utf-8", "surrogateescape")
+
+
+def as_bytes(text: str) -> bytes:
+    """The bytes of a ConfigMap value read by `as_text`."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def is_text(value: str) -> bool:
+    """Whether a ConfigMap value read by `as_text` was UTF-8 text (not a binary file)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def config_maps_from_manifests(folder: Path) -> dict[str, dict[str, str]]:
     """`kind: ConfigMap` manifests of a folder, by name (the local stand-in for mounted ones)."""
     if not folder.is_dir():
@@ -48,6 +69,10 @@ def config_maps_from_files(files: Sequence[Path]) -> dict[str, dict[str, str]]:
             if isinstance(doc, dict) and doc.get("kind") == "ConfigMap":
                 name = str((doc.get("metadata") or {}).get("name", ""))
                 data = {str(k): str(v) for k, v in (doc.get("data") or {}).items()}
+                data |= {
+                    str(k): as_text(base64.b64decode(str(v)))
+                    for k, v in (doc.get("binaryData") or {}).items()
+                }
                 found[name] = data
     return found
 
@@ -59,7 +84,7 @@ def config_maps_from_mounts(folder: Path | None) -> dict[str, dict[str, str]]:
         return found
     for directory in sorted(p for p in folder.iterdir() if p.is_dir()):
         found[directory.name] = {
-            f.name: f.read_text(encoding="utf-8")
+            f.name: as_text(f.read_bytes())
             for f in sorted(directory.iterdir())
             if f.is_file() and not f.name.startswith(".")
         }
@@ -121,6 +146,6 @@ def build_index(knowledge: Knowledge, config_maps: ConfigMapData) -> KnowledgeIn
     for ref in knowledge.config_map_refs:
         data = config_maps.get(ref.name, {})
         for key in ref.keys or sorted(data):
-            if key in data:
+            if key in data and is_text(data[key]):
                 passages += split_passages(f"{ref.name}/{key}", data[key])
     return KnowledgeIndex(passages)
