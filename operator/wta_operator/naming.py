@@ -6,7 +6,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from wta_runtime.catalog import PLATFORM_DATABASE_SUFFIX
+from wta_runtime.catalog import NATS_SECRET_SUFFIX, PLATFORM_DATABASE_SUFFIX
 
 MANAGED_BY = "wta-operator"
 FIELD_MANAGER = "wta-operator"
@@ -66,7 +66,7 @@ class ChildNames:
 
     @property
     def nats_secret(self) -> str:
-        return f"{self.tenant}-nats"
+        return f"{self.tenant}-{NATS_SECRET_SUFFIX}"
 
 
 def check_tenant_name(name: str) -> ChildNames:

@@ -16,6 +16,9 @@ from wta_runtime.specs import AIAgentSpec, SecretKeyRef, WhatsAppTenantSpec
 # The Secret the operator writes for a tenant in database mode platform: `<tenant>-database`.
 PLATFORM_DATABASE_SUFFIX = "database"
 DATABASE_URL_KEY = "url"
+# The Secret holding the URL (with the tenant's own NATS user) of its runtime: `<tenant>-nats`.
+NATS_SECRET_SUFFIX = "nats"  # noqa: S105 - a name, not a password
+NATS_URL_KEY = "url"
 
 
 class UnknownTenantError(LookupError):
@@ -52,6 +55,8 @@ class Tenant:
     # Where the tenant's conversations are, when its manifests say (the gateway's routes do);
     # None: the process's own WTA_DATABASE_URL.
     database_url: SecretStr | None = field(default=None, repr=False)
+    # The tenant's own NATS URL (its user and password), for a shared runtime; None: WTA_NATS_URL.
+    nats_url: SecretStr | None = field(default=None, repr=False)
 
     @property
     def account_sid(self) -> str:
@@ -115,6 +120,11 @@ def database_url_ref(tenant: str, spec: WhatsAppTenantSpec) -> SecretKeyRef:
     if placement.mode == "external" and placement.secret_ref is not None:
         return placement.secret_ref
     return SecretKeyRef(name=f"{tenant}-{PLATFORM_DATABASE_SUFFIX}", key=DATABASE_URL_KEY)
+
+
+def nats_url_ref(tenant: str) -> SecretKeyRef:
+    """The Secret key the operator writes the tenant's runtime NATS URL to."""
+    return SecretKeyRef(name=f"{tenant}-{NATS_SECRET_SUFFIX}", key=NATS_URL_KEY)
 
 
 class SecretResolver:
@@ -181,6 +191,7 @@ def build_catalog(manifests: ManifestSet, secrets_dir: Path | None = None) -> Te
             agents=tuple(agents_by_tenant.get((manifest.namespace, manifest.name), [])),
             media_access_key=_media_access_key(spec, manifest.namespace, secrets, where),
             database_url=secrets.find(manifest.namespace, database_url_ref(manifest.name, spec)),
+            nats_url=secrets.find(manifest.namespace, nats_url_ref(manifest.name)),
         )
     return catalog
 

@@ -102,10 +102,12 @@ def scheduler() -> None:
 
 @app.command()
 def migrate(revision: str = "heads") -> None:
-    """Apply the database migrations to WTA_DATABASE_URL."""
+    """Apply the database migrations to WTA_DATABASE_URL (shared mode: each tenant's database)."""
     from wta_runtime.db.migrate import upgrade_database
+    from wta_runtime.worker.lane_plans import database_urls
 
-    upgrade_database(get_settings().database_url, revision)
+    for url in database_urls(get_settings()):
+        upgrade_database(url, revision)
     console.print(f"database migrated to {revision}")
 
 

@@ -39,6 +39,23 @@ class Settings(BaseSettings):
     tenants: list[str] = Field(
         default_factory=list, description="Tenants this worker serves; empty means all."
     )
+    runtime_mode: Literal["dedicated", "shared"] = Field(
+        default="dedicated",
+        description="dedicated: every served tenant uses WTA_DATABASE_URL and WTA_NATS_URL; "
+        "shared: each tenant its own, from its `<tenant>-database` and `<tenant>-nats` Secrets.",
+    )
+    shared_pool_size: int = Field(
+        default=2,
+        ge=1,
+        le=20,
+        description="PostgreSQL connections per tenant of a shared runtime (each its own role).",
+    )
+    shared_concurrency: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        description="Turns one tenant of a shared runtime works on at once.",
+    )
 
     reload_interval_seconds: float = Field(
         default=5.0,

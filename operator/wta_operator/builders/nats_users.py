@@ -15,6 +15,7 @@ from typing import Any
 from wta_operator.builders.routing import build_routes_secret
 from wta_operator.naming import child_labels
 from wta_operator.views import TenantView
+from wta_runtime.catalog import NATS_URL_KEY
 from wta_runtime.stream.permissions import (
     GATEWAY_USER,
     NatsUser,
@@ -25,7 +26,7 @@ from wta_runtime.stream.permissions import (
     url_user,
 )
 
-URL_KEY = "url"
+URL_KEY = NATS_URL_KEY
 AUTH_KEY = "auth.conf"
 TENANT_KEY_PREFIX = "tenant."
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,16 @@ class AgentCatalog:
 
     def agent(self, tenant: str, agent: str) -> AgentResources | None:
         return self.resources.get((tenant, agent))
+
+    def only(self, names: Collection[str]) -> AgentCatalog:
+        """The part of this version that serves `names`: a shared runtime's tenant sees no other."""
+        wanted = set(names)
+        return AgentCatalog(
+            tenants=TenantCatalog({n: t for n, t in self.tenants.tenants.items() if n in wanted}),
+            resources={key: r for key, r in self.resources.items() if key[0] in wanted},
+            fingerprint=self.fingerprint,
+            config_maps=self.config_maps,
+        )
 
 
 def fingerprint(

@@ -11,7 +11,7 @@ from openai import AsyncOpenAI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from wta_runtime.agents.agent_catalog import load_agent_catalog
+from wta_runtime.agents.agent_catalog import AgentCatalog, load_agent_catalog
 from wta_runtime.agents.document_sources import FetchPolicy
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder, OpenAIEmbedder
 from wta_runtime.agents.hot_reload import CatalogReloader
@@ -61,26 +61,26 @@ def _clock(at: datetime | None) -> Callable[[], datetime]:
     return utcnow if at is None else lambda: at
 
 
-def runtime_from_settings(
+def agent_runtime(
     settings: Settings,
+    agent_settings: AgentSettings,
+    catalog: AgentCatalog,
     sessions: async_sessionmaker[AsyncSession],
-    agent_settings: AgentSettings | None = None,
-) -> tuple[AgentRuntime, CatalogReloader]:
-    """The agent runtime and the reloader that keeps its catalog current (already subscribed)."""
-    agent_settings = agent_settings or AgentSettings()
+    *,
+    embedder: Embedder | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> AgentRuntime:
+    """The agent runtime of the tenants whose conversations `sessions` reach."""
     if agent_settings.clock_at is not None and settings.environment != "local":
         raise ValueError("WTA_AGENT_CLOCK_AT is for local mode only: unset it in production")
     if agent_settings.knowledge_allow_http and settings.environment != "local":
         raise ValueError(
             "WTA_AGENT_KNOWLEDGE_ALLOW_HTTP is for local mode only: serve documents over https"
         )
-    catalog = load_agent_catalog(
-        settings.manifests_dir, settings.secrets_dir, agent_settings.configmaps_dir
-    )
-    runtime = AgentRuntime(
+    return AgentRuntime(
         catalog=catalog,
         sessions=sessions,
-        embedder=embedder_from_settings(settings, agent_settings),
+        embedder=embedder or embedder_from_settings(settings, agent_settings),
         platform_api_key=settings.openai_api_key,
         platform_base_url=settings.openai_base_url,
         budget=RetryBudget(agent_settings.model_attempts, agent_settings.retry_backoff_seconds),
@@ -88,14 +88,33 @@ def runtime_from_settings(
         clock=_clock(agent_settings.clock_at),
         # The worker retries a turn the model could not answer yet, then dead-letters it.
         retry_later=True,
+        http=http,
     )
-    reloader = CatalogReloader(
+
+
+def catalog_reloader(settings: Settings, agent_settings: AgentSettings) -> CatalogReloader:
+    """The reloader of the manifests (and mounted Secrets and ConfigMaps), read once already."""
+    catalog = load_agent_catalog(
+        settings.manifests_dir, settings.secrets_dir, agent_settings.configmaps_dir
+    )
+    return CatalogReloader(
         settings.manifests_dir,
         secrets_dir=settings.secrets_dir,
         configmaps_dir=agent_settings.configmaps_dir,
         interval_seconds=agent_settings.reload_interval_seconds,
         initial=catalog,
     )
+
+
+def runtime_from_settings(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    agent_settings: AgentSettings | None = None,
+) -> tuple[AgentRuntime, CatalogReloader]:
+    """The agent runtime and the reloader that keeps its catalog current (already subscribed)."""
+    agent_settings = agent_settings or AgentSettings()
+    reloader = catalog_reloader(settings, agent_settings)
+    runtime = agent_runtime(settings, agent_settings, reloader.current, sessions)
     reloader.subscribe(runtime.swap)
     return runtime, reloader
 
@@ -109,15 +128,17 @@ def ingester_from_settings(
     http: httpx.AsyncClient,
     store_for: Callable[[Tenant], MediaStore],
     agent_settings: AgentSettings | None = None,
+    tenants: list[str] | None = None,
 ) -> KnowledgeIngester:
-    """The worker's ingester of `knowledge.sources`, fed every catalog the reloader loads."""
+    """The worker's ingester of `knowledge.sources` (of `tenants`, else the served ones), fed
+    every catalog the reloader loads."""
     agent_settings = agent_settings or AgentSettings()
     ingester = KnowledgeIngester(
         sessions,
         runtime.embedder,
         http=http,
         store_for=store_for,
-        tenants=settings.tenants or None,
+        tenants=tenants or settings.tenants or None,
         policy=FetchPolicy(allow_http=agent_settings.knowledge_allow_http),
         refresh_seconds=agent_settings.knowledge_refresh_seconds,
     )

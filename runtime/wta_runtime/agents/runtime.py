@@ -125,6 +125,7 @@ class AgentRuntime:
         self._max_steps = max_tool_steps
         self._clock = clock
         self._retry_later = retry_later
+        self._owns_http = http is None
         self._http = http or httpx.AsyncClient()
         self._clients = ModelClients()
         self._mcp = McpTools()
@@ -411,4 +412,5 @@ class AgentRuntime:
 
     async def close(self) -> None:
         await self._clients.close()
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()

@@ -3,34 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import signal
 import socket
+from contextlib import AsyncExitStack
 
 import httpx
 from prometheus_client import start_http_server
 
-from wta_runtime.agents.agent_catalog import AgentCatalog
-from wta_runtime.agents.choose import ingester_from_settings, runtime_from_settings
+from wta_runtime.agents.choose import AgentSettings, catalog_reloader, embedder_from_settings
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media import MediaDownloader, MediaPolicy
 from wta_runtime.channel.media_store import MediaStoreError
 from wta_runtime.channel.media_stores import MediaStores, platform_media_store
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.channel.transcription import OpenAITranscriber
-from wta_runtime.channel.typing import TypingIndicator
-from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.settings import Settings
-from wta_runtime.stream.connection import close_connection, connect
-from wta_runtime.worker.consumer import InboundConsumer, RetryPolicy
-from wta_runtime.worker.dead_letter import DeadLetters
-from wta_runtime.worker.media_intake import MediaIntake
-from wta_runtime.worker.status_updates import StatusApplier
-from wta_runtime.worker.stream_lag import watch_stream_lag
-from wta_runtime.worker.thread_ownership import ThreadOwnership
-from wta_runtime.worker.turn_processor import TurnProcessor, utcnow
+from wta_runtime.worker.lane_plans import plan_lanes
+from wta_runtime.worker.lanes import SharedTools, open_lane
 
 log = logging.getLogger("wta.worker")
 
@@ -78,17 +69,9 @@ def worker_application_name() -> str:
 
 async def run_worker(settings: Settings) -> None:
     """Consume the served tenants' streams until SIGTERM or SIGINT."""
-    # Turns take a connection only for their statements, never across a model or Twilio call.
-    engine = create_engine(
-        settings.database_url,
-        pool_size=settings.database_pool_size,
-        max_overflow=0,
-        pre_ping=False,
-        application_name=worker_application_name(),
-    )
-    sessions = session_factory(engine)
-    # The agent runtime and the worker share one catalog, re-read when the manifests change.
-    agents, reloader = runtime_from_settings(settings, sessions)
+    agent_settings = AgentSettings()
+    # Every lane's agents and turns see the catalog re-read when the manifests change.
+    reloader = catalog_reloader(settings, agent_settings)
     catalog = reloader.current.tenants
     tenants = settings.tenants or sorted(catalog.tenants)
     stores = await _media_stores(
@@ -96,14 +79,17 @@ async def run_worker(settings: Settings) -> None:
     )
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr=settings.metrics_host)
-    connection = await connect(settings.nats_url, name="wta-worker")
     sender = OutboundSender(
         settings.twilio_api_url, status_callback_url=status_callback_url(settings.public_base_url)
     )
     http = httpx.AsyncClient(timeout=30.0)
     transcriber = _transcriber(settings)
-    media = MediaIntake(
-        sessions=sessions,
+    tools = SharedTools(
+        settings=settings,
+        agent_settings=agent_settings,
+        embedder=embedder_from_settings(settings, agent_settings),
+        http=http,
+        sender=sender,
         downloader=MediaDownloader(
             http,
             MediaPolicy(frozenset(settings.media_content_types), settings.media_max_bytes),
@@ -111,71 +97,40 @@ async def run_worker(settings: Settings) -> None:
         ),
         stores=stores,
         transcriber=transcriber,
-        clock=utcnow,
     )
-    log.info("agent provider: %s; tenants: %s", agents.name, ", ".join(tenants) or "none")
-    ownership = ThreadOwnership(sessions, ttl=settings.thread_lease_seconds)
-    processor = TurnProcessor(
-        catalog=catalog,
-        sessions=sessions,
-        provider=agents,
-        sender=sender,
-        media=media,
-        ownership=ownership,
-        typing=TypingIndicator(sender, renew_every=settings.typing_renew_seconds),
-    )
-
-    def use_catalog(updated: AgentCatalog) -> None:
-        processor.catalog = updated.tenants
-
-    reloader.subscribe(use_catalog)
-    ingester = ingester_from_settings(
-        settings, sessions, agents, reloader, http=http, store_for=stores.for_tenant
-    )
-    js = connection.jetstream()
-    consumer = InboundConsumer(
-        js,
-        processor,
-        tenants,
-        dead_letters=DeadLetters(
-            js,
-            tenant_of=lambda name: processor.catalog.by_name(name),
-            sessions=sessions,
-            inbox=processor.inbox,
-            replies=processor.replies,
-            sender=sender,
-            clock=utcnow,
-            known_opt_outs=processor.known_opt_outs,
-        ),
-        statuses=StatusApplier(sessions, utcnow),
-        policy=RetryPolicy(settings.worker_max_attempts, tuple(settings.worker_retry_delays)),
-        concurrency=settings.worker_concurrency,
-        ack_wait=settings.stream_ack_wait_seconds,
-    )
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, consumer.stop)
+    plans = plan_lanes(settings, catalog, tenants)
+    log.info("%s runtime; tenants: %s", settings.runtime_mode, ", ".join(tenants) or "none")
     stopping = asyncio.Event()
-    reloading = asyncio.create_task(reloader.run(stopping))
-    lag = asyncio.create_task(watch_stream_lag(js, tenants, stopping))
-    ingesting = asyncio.create_task(ingester.run(stopping))
     try:
-        await consumer.run()
+        async with AsyncExitStack() as stack:
+            lanes = [
+                await stack.enter_async_context(
+                    open_lane(plan, tools, reloader, worker_application_name())
+                )
+                for plan in plans
+            ]
+            for lane in lanes:
+                reloader.subscribe(lane.use_catalog)
+
+            def stop() -> None:
+                for lane in lanes:
+                    lane.consumer.stop()
+
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop)
+            reloading = asyncio.create_task(reloader.run(stopping))
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for lane in lanes:
+                        group.create_task(lane.run())
+            finally:
+                stopping.set()
+                await reloading
     finally:
-        stopping.set()
-        await reloading
-        await lag
-        # An ingestion may be fetching a slow URL: stop it (its transaction rolls back, its lease
-        # expires) rather than hold the shutdown.
-        ingesting.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await ingesting
-        await agents.close()
         await sender.close()
         await http.aclose()
         stores.close()
         if transcriber is not None:
             await transcriber.close()
-        await close_connection(connection)
-        await engine.dispose()
         log.info("worker stopped")

@@ -1,0 +1,177 @@
+"""Lanes: the tenants one worker process serves through one database engine and NATS connection.
+
+A dedicated runtime has one lane for all its tenants (WTA_DATABASE_URL, WTA_NATS_URL). A shared
+runtime has one lane per tenant, with the tenant's own database role and NATS user, its own slice
+of the catalog, agent runtime, leases and caches: nothing a turn holds is another tenant's.
+What lanes share holds no tenant's data: the HTTP clients, the media stores, the transcriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from nats.js import JetStreamContext
+
+from wta_runtime.agents.agent_catalog import AgentCatalog
+from wta_runtime.agents.choose import AgentSettings, agent_runtime, ingester_from_settings
+from wta_runtime.agents.embeddings import Embedder
+from wta_runtime.agents.hot_reload import CatalogReloader
+from wta_runtime.agents.knowledge_ingest import KnowledgeIngester
+from wta_runtime.agents.runtime import AgentRuntime
+from wta_runtime.channel.media import MediaDownloader
+from wta_runtime.channel.media_stores import MediaStores
+from wta_runtime.channel.sender import OutboundSender
+from wta_runtime.channel.transcription import OpenAITranscriber
+from wta_runtime.channel.typing import TypingIndicator
+from wta_runtime.db.engine import create_engine, session_factory
+from wta_runtime.logging_setup import serving_tenant
+from wta_runtime.settings import Settings
+from wta_runtime.stream.connection import close_connection, connect
+from wta_runtime.worker.consumer import InboundConsumer, RetryPolicy
+from wta_runtime.worker.dead_letter import DeadLetters
+from wta_runtime.worker.lane_plans import LanePlan
+from wta_runtime.worker.media_intake import MediaIntake
+from wta_runtime.worker.status_updates import StatusApplier
+from wta_runtime.worker.stream_lag import watch_stream_lag
+from wta_runtime.worker.thread_ownership import ThreadOwnership
+from wta_runtime.worker.turn_processor import TurnProcessor, utcnow
+
+log = logging.getLogger("wta.worker")
+
+
+@dataclass(frozen=True)
+class SharedTools:
+    """What every lane of the process uses and no tenant's data stays in."""
+
+    settings: Settings
+    agent_settings: AgentSettings
+    embedder: Embedder
+    http: httpx.AsyncClient
+    sender: OutboundSender
+    downloader: MediaDownloader
+    stores: MediaStores
+    transcriber: OpenAITranscriber | None
+
+
+class Lane:
+    """A running lane: its consumer, and the catalog slice its turns and agents see."""
+
+    def __init__(
+        self,
+        plan: LanePlan,
+        processor: TurnProcessor,
+        consumer: InboundConsumer,
+        agents: AgentRuntime,
+        js: JetStreamContext,
+        ingester: KnowledgeIngester,
+    ) -> None:
+        self.plan = plan
+        self.processor = processor
+        self.consumer = consumer
+        self._agents = agents
+        self._js = js
+        self._ingester = ingester
+
+    def use_catalog(self, updated: AgentCatalog) -> None:
+        """Serve later turns with the new version of this lane's tenants."""
+        mine = updated.only(self.plan.tenants)
+        self.processor.catalog = mine.tenants
+        self._agents.swap(mine)
+
+    async def run(self) -> None:
+        """Consume until stopped; every log line of a one-tenant lane names its tenant."""
+        if len(self.plan.tenants) == 1:
+            serving_tenant.set(self.plan.tenants[0])
+        stopped = asyncio.Event()
+        lag = asyncio.create_task(watch_stream_lag(self._js, self.plan.tenants, stopped))
+        ingesting = asyncio.create_task(self._ingester.run(stopped))
+        try:
+            await self.consumer.run()
+        finally:
+            stopped.set()
+            await lag
+            # An ingestion may be fetching a slow URL: stop it (its transaction rolls back, its
+            # lease expires) rather than hold the shutdown.
+            ingesting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ingesting
+
+
+@asynccontextmanager
+async def open_lane(
+    plan: LanePlan, tools: SharedTools, reloader: CatalogReloader, application_name: str
+) -> AsyncIterator[Lane]:
+    """Connect the lane to its database and NATS; close both (and its agents) on the way out."""
+    settings = tools.settings
+    mine = reloader.current.only(plan.tenants)
+    # Turns take a connection only for their statements, never across a model or Twilio call.
+    engine = create_engine(
+        plan.database_url,
+        pool_size=plan.pool_size,
+        max_overflow=0,
+        pre_ping=False,
+        application_name=application_name,
+    )
+    sessions = session_factory(engine)
+    agents = agent_runtime(
+        settings, tools.agent_settings, mine, sessions, embedder=tools.embedder, http=tools.http
+    )
+    ingester = ingester_from_settings(
+        settings,
+        sessions,
+        agents,
+        reloader,
+        http=tools.http,
+        store_for=tools.stores.for_tenant,
+        agent_settings=tools.agent_settings,
+        tenants=plan.tenants,
+    )
+    connection = await connect(plan.nats_url, name=f"wta-worker {plan.label}"[:64])
+    try:
+        media = MediaIntake(
+            sessions=sessions,
+            downloader=tools.downloader,
+            stores=tools.stores,
+            transcriber=tools.transcriber,
+            clock=utcnow,
+        )
+        processor = TurnProcessor(
+            catalog=mine.tenants,
+            sessions=sessions,
+            provider=agents,
+            sender=tools.sender,
+            media=media,
+            ownership=ThreadOwnership(sessions, ttl=settings.thread_lease_seconds),
+            typing=TypingIndicator(tools.sender, renew_every=settings.typing_renew_seconds),
+        )
+        js = connection.jetstream()
+        consumer = InboundConsumer(
+            js,
+            processor,
+            plan.tenants,
+            dead_letters=DeadLetters(
+                js,
+                tenant_of=lambda name: processor.catalog.by_name(name),
+                sessions=sessions,
+                inbox=processor.inbox,
+                replies=processor.replies,
+                sender=tools.sender,
+                clock=utcnow,
+                known_opt_outs=processor.known_opt_outs,
+            ),
+            statuses=StatusApplier(sessions, utcnow),
+            policy=RetryPolicy(settings.worker_max_attempts, tuple(settings.worker_retry_delays)),
+            concurrency=plan.concurrency,
+            ack_wait=settings.stream_ack_wait_seconds,
+        )
+        yield Lane(plan, processor, consumer, agents, js, ingester)
+    finally:
+        await agents.close()
+        await close_connection(connection)
+        await engine.dispose()
