@@ -54,6 +54,13 @@ class OperatorConfig(BaseSettings):
         description="Database URL given to runtimes when neither the tenant nor the operator "
         "manages one (no password in it: use a tenant database Secret for real credentials).",
     )
+    shared_runtime_replicas: int = Field(
+        default=1,
+        ge=0,
+        le=20,
+        description="Pods of each namespace's shared runtime (tenants of spec.runtime.mode "
+        "shared); 2 keeps them served while one pod restarts.",
+    )
     runtime_image: str = Field(
         default="ghcr.io/wta-io/wta-runtime:0.1.0",
         description="Image of the runtime worker; a tenant's spec.runtime.image overrides it.",

@@ -30,10 +30,10 @@ ACCESS: dict[tuple[str, str], frozenset[str]] = {
     ("", "configmaps"): frozenset({"create", "patch"}),
     ("", "services"): frozenset({"create", "patch"}),
     ("", "secrets"): frozenset({"get", "create", "patch"}),
-    ("apps", "deployments"): frozenset({"create", "patch"}),
+    ("apps", "deployments"): frozenset({"create", "patch", "delete"}),
     ("policy", "poddisruptionbudgets"): frozenset({"create", "patch"}),
     ("networking.k8s.io", "networkpolicies"): frozenset({"create", "patch"}),
-    (API_GROUP, "whatsapptenants"): frozenset({"get"}),
+    (API_GROUP, "whatsapptenants"): frozenset({"get", "list"}),
     (API_GROUP, "whatsapptenants/status"): frozenset({"patch"}),
 }
 
@@ -189,6 +189,33 @@ class KubeClient:
                 return None
             raise
         return body
+
+    async def list_tenants(self, namespace: str) -> list[dict[str, Any]]:
+        """Every WhatsAppTenant body of a namespace (the shared runtime serves some of them)."""
+        listed: dict[str, Any] = await self._call(
+            f"list WhatsAppTenants in {namespace}",
+            self._custom.list_namespaced_custom_object,
+            API_GROUP,
+            API_VERSION,
+            namespace,
+            "whatsapptenants",
+        )
+        return list(listed.get("items") or [])
+
+    async def delete_deployment(self, namespace: str, name: str) -> bool:
+        """Delete a Deployment (its pods drain first); False when there was none."""
+        try:
+            await self._call(
+                f"delete Deployment {namespace}/{name}",
+                self._apps.delete_namespaced_deployment,
+                name,
+                namespace,
+            )
+        except KubeError as exc:
+            if exc.status == 404:
+                return False
+            raise
+        return True
 
     async def patch_tenant_status(
         self, namespace: str, name: str, status: Mapping[str, Any]

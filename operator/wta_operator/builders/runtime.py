@@ -142,9 +142,14 @@ def knowledge_config_maps(knowledge: Sequence[Knowledge]) -> list[str]:
 
 def knowledge_volumes(inputs: RuntimeInputs) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Volumes and mounts of the agents' knowledge ConfigMaps, one folder per ConfigMap."""
+    return config_map_volumes(inputs.knowledge_config_maps)
+
+
+def config_map_volumes(names: Sequence[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Volumes and mounts of knowledge ConfigMaps, each at <CONFIGMAPS_DIR>/<name>."""
     volumes: list[dict[str, Any]] = []
     mounts: list[dict[str, Any]] = []
-    for index, name in enumerate(sorted(set(inputs.knowledge_config_maps))):
+    for index, name in enumerate(sorted(set(names))):
         volume = f"knowledge-{index}"
         volumes.append({"name": volume, "configMap": {"name": name}})
         mounts.append({"name": volume, "mountPath": f"{CONFIGMAPS_DIR}/{name}", "readOnly": True})
@@ -171,6 +176,25 @@ def replicas(tenant: TenantView, inputs: RuntimeInputs) -> int:
 SCHEDULER_PORT_NUMBER = 9102
 
 
+def container_security() -> dict[str, Any]:
+    """A runtime container: no privilege, nothing written outside its emptyDir."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+def pod_security() -> dict[str, Any]:
+    """A runtime pod: a fixed non-root user, the runtime's default seccomp profile."""
+    return {
+        "runAsNonRoot": True,
+        "runAsUser": 10001,
+        "runAsGroup": 10001,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
 def _container(
     tenant: TenantView, inputs: RuntimeInputs, *, role: str = "worker"
 ) -> dict[str, Any]:
@@ -193,11 +217,7 @@ def _container(
         "resources": _resources(tenant),
         "readinessProbe": {**probe, "initialDelaySeconds": 2},
         "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": container_security(),
         "volumeMounts": [
             {"name": "manifests", "mountPath": MANIFESTS_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, not the host's /tmp
@@ -248,12 +268,7 @@ def build_runtime_deployment(tenant: TenantView, inputs: RuntimeInputs) -> dict[
                     "automountServiceAccountToken": False,
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": 60,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 10001,
-                        "runAsGroup": 10001,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": pod_security(),
                     # Every pod sweeps timers too: SKIP LOCKED keeps replicas from acting twice.
                     "initContainers": [_migrations(tenant, inputs)],
                     "containers": [

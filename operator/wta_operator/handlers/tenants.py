@@ -24,6 +24,7 @@ from wta_operator.reconcile.tenant import (
     AgentsIndex,
     ClaimsIndex,
     clean_up_tenant,
+    leave_shared_runtime,
     reconcile_tenant,
     status_patch,
 )
@@ -135,7 +136,10 @@ async def clean_up_on_delete(
     **kwargs: Any,
 ) -> None:
     """Remove the route at once, the stream and database scope if deletionPolicy is Delete."""
-    done = await clean_up_tenant(control_plane(memo), body, claims_index(kwargs))
+    plane = control_plane(memo)
+    done = await clean_up_tenant(plane, body, claims_index(kwargs))
+    left = await leave_shared_runtime(plane, body, agents_index(kwargs))
+    done += [left] if left else []
     for what in done:
         logger.info("%s", what)
     if done:

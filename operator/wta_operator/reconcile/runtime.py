@@ -32,6 +32,7 @@ from wta_operator.conditions import Condition, false, true
 from wta_operator.plane import ControlPlane
 from wta_operator.reconcile.nats_users import nats_url_ref
 from wta_operator.reconcile.secrets import SecretCheck, check_secrets
+from wta_operator.reconcile.shared_runtime import AgentsIndex, apply_shared_runtime
 from wta_operator.settings import OperatorConfig
 from wta_operator.views import AgentView, TenantView, all_secret_refs
 from wta_runtime.specs import SecretKeyRef
@@ -133,8 +134,14 @@ async def apply_runtime(
     may_run: bool,
     conflict: str = "",
     sleeping: bool = False,
+    index: AgentsIndex | None = None,
 ) -> RuntimeOutcome:
-    """Apply the namespace's objects; report Secrets the pods need but cannot find."""
+    """Apply the namespace's objects; report Secrets the pods need but cannot find.
+
+    With `index` (every tenant's agents), the namespace's shared runtime follows too: a tenant
+    of mode shared joins it before its own Deployment goes, one moving back leaves it after its
+    own Deployment is there; its durable consumer carries every message across.
+    """
     source = database_url_source(tenant, plane.config)
     checked = all_secret_refs(tenant, list(agents))
     if source is not None and source.secret is not None:
@@ -148,13 +155,20 @@ async def apply_runtime(
     inputs = runtime_inputs(
         tenant, agents, plane.config, secrets, may_run=may_run, sleeping=sleeping
     )
+    shared = tenant.spec.runtime.mode == "shared"
     children = desired_children(tenant, agents, inputs, plane.config)
+    if shared:  # its manifests only: the shared pods mount them
+        children = [c for c in children if c["kind"] == "ConfigMap"]
     kopf.adopt(children, owner=owner)
     try:
         applied = [await plane.kube.apply(child) for child in children]
+        served = ""
+        if index is not None:
+            _, served = await apply_shared_runtime(plane, tenant.namespace, index)
+        if shared:
+            await plane.kube.delete_deployment(tenant.namespace, tenant.names.deployment)
     except KubeError as exc:
         return RuntimeOutcome(false(RUNTIME, "ApplyFailed", str(exc), retry=True), secrets)
-    deployment = next(obj for obj in applied if obj.get("kind") == "Deployment")
     problems = secrets.problems()
     if problems:
         message = "; ".join(problems) + ": the workers cannot start until it exists"
@@ -163,8 +177,11 @@ async def apply_runtime(
         return RuntimeOutcome(false(RUNTIME, "NameConflict", f"0 workers: {conflict}"), secrets)
     if tenant.spec.suspend:
         return RuntimeOutcome(false(RUNTIME, "Suspended", "spec.suspend: 0 workers"), secrets)
+    if shared:
+        return RuntimeOutcome(true(RUNTIME, "Shared", served or "mode shared"), secrets)
     if sleeping:
         message = f"Deployment {tenant.names.deployment} scaled to 0 while the tenant sleeps"
         return RuntimeOutcome(true(RUNTIME, "Sleeping", message), secrets)
+    deployment = next(obj for obj in applied if obj.get("kind") == "Deployment")
     message = f"Deployment {tenant.names.deployment} applied: {_ready_workers(deployment)}"
     return RuntimeOutcome(true(RUNTIME, "Applied", message), secrets)

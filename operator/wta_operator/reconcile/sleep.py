@@ -118,7 +118,9 @@ class SleepKeeper:
         status = self._body.get("status") or {}
         current = sleep_condition(self._plane, tenant, status)
         spec, idle_after = tenant.spec, tenant.spec.runtime.idle_after
-        stopped = spec.suspend or spec.runtime.replicas == 0 or bool(place.name_taken)
+        # A shared tenant costs the shared runtime under a megabyte: it never sleeps.
+        shared = spec.runtime.mode == "shared"
+        stopped = spec.suspend or spec.runtime.replicas == 0 or bool(place.name_taken) or shared
         if current is None or idle_after is None or stopped:
             if current is not None and current.ok:
                 await self._turn(tenant, place, awake("the workers are stopped by the spec"))

@@ -26,11 +26,12 @@ from wta_operator.reconcile.nats_users import apply_nats_user, write_auth
 from wta_operator.reconcile.number_claims import publish_claims
 from wta_operator.reconcile.parts import apply_database, apply_routing, apply_stream
 from wta_operator.reconcile.runtime import apply_runtime
+from wta_operator.reconcile.shared_runtime import AgentsIndex as AgentsIndex
+from wta_operator.reconcile.shared_runtime import apply_shared_runtime
 from wta_operator.reconcile.sleep import sleep_condition
-from wta_operator.views import AgentEntry, AgentView, TenantView, read_tenant, valid_agents
+from wta_operator.views import AgentView, TenantView, read_tenant, valid_agents
 
 ClaimsIndex = Mapping[ClaimKey, Iterable[Claim]]
-AgentsIndex = Mapping[tuple[str, str], Iterable[AgentEntry]]
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ async def reconcile_tenant(
             may_run=not place.name_taken,
             conflict=place.name_taken,
             sleeping=sleep is not None and sleep.ok,
+            index=agents,
         )
         stream, stream_name = await apply_stream(
             plane, tenant, name_taken=place.name_taken, user_problem=nats_user
@@ -124,6 +126,7 @@ async def render_for_agents(
             may_run=not place.name_taken,
             conflict=place.name_taken,
             sleeping=sleep is not None and sleep.ok,
+            index=agents,
         )
         if (raw.get("status") or {}).get("agents") != len(place.agents):
             # The agents column follows at once; conditions wait for the tenant's own handlers.
@@ -180,6 +183,19 @@ async def clean_up_tenant(plane: ControlPlane, body: kopf.Body, claims: ClaimsIn
     plane.sleep_states.pop((namespace, name), None)
     await publish_claims(plane, claims)  # its numbers are free again
     return done
+
+
+async def leave_shared_runtime(plane: ControlPlane, body: kopf.Body, agents: AgentsIndex) -> str:
+    """A deleted tenant of mode shared leaves its namespace's shared runtime (a summary)."""
+    runtime = (body.get("spec") or {}).get("runtime") or {}
+    if runtime.get("mode") != "shared":
+        return ""
+    namespace = str((body.get("metadata") or {}).get("namespace"))
+    try:
+        _, summary = await apply_shared_runtime(plane, namespace, agents)
+    except KubeError as exc:
+        raise kopf.TemporaryError(f"clean-up waits: {exc}", delay=10) from None
+    return f"left the shared runtime, now {summary}"
 
 
 async def _delete_data(

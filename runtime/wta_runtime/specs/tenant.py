@@ -159,8 +159,18 @@ class RuntimeSettings(SpecModel):
         )
     )
 
+    mode: Literal["dedicated", "shared"] = Field(
+        default="dedicated",
+        description="dedicated: the tenant's own worker Deployment; shared: served by the "
+        "namespace's shared runtime beside other small tenants, each with its own database role "
+        "and NATS user. Changing it moves the tenant without losing a message.",
+    )
     replicas: int = Field(
-        default=1, ge=0, le=20, description="Worker pods; 0 stops processing but keeps the stream."
+        default=1,
+        ge=0,
+        le=20,
+        description="Worker pods; 0 stops processing but keeps the stream. Mode dedicated only: "
+        "the shared runtime's pod count is the operator's WTA_SHARED_RUNTIME_REPLICAS.",
     )
     resources: ResourceRequirements = Field(
         default_factory=ResourceRequirements, description="CPU and memory of each worker."
