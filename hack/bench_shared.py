@@ -9,6 +9,7 @@ The section "## Shared runtime: memory per tenant" of docs/benchmarks.md is repl
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sys
@@ -17,11 +18,12 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import httpx
 import yaml
 from tests.utils.manifests import tenant_documents
 
-from hack.bench_probes import read_counter
+from hack.bench_probes import read_counter, superuser_dsn
 from hack.bench_report import DOC, replace_section
 from hack.machine import machine
 from wta_runtime.catalog import TenantCatalog, load_catalog
@@ -106,6 +108,8 @@ class SharedBench:
         postgres = postgres_process(
             self.tmp / "pg", port=self.pg_port, log_path=self.tmp / "pg.log"
         )
+        # Each tenant's lane keeps its own small pool open: 200 tenants are 200-400 clients.
+        postgres.argv = [*postgres.argv, "-c", f"max_connections={2 * self.count + 50}"]
         for process in (nats, postgres):
             self.processes.append(process)
             process.start()
@@ -190,13 +194,27 @@ class SharedBench:
             deadline = time.monotonic() + 600
             while (read_counter(port, "wta_turns_total") or 0) < count:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"{count} tenants: not every message answered in time")
+                    tail = (self.tmp / f"shared-{count}.log").read_text()[-4000:]
+                    raise RuntimeError(f"{count} tenants: not every message answered:\n{tail}")
                 time.sleep(0.5)
             time.sleep(3)
             busy = rss_mb(worker.process.pid)
+            clients = asyncio.run(self.clients_of(worker.process.pid))
         finally:
             worker.stop(timeout=60)
-        return {"tenants": count, "idle": idle, "after": busy}
+        return {"tenants": count, "idle": idle, "after": busy, "connections": clients}
+
+    async def clients_of(self, pid: int) -> int:
+        """PostgreSQL connections the worker process holds (its application name ends in pid)."""
+        connection = await asyncpg.connect(superuser_dsn(self.pg_port))
+        try:
+            found = await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE $1",
+                f"wta-worker %:{pid}",
+            )
+        finally:
+            await connection.close()
+        return int(found)
 
     def stop(self) -> None:
         for process in reversed(self.processes):
@@ -224,9 +242,12 @@ def report(rows: list[dict[str, float]], seconds: float) -> str:
         "- RSS from /proc/<pid>/status: idle 5 s after start, and after each tenant answered "
         f"one message (its connections open); run took {seconds:.0f} s.",
         "",
-        "| tenants | RSS idle MB | RSS after one message each MB |",
-        "| --- | --- | --- |",
-        *[f"| {r['tenants']:.0f} | {r['idle']:.1f} | {r['after']:.1f} |" for r in rows],
+        "| tenants | RSS idle MB | RSS after one message each MB | its PostgreSQL connections |",
+        "| --- | --- | --- | --- |",
+        *[
+            f"| {r['tenants']:.0f} | {r['idle']:.1f} | {r['after']:.1f} | {r['connections']:.0f} |"
+            for r in rows
+        ],
         "",
         f"Per additional tenant ({first['tenants']:.0f} -> {last['tenants']:.0f}): "
         f"**{per_idle:.2f} MB idle, {per_after:.2f} MB with its connections open** "
