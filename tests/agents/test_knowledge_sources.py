@@ -3,6 +3,7 @@ into PostgreSQL (pgvector), re-ingested only when they change, and cited by look
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -250,6 +251,30 @@ async def test_a_source_another_replica_is_ingesting_is_left_to_it(
     assert held is not None
     assert report.busy == [f"{tenant}/helper/configmap/shop-faq/returns.md"]
     assert await _chunks(sessions, tenant) == []
+
+
+async def test_two_replicas_at_once_ingest_a_source_once(
+    tmp_path: Path,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    pgvector: None,
+) -> None:
+    tenant = new_name()
+    _manifests(tmp_path, tenant, RETURNS_V1, CONFIG_MAP_SOURCE)
+    catalog = load_agent_catalog(tmp_path)
+    replicas = [_ingester(sessions, http, tenant, owner=f"replica-{n}") for n in "ab"]
+    for replica in replicas:
+        replica.use_catalog(catalog)
+
+    reports = await asyncio.gather(*(replica.ingest_all() for replica in replicas))
+
+    label = f"{tenant}/helper/configmap/shop-faq/returns.md"
+    ingested = [r for r in reports if r.ingested == [label]]
+    # The other found the lease taken (or, if it came that late, the checksum already stored).
+    [other] = [r for r in reports if r not in ingested]
+    assert (len(ingested), other.ingested, other.failed) == (1, [], {})
+    assert other.busy + other.unchanged == [label]
+    assert await _chunks(sessions, tenant) == [RETURNS_V1]
 
 
 async def test_a_removed_source_is_forgotten(
