@@ -15,15 +15,17 @@ import os
 import sys
 import tempfile
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from tests.utils.manifests import tenant_documents
 
-from hack.bench_probes import read_counter, superuser_dsn
+from hack.bench_probes import cpu_seconds, superuser_dsn
 from hack.bench_report import DOC, replace_section
 from hack.machine import machine
 from wta_runtime.catalog import TenantCatalog, load_catalog
@@ -37,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 HEADING = "## Shared runtime: memory per tenant"
 COUNTS = tuple(int(n) for n in os.environ.get("WTA_BENCH_SHARED_COUNTS", "1,10,50,200").split(","))
 GOAL_MB = 5.0
+IDLE_SECONDS = 20.0
 WEBHOOK = "/api/v1/twilio/webhook"
 
 
@@ -57,6 +60,19 @@ def write_manifests(folder: Path, count: int) -> None:
             conversation={"burstWindow": "0s"},
         )
         (folder / f"{name}.yaml").write_text(yaml.safe_dump_all(docs))
+
+
+def metric_samples(port: int, name: str) -> list[float]:
+    """The values of one metric's samples on a Prometheus endpoint."""
+    url = f"http://127.0.0.1:{port}/metrics"
+    with urllib.request.urlopen(url, timeout=60) as response:
+        exposition = response.read().decode()
+    return [
+        sample.value
+        for family in text_string_to_metric_families(exposition)
+        for sample in family.samples
+        if sample.name == name
+    ]
 
 
 def rss_mb(pid: int) -> float:
@@ -173,8 +189,14 @@ class SharedBench:
         try:
             worker.start(timeout=300)
             assert worker.process is not None
+            pid = worker.process.pid
+            # The metrics port answers before the lanes are open: wait for every lane's lag gauge.
+            self.wait_for(port, "wta_stream_pending_messages", count)
             time.sleep(5)
-            idle = rss_mb(worker.process.pid)
+            idle = rss_mb(pid)
+            cpu = cpu_seconds(pid)
+            time.sleep(IDLE_SECONDS)
+            idle_cpu = (cpu_seconds(pid) - cpu) / IDLE_SECONDS
             url = f"http://127.0.0.1:{self.gateway_port}{WEBHOOK}"
             with httpx.Client(timeout=30) as client:
                 for index, name in enumerate(self.names[:count]):
@@ -191,18 +213,34 @@ class SharedBench:
                         url, data=params, headers={"X-Twilio-Signature": signature}
                     )
                     response.raise_for_status()
-            deadline = time.monotonic() + 600
-            while (read_counter(port, "wta_turns_total") or 0) < count:
-                if time.monotonic() > deadline:
-                    tail = (self.tmp / f"shared-{count}.log").read_text()[-4000:]
-                    raise RuntimeError(f"{count} tenants: not every message answered:\n{tail}")
-                time.sleep(0.5)
+            self.wait_for(port, "wta_turns_total", count, total=True)
             time.sleep(3)
-            busy = rss_mb(worker.process.pid)
-            clients = asyncio.run(self.clients_of(worker.process.pid))
+            busy = rss_mb(pid)
+            clients = asyncio.run(self.clients_of(pid))
         finally:
             worker.stop(timeout=60)
-        return {"tenants": count, "idle": idle, "after": busy, "connections": clients}
+        return {
+            "tenants": count,
+            "idle": idle,
+            "after": busy,
+            "connections": clients,
+            "idle_cpu": idle_cpu,
+        }
+
+    def wait_for(self, port: int, name: str, count: int, *, total: bool = False) -> None:
+        """Until the metric has `count` samples (or, with `total`, sums to `count`)."""
+        deadline = time.monotonic() + 900
+        while True:
+            try:
+                samples = metric_samples(port, name)
+            except OSError:  # a worker busy opening 200 lanes may answer slowly
+                samples = []
+            if (sum(samples) if total else len(samples)) >= count:
+                return
+            if time.monotonic() > deadline:
+                tail = (self.tmp / f"shared-{count}.log").read_text()[-4000:]
+                raise RuntimeError(f"{count} tenants: no {name} for each in time:\n{tail}")
+            time.sleep(1)
 
     async def clients_of(self, pid: int) -> int:
         """PostgreSQL connections the worker process holds (its application name ends in pid)."""
@@ -239,13 +277,16 @@ def report(rows: list[dict[str, float]], seconds: float) -> str:
         "consumer and leases; offline agent, local Twilio, the real gateway. All tenants' "
         "engines point at one embedded PostgreSQL database here (in a cluster, each tenant its "
         "own role and schema: the process holds the same objects either way).",
-        "- RSS from /proc/<pid>/status: idle 5 s after start, and after each tenant answered "
-        f"one message (its connections open); run took {seconds:.0f} s.",
+        "- RSS from /proc/<pid>/status: idle 5 s after every lane is open (each tenant's lag gauge "
+        "exported), and after each tenant answered one message (its connections open); idle "
+        f"CPU over {IDLE_SECONDS:.0f} s from /proc/<pid>/stat; run took {seconds:.0f} s.",
         "",
-        "| tenants | RSS idle MB | RSS after one message each MB | its PostgreSQL connections |",
-        "| --- | --- | --- | --- |",
+        "| tenants | RSS idle MB | RSS after one message each MB | PostgreSQL connections "
+        "| idle CPU (share of a core) |",
+        "| --- | --- | --- | --- | --- |",
         *[
-            f"| {r['tenants']:.0f} | {r['idle']:.1f} | {r['after']:.1f} | {r['connections']:.0f} |"
+            f"| {r['tenants']:.0f} | {r['idle']:.1f} | {r['after']:.1f} | {r['connections']:.0f} "
+            f"| {r['idle_cpu']:.0%} |"
             for r in rows
         ],
         "",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -29,7 +30,6 @@ from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact, webhook_for
 from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.db.engine import create_engine
-from wta_runtime.db.migrate import upgrade_database
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.local.embedded_postgres import create_database
 from wta_runtime.local.nats_server import nats_process
@@ -66,29 +66,29 @@ class SharedPlatform:
     processes: list[ManagedProcess]
 
     def worker(
-        self, name: str, *, shared: list[str] | None = None, dedicated: str = ""
+        self,
+        name: str,
+        *,
+        shared: list[str] | None = None,
+        dedicated: str = "",
+        command: str = "worker",
     ) -> ManagedProcess:
-        """A worker process: shared over `shared`, or dedicated to `dedicated` with its URLs."""
+        """A worker (or `command`) process: shared over `shared`, or dedicated to `dedicated`."""
         port = free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
             "WTA_MANIFESTS_DIR": str(self.manifests),
             "WTA_TWILIO_API_BASE": self.twilio_url,
             "WTA_WORKER_METRICS_PORT": str(port),
+            "WTA_SCHEDULER_METRICS_PORT": str(port),
+            "WTA_SCHEDULER_INTERVAL_SECONDS": "1",
             "WTA_THREAD_LEASE_SECONDS": "4",
             "WTA_STREAM_ACK_WAIT_SECONDS": str(ACK_WAIT),
             "WTA_MEDIA_DIR": str(self.logs / "media"),
             "WTA_LOG_LEVEL": "INFO",
         }
         if shared is not None:
-            env |= {
-                "WTA_RUNTIME_MODE": "shared",
-                "WTA_TENANTS": json.dumps(shared),
-                "WTA_SECRETS_DIR": str(self.secrets),
-                # Neither is any tenant's: a lane that fell back on them would fail the tests.
-                "WTA_NATS_URL": self.nats_url,
-                "WTA_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
-            }
+            env |= _shared_env(self.secrets, self.nats_url, shared)
         else:
             env |= {
                 "WTA_TENANTS": f'["{dedicated}"]',
@@ -97,7 +97,7 @@ class SharedPlatform:
             }
         process = ManagedProcess(
             name,
-            [sys.executable, "-m", "wta_runtime", "worker"],
+            [sys.executable, "-m", "wta_runtime", command],
             port=port,
             log_path=self.logs / f"{name}.log",
             env=env,
@@ -107,6 +107,18 @@ class SharedPlatform:
         return process
 
     twilio_url: str = ""
+
+
+def _shared_env(secrets: Path, nats_url: str, tenants: list[str]) -> dict[str, str]:
+    """A shared runtime's settings: its tenants' URLs come from their mounted Secrets only."""
+    return {
+        "WTA_RUNTIME_MODE": "shared",
+        "WTA_TENANTS": json.dumps(tenants),
+        "WTA_SECRETS_DIR": str(secrets),
+        # Neither is any tenant's: a lane that fell back on them would fail the tests.
+        "WTA_NATS_URL": nats_url,
+        "WTA_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+    }
 
 
 def _write_tenant_secrets(folder: Path, tenant: str, database_url: str, nats_url: str) -> None:
@@ -147,8 +159,19 @@ def shared_platform(
         role = name.replace("-", "_")
         create_database(pg_port, role, role)
         database_urls[name] = f"postgresql+asyncpg://{role}@127.0.0.1:{pg_port}/{role}"
-        upgrade_database(database_urls[name])
         _write_tenant_secrets(secrets, name, database_urls[name], users.tenant_url(nats_url, name))
+    # `wta migrate` of a shared runtime migrates each tenant's own database.
+    subprocess.run(
+        [sys.executable, "-m", "wta_runtime", "migrate"],
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
+            "WTA_MANIFESTS_DIR": str(manifests),
+            **_shared_env(secrets, nats_url, [A, B]),
+        },
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
     accounts = {t.account_sid: t.auth_token.get_secret_value() for t in catalog.tenants.values()}
     twilio_app = create_twilio_app(accounts)
     processes: list[ManagedProcess] = []
@@ -345,3 +368,48 @@ async def test_a_tenant_moves_dedicated_shared_dedicated_under_traffic_losing_no
             process.stop()
             if process in shared_platform.processes:
                 shared_platform.processes.remove(process)
+
+
+def _both_idle(found: dict[str, set[str]]) -> bool:
+    return found == {A: {"idle_timeout"}, B: {"idle_timeout"}}
+
+
+async def test_the_shared_scheduler_sweeps_each_tenants_own_database(
+    shared_platform: SharedPlatform, engines: dict[str, AsyncEngine]
+) -> None:
+    contact = new_contact()
+    shared = shared_platform.worker("shared-for-timers", shared=[A, B])
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            for tenant in (A, B):
+                await _post(shared_platform, client, tenant, contact, "when do you open?")
+        await eventually(lambda: _replies(shared_platform, contact), until=lambda r: len(r) == 2)
+    finally:
+        shared.stop()
+        shared_platform.processes.remove(shared)
+    for engine in engines.values():  # both conversations went quiet past the 15 min idle timer
+        async with engine.begin() as connection:
+            await connection.execute(
+                text(
+                    "UPDATE conversations SET updated_at = now() - interval '1 hour' "
+                    "WHERE contact_number = :contact AND status = 'progress'"
+                ),
+                {"contact": contact},
+            )
+    scheduler = shared_platform.worker("shared-scheduler", shared=[A, B], command="scheduler")
+
+    async def states() -> dict[str, set[str]]:
+        found = {}
+        for tenant, engine in engines.items():
+            async with engine.connect() as connection:
+                rows = await connection.execute(
+                    select(Conversation.status).where(Conversation.contact_number == contact)
+                )
+                found[tenant] = {row[0] for row in rows}
+        return found
+
+    try:
+        await eventually(states, until=_both_idle, timeout=30)
+    finally:
+        scheduler.stop()
+        shared_platform.processes.remove(scheduler)
