@@ -15,7 +15,9 @@ from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import agent_doc, context, new_name, tenant_docs, write
 from tests.utils.mcp_server import SHOP_TOKEN, ShopMcp, serve_shop_mcp, shop_mcp_manifests
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
+from wta_runtime.agents.mcp_tools import LIST_TTL_SECONDS, RETRY_SECONDS, McpTools
 from wta_runtime.local.processes import free_port
+from wta_runtime.specs import McpServer
 
 AGENT = "orders"
 
@@ -229,3 +231,53 @@ async def test_the_token_never_reaches_the_logs(
 
     assert shop.calls  # the token was sent
     assert SHOP_TOKEN not in caplog.text
+
+
+def _resolved(tenant: str, url: str) -> tuple[McpServer, dict[str, dict[str, str]]]:
+    """The shop server's spec and its headers with the Secret's value, as the catalog has them."""
+    secret, server = shop_mcp_manifests(tenant, url)
+    return McpServer.model_validate(server), {
+        "shop": {"Authorization": secret["stringData"]["authorization"]}
+    }
+
+
+class _Clock:
+    """A monotonic clock the test moves forward."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_server_back_up_is_listed_again_after_the_retry_delay(shop: ShopMcp) -> None:
+    clock = _Clock()
+    servers = McpTools(clock)
+    spec, headers = _resolved("t-retry", shop.url)
+    shop.down = True
+
+    assert (await servers.offer("t-retry", AGENT, [spec], headers)).tools == {}
+    shop.down = False
+    assert (await servers.offer("t-retry", AGENT, [spec], headers)).tools == {}  # not asked yet
+    assert shop.listings() == 0
+    clock.now += RETRY_SECONDS + 1
+    offer = await servers.offer("t-retry", AGENT, [spec], headers)
+
+    assert set(offer.tools) == {"shop_check_order_status"}
+    assert shop.listings() == 1
+
+
+async def test_a_listing_is_renewed_when_it_expires(shop: ShopMcp) -> None:
+    clock = _Clock()
+    servers = McpTools(clock)
+    spec, headers = _resolved("t-ttl", shop.url)
+
+    await servers.offer("t-ttl", AGENT, [spec], headers)
+    clock.now += LIST_TTL_SECONDS - 1
+    await servers.offer("t-ttl", AGENT, [spec], headers)
+    assert shop.listings() == 1
+    clock.now += 2
+    await servers.offer("t-ttl", AGENT, [spec], headers)
+
+    assert shop.listings() == 2
