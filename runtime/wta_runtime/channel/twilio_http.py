@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlencode
 
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.http.response import Response
@@ -11,6 +12,7 @@ from twilio.http.response import Response
 from wta_runtime.settings import TWILIO_PUBLIC_API
 
 _quiet = logging.getLogger("twilio.wta_http")
+FORM = "application/x-www-form-urlencoded"
 
 
 class RebasedTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
@@ -28,5 +30,22 @@ class RebasedTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
         path_start = url.find("/", scheme_end + 3) if scheme_end >= 0 else -1
         return self._api_base + (url[path_start:] if path_start >= 0 else "")
 
-    async def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        return await super().request(method, self.rebase(url), *args, **kwargs)
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> Response:
+        form: bytes | None = None
+        if data:
+            # The form encoded here as aiohttp would (lists repeat their key): aiohttp's way
+            # builds a multipart writer and a form object first, a quarter of a send's CPU.
+            form = urlencode(data, doseq=True).encode()
+            headers = {**(headers or {}), "Content-Type": FORM}
+        return await super().request(
+            method, self.rebase(url), params, form, headers, *args, **kwargs
+        )
