@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from tests.chart.helm import CHART, FULL_VALUES, Helm, container_env, find, kinds
-from tests.operator.factories import runtime_inputs, tenant_view
+from tests.operator.factories import runtime_inputs, shared_runtime_inputs, tenant_view
 from wta_operator.builders.runtime import build_runtime_deployment
+from wta_operator.builders.shared_runtime import build_shared_runtime_deployment
 
 MONITORING = {"ServiceMonitor", "PodMonitor", "PrometheusRule"}
 # Documented keys whose value is a Kubernetes object or a map: their keys are data, not options.
@@ -135,6 +136,19 @@ def test_the_runtime_pod_monitor_scrapes_every_metrics_port_of_a_runtime_pod(hel
     tenant = tenant_view()
     pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
     assert scraped == {port["name"] for c in pod["containers"] for port in c.get("ports", [])}
+
+
+def test_the_runtime_pod_monitor_selects_dedicated_and_shared_runtime_pods(helm: Helm) -> None:
+    monitor = find(helm.render(values=[FULL_VALUES]), "PodMonitor", "wta-runtime")
+    tenant = tenant_view()
+    pods = [
+        build_runtime_deployment(tenant, runtime_inputs(tenant)),
+        build_shared_runtime_deployment([], shared_runtime_inputs()),
+    ]
+    [expression] = monitor["spec"]["selector"]["matchExpressions"]
+    for deployment in pods:
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels[expression["key"]] in expression["values"]
 
 
 def test_a_second_claim_of_a_number_is_refused_by_a_policy_on_the_operators_config_map(

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from wta_operator.builders.runtime import RuntimeInputs
+from wta_operator.builders.shared_runtime import SharedRuntimeInputs
 from wta_operator.views import (
     AgentView,
     TenantView,
@@ -114,3 +115,15 @@ def runtime_inputs(tenant: TenantView, **changes: Any) -> RuntimeInputs:
     }
     values.update(changes)
     return RuntimeInputs(**values)
+
+
+def shared_runtime_inputs(namespace: str = "shops", **changes: Any) -> SharedRuntimeInputs:
+    values: dict[str, Any] = {
+        "namespace": namespace,
+        "image": "registry.example/wta-runtime:1.0",
+        "pull_policy": "IfNotPresent",
+        "metrics_port": 9101,
+        "replicas": 2,
+        "checksum": "abc123",
+    }
+    return SharedRuntimeInputs(**(values | changes))

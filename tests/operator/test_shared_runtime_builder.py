@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 
 from tests.kube import KubeCluster
+from tests.operator.factories import shared_runtime_inputs
 from wta_operator.builders.shared_runtime import (
-    SharedRuntimeInputs,
     SharedTenant,
     build_shared_runtime_deployment,
     build_shared_service_account,
@@ -30,18 +30,6 @@ def _tenant(name: str, *refs: SecretKeyRef) -> SharedTenant:
     )
 
 
-def _inputs(namespace: str = "shops", **changes: Any) -> SharedRuntimeInputs:
-    values: dict[str, Any] = {
-        "namespace": namespace,
-        "image": "registry.example/wta-runtime:1.0",
-        "pull_policy": "IfNotPresent",
-        "metrics_port": 9101,
-        "replicas": 2,
-        "checksum": "abc123",
-    }
-    return SharedRuntimeInputs(**(values | changes))
-
-
 def _volume(deployment: dict[str, Any], name: str) -> list[dict[str, Any]]:
     volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
     return list(volumes[name]["projected"]["sources"])
@@ -50,7 +38,7 @@ def _volume(deployment: dict[str, Any], name: str) -> list[dict[str, Any]]:
 def test_two_tenants_get_their_own_files_and_a_secret_they_share_is_mounted_once() -> None:
     model_key = SecretKeyRef(name="openai", key="apiKey")
     deployment = build_shared_runtime_deployment(
-        [_tenant("bakery", model_key), _tenant("florist", model_key)], _inputs()
+        [_tenant("bakery", model_key), _tenant("florist", model_key)], shared_runtime_inputs()
     )
 
     manifests = [
@@ -80,12 +68,12 @@ def test_two_tenants_get_their_own_files_and_a_secret_they_share_is_mounted_once
 
 
 def test_without_tenants_it_runs_no_pod() -> None:
-    assert build_shared_runtime_deployment([], _inputs())["spec"]["replicas"] == 0
+    assert build_shared_runtime_deployment([], shared_runtime_inputs())["spec"]["replicas"] == 0
 
 
 def test_only_a_url_without_credentials_is_a_literal_value() -> None:
     deployment = build_shared_runtime_deployment(
-        [_tenant("bakery")], _inputs(nats_url="nats://nats.wta-system:4222")
+        [_tenant("bakery")], shared_runtime_inputs(nats_url="nats://nats.wta-system:4222")
     )
     containers = deployment["spec"]["template"]["spec"]["containers"]
     for container in [*containers, *deployment["spec"]["template"]["spec"]["initContainers"]]:
@@ -100,7 +88,7 @@ def test_the_shared_runtime_applies_without_warnings(
     children = [
         build_shared_service_account(kube_namespace),
         build_shared_runtime_deployment(
-            [_tenant("bakery"), _tenant("florist")], _inputs(kube_namespace)
+            [_tenant("bakery"), _tenant("florist")], shared_runtime_inputs(kube_namespace)
         ),
     ]
 
