@@ -294,6 +294,12 @@ def report(rows: list[dict[str, float]], seconds: float) -> str:
         f"**{per_idle:.2f} MB idle, {per_after:.2f} MB with its connections open** "
         f"(goal: under {GOAL_MB:g} MB).",
         "",
+        "For comparison, a dedicated runtime is a process of its own per tenant: the 1-tenant "
+        f"row ({first['after']:.0f} MB), plus its scheduler sidecar. The idle CPU of a shared "
+        "runtime is its lanes' polling (each tenant pulls its turns and its status callbacks "
+        "with a 1 s long poll) and grows with the tenants; the PostgreSQL connections grow "
+        "with the tenants that were active, up to 2 each (see docs/operating.md, Scaling).",
+        "",
     ]
     return "\n".join(lines)
 
