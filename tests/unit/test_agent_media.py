@@ -21,7 +21,6 @@ from wta_runtime.agents.toolbox import Toolbox
 from wta_runtime.agents.turn import AgentTurn, HistoryEntry
 from wta_runtime.catalog import TenantCatalog, load_catalog
 from wta_runtime.db.outbound import with_media
-from wta_runtime.db.tables import Message
 from wta_runtime.specs import AIAgentSpec, MediaEntry
 from wta_runtime.worker.turn_context import history_entry
 
@@ -175,22 +174,11 @@ async def test_the_offline_example_agent_answers_with_the_menu_photo() -> None:
 
 
 def test_the_next_turn_remembers_which_files_went_out() -> None:
-    with_text = Message(
-        direction="outbound",
-        author="agent",
-        body="Our menu.",
-        delivery_status="delivered",
-        details={"media_urls": [MENU["url"]]},
-    )
-    file_only = Message(
-        direction="outbound",
-        author="agent",
-        body="",
-        delivery_status="queued",
-        details={"media_urls": [PRICES["url"]]},
-    )
+    # (direction, author, body, delivery status, details): a stored message as the turn reads it.
+    with_text = ("outbound", "agent", "Our menu.", "delivered", {"media_urls": [MENU["url"]]})
+    file_only = ("outbound", "agent", "", "queued", {"media_urls": [PRICES["url"]]})
 
-    assert history_entry(with_text) == HistoryEntry(
+    assert history_entry(*with_text) == HistoryEntry(
         "assistant", f"Our menu.\n[sent a file: {MENU['url']}]"
     )
-    assert history_entry(file_only) == HistoryEntry("assistant", f"[sent a file: {PRICES['url']}]")
+    assert history_entry(*file_only) == HistoryEntry("assistant", f"[sent a file: {PRICES['url']}]")
