@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.operator.factories import secret_manifest, tenant_manifest, unique_name
+from tests.operator.factories import agent_manifest, secret_manifest, tenant_manifest, unique_name
 from tests.operator.harness import RunningOperator, wait_for
 from wta_operator.builders.shared_runtime import SHARED_RUNTIME
 
@@ -125,3 +125,22 @@ def test_a_shared_tenant_without_its_secret_waits_outside_and_stops_no_one(
     )
     assert f"{missing}-twilio" in condition["message"]
     assert _served(op, namespace) == [served]
+
+
+def test_the_configmaps_of_a_shared_tenants_knowledge_sources_are_mounted(
+    live_operator: RunningOperator, kube_namespace: str
+) -> None:
+    op, namespace, name = live_operator, kube_namespace, unique_name()
+    _create(op, namespace, name, runtime=SHARED)
+    source = {"configMap": {"name": f"{name}-faq", "key": "returns.md"}}
+    op.apply(namespace, agent_manifest("helper", name, knowledge={"sources": [source]}))
+
+    def knowledge_mounts() -> dict[str, str]:
+        pod = (_shared(op, namespace) or {}).get("spec", {}).get("template", {}).get("spec", {})
+        volumes = {v["name"]: v.get("configMap", {}).get("name") for v in pod.get("volumes", [])}
+        mounts = pod.get("containers", [{}])[0].get("volumeMounts", [])
+        return {m["mountPath"]: volumes.get(m["name"]) or "" for m in mounts}
+
+    mounts = wait_for(knowledge_mounts, lambda found: f"/etc/wta/configmaps/{name}-faq" in found)
+
+    assert mounts[f"/etc/wta/configmaps/{name}-faq"] == f"{name}-faq"

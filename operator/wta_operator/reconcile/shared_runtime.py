@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wta_operator.builders.manifests import config_checksum, manifests_data
-from wta_operator.builders.runtime import media_credential_refs
+from wta_operator.builders.runtime import knowledge_config_maps, media_credential_refs
 from wta_operator.builders.shared_runtime import (
     SHARED_RUNTIME,
     SharedRuntimeInputs,
@@ -126,9 +126,9 @@ async def apply_shared_runtime(
                     config_map=member.view.names.config_map,
                     manifest_keys=sorted(files),
                     secret_refs=member.refs,
-                    knowledge_config_maps=[
-                        ref.name for a in member.agents for ref in a.spec.knowledge.config_map_refs
-                    ],
+                    knowledge_config_maps=knowledge_config_maps(
+                        [a.spec.knowledge for a in member.agents]
+                    ),
                 )
             )
         plain_nats = nats_url_ref(ready[0].view, config) is None
