@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from tests.conftest import EXAMPLES
 from tests.utils.documents import pdf_of
+from wta_runtime.agents.agent_catalog import load_agent_catalog
+from wta_runtime.agents.choose import AgentSettings, agent_runtime
 from wta_runtime.agents.document_sources import FetchPolicy, SourceError, check_url
 from wta_runtime.agents.document_text import (
     CHUNK_CHARS,
@@ -21,6 +25,7 @@ from wta_runtime.agents.document_text import (
     split,
 )
 from wta_runtime.agents.knowledge import as_bytes, build_index, config_maps_from_manifests
+from wta_runtime.settings import Settings
 from wta_runtime.specs import Knowledge
 
 HANDBOOK = "\n\n".join(
@@ -164,3 +169,15 @@ def test_binary_configmap_data_comes_back_byte_for_byte(tmp_path: Path) -> None:
     assert [p.title for p in build_index(refs, {"shop-menu": data}).passages] == [
         "shop-menu/notes.md"
     ]
+
+
+def test_plain_http_knowledge_urls_are_refused_outside_local_mode() -> None:
+    production = Settings(environment="production")
+
+    with pytest.raises(ValueError, match="KNOWLEDGE_ALLOW_HTTP is for local mode only"):
+        agent_runtime(
+            production,
+            AgentSettings(knowledge_allow_http=True),
+            load_agent_catalog(EXAMPLES),
+            async_sessionmaker(),
+        )
