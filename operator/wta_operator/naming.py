@@ -69,8 +69,17 @@ class ChildNames:
         return f"{self.tenant}-{NATS_SECRET_SUFFIX}"
 
 
+# A tenant of this name would own `wta-shared-runtime`, the namespace's shared runtime's name.
+RESERVED_TENANT_NAMES = frozenset({"wta-shared"})
+
+
 def check_tenant_name(name: str) -> ChildNames:
     """The child names of a tenant, or InvalidNameError saying why the name cannot be used."""
+    if name in RESERVED_TENANT_NAMES:
+        raise InvalidNameError(
+            f"tenant name {name!r} is reserved: its runtime would take the name of the "
+            "namespace's shared runtime; choose another name"
+        )
     if not TENANT_NAME.match(name):
         raise InvalidNameError(
             f"tenant name {name!r} must be at most {MAX_TENANT_NAME} lowercase letters, digits "

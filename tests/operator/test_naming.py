@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from wta_operator.builders.shared_runtime import SHARED_RUNTIME
 from wta_operator.naming import (
     InvalidNameError,
     check_tenant_name,
@@ -27,6 +28,12 @@ def test_children_are_named_after_the_tenant() -> None:
 def test_names_that_cannot_name_a_service_are_refused(name: str) -> None:
     with pytest.raises(InvalidNameError, match="at most 53"):
         check_tenant_name(name)
+
+
+def test_a_tenant_cannot_take_the_shared_runtimes_name() -> None:
+    with pytest.raises(InvalidNameError, match="reserved: its runtime would take the name"):
+        check_tenant_name("wta-shared")
+    assert check_tenant_name("wta-shared-2").deployment != SHARED_RUNTIME
 
 
 def test_the_longest_allowed_name_still_gives_dns_labels() -> None:

@@ -105,7 +105,8 @@ async def apply_shared_runtime(
     keep the pods of every other one from starting.
     """
     config = plane.config
-    async with plane.tenant_lock(namespace, SHARED_RUNTIME):
+    # Not a tenant's key: no tenant name has a space, so no tenant's lock is this one.
+    async with plane.tenant_lock(namespace, "shared runtime"):
         members = await shared_members(plane, namespace, agents)
         media = media_credential_refs(config.runtime_media_s3_credentials_secret)
         checked = await check_secrets(
