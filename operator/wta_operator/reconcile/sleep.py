@@ -146,7 +146,6 @@ class SleepKeeper:
                 now=now,
             )
             if reason is not None:
-                self._timers.at, self._timers.read_at = timer, now
                 await self._turn(tenant, place, asleep(reason), event="Sleeping")
                 return config.wake_poll_seconds
         return config.sleep_check_seconds
