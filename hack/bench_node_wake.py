@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from tests.node.model import answer_with_revision, use_model
 from tests.node.node import RealNode
 from tests.node.release import EXAMPLES, TENANT, install
+from tests.node.rollout import runtime_pods
 from tests.node.services import NodeServices
 from tests.node.sleep import IDLE_AFTER, sleepy_tenant, wait_asleep
 from tests.node.traffic import WEBHOOK, post_until_accepted
@@ -59,15 +61,40 @@ async def webhook_to_reply(gateway_url: str, services: NodeServices) -> float:
     return time.monotonic() - posted
 
 
-def rounds(node: RealNode, release_url: str, services: NodeServices) -> dict[str, list[float]]:
+def _seconds_after(stamp: str | None, posted: float) -> float | None:
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp() - posted
+
+
+def pod_steps(node: RealNode, posted: float) -> dict[str, float | None]:
+    """When the woken runtime pod was created, its migrations done and its worker started, in
+    seconds after the POST (the API server's timestamps: whole seconds)."""
+    pod = max(runtime_pods(node.kube), key=lambda p: p["metadata"]["creationTimestamp"])
+    status = pod.get("status") or {}
+    init = {c["name"]: c for c in status.get("initContainerStatuses") or []}
+    main = {c["name"]: c for c in status.get("containerStatuses") or []}
+    migrated = ((init.get("migrate") or {}).get("state") or {}).get("terminated") or {}
+    worker = ((main.get("worker") or {}).get("state") or {}).get("running") or {}
+    return {
+        "pod_created": _seconds_after(pod["metadata"]["creationTimestamp"], posted),
+        "migrated": _seconds_after(migrated.get("finishedAt"), posted),
+        "worker_started": _seconds_after(worker.get("startedAt"), posted),
+    }
+
+
+def rounds(node: RealNode, release_url: str, services: NodeServices) -> dict[str, Any]:
     """`ROUNDS` wake-ups from sleep, and as many replies while awake (one after the other)."""
     woken: list[float] = []
     awake: list[float] = []
+    steps: list[dict[str, float | None]] = []
     for _ in range(ROUNDS):
         wait_asleep(node.kube)
+        posted = time.time()
         woken.append(asyncio.run(webhook_to_reply(release_url, services)))
+        steps.append(pod_steps(node, posted))
         awake.append(asyncio.run(webhook_to_reply(release_url, services)))
-    return {"woken": woken, "awake": awake}
+    return {"woken": woken, "awake": awake, "steps": steps}
 
 
 def run(folder: Path) -> dict[str, Any]:
@@ -95,6 +122,15 @@ def _row(label: str, values: list[float]) -> str:
     )
 
 
+STEPS = ("pod_created", "migrated", "worker_started")
+
+
+def _median(result: dict[str, Any], key: str) -> str:
+    values = [step[key] for step in result["steps"] if step[key] is not None]
+    found = percentile(values, 0.5)
+    return "-" if found is None else f"{found:.0f}"
+
+
 def section(result: dict[str, Any]) -> str:
     """The markdown section for docs/benchmarks.md."""
     worst = max(result["woken"])
@@ -116,6 +152,16 @@ def section(result: dict[str, Any]) -> str:
             "| --- | --- | --- | --- | --- |",
             _row("asleep (wake-up to first reply)", result["woken"]),
             _row("awake (for comparison)", result["awake"]),
+            "",
+            "Where a wake-up's time goes (median of the rounds, seconds after the POST; the API "
+            "server's timestamps are whole seconds):",
+            "",
+            "| runtime pod created (operator polled, scaled up) | its `migrate` init container "
+            "done | its worker container started | reply at the Twilio API |",
+            "| --- | --- | --- | --- |",
+            "| "
+            + " | ".join(_median(result, key) for key in STEPS)
+            + f" | {percentile(result['woken'], 0.5) or 0:.1f} |",
             "",
             f"Goal: wake-up to first reply under {GOAL_SECONDS:.0f} s: {verdict} "
             f"(max {worst:.1f} s).",
