@@ -135,6 +135,12 @@ INVALID_ON_CREATE = [
         "runtime.idleAfter must be at least 10s (or unset to never sleep)",
     ),
     InvalidCase(
+        "idle-after-in-mode-shared",
+        changed(TENANT, "spec.runtime", {"mode": "shared", "idleAfter": "15m"}),
+        "runtime.idleAfter is for mode dedicated",
+        "runtime.idleAfter is for mode dedicated",
+    ),
+    InvalidCase(
         "idle-after-not-a-duration",
         changed(TENANT, "spec.runtime", {"idleAfter": "a while"}),
         'spec.runtime.idleAfter: Invalid value: "a while": must be a duration in hours, minutes',

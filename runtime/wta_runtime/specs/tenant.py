@@ -143,6 +143,11 @@ IDLE_AFTER_TOO_SHORT = (
     "workers to sleep between the messages of one conversation"
 )
 
+IDLE_AFTER_DEDICATED_ONLY = (
+    "runtime.idleAfter is for mode dedicated: the shared runtime serves other tenants too and "
+    "does not sleep; remove idleAfter or use mode dedicated"
+)
+
 
 class RuntimeSettings(SpecModel):
     """How the operator runs the tenant's runtime workers."""
@@ -155,7 +160,12 @@ class RuntimeSettings(SpecModel):
                 f"duration(self.idleAfter) >= duration('{_MINIMUM_TEXT}')",
                 IDLE_AFTER_TOO_SHORT,
                 field_path=".idleAfter",
-            )
+            ),
+            cel(
+                "!has(self.idleAfter) || !has(self.mode) || self.mode != 'shared'",
+                IDLE_AFTER_DEDICATED_ONLY,
+                field_path=".idleAfter",
+            ),
         )
     )
 
@@ -197,6 +207,12 @@ class RuntimeSettings(SpecModel):
         if value is not None and value < IDLE_AFTER_MINIMUM:
             raise ValueError(IDLE_AFTER_TOO_SHORT)
         return value
+
+    @model_validator(mode="after")
+    def _idle_after_dedicated_only(self) -> RuntimeSettings:
+        if self.idle_after is not None and self.mode == "shared":
+            raise ValueError(IDLE_AFTER_DEDICATED_ONLY)
+        return self
 
 
 class TenantTimers(SpecModel):
