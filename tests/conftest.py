@@ -13,6 +13,7 @@ import pytest
 import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from tests.utils.anthropic_server import anthropic_model, api_key_secret, create_anthropic_app
 from tests.utils.mcp_server import ShopMcp, serve_shop_mcp, shop_mcp_manifests
 from tests.utils.media_server import MediaFiles, MediaHost, create_media_app, sample_media
 from tests.utils.node_lock import hold_node_lock
@@ -79,6 +80,9 @@ def knowledge_config_map(returns: str) -> dict[str, Any]:
 
 # Its agent may call check_order_status on the shop's MCP server (the `shop_mcp` fixture).
 MCP_TENANT, MCP_NUMBER = "mcp-pizza", "+14155550102"
+# claude-pizza's agent runs on the anthropic provider, against the local Messages API.
+CLAUDE_TENANT, CLAUDE_NUMBER = "claude-pizza", "+14155550178"
+CLAUDE_MODEL, CLAUDE_KEY = "claude-haiku-4-5", "sk-ant-test-e2e"
 ENGINE_TENANTS = {
     RELAY_TENANT: RELAY_NUMBER,
     CRASH_TENANT: CRASH_NUMBER,
@@ -143,7 +147,9 @@ def shop_mcp() -> Iterator[ShopMcp]:
 
 
 @pytest.fixture(scope="session")
-def manifests_dir(tmp_path_factory: pytest.TempPathFactory, shop_mcp: ShopMcp) -> Path:
+def manifests_dir(
+    tmp_path_factory: pytest.TempPathFactory, shop_mcp: ShopMcp, anthropic_server: AnthropicServer
+) -> Path:
     """The examples, plus a copy of their tenant on another number served by a real-model worker."""
     folder = tmp_path_factory.mktemp("manifests")
     for path in EXAMPLES.glob("*.yaml"):
@@ -163,6 +169,8 @@ def manifests_dir(tmp_path_factory: pytest.TempPathFactory, shop_mcp: ShopMcp) -
     for name, number in ENGINE_TENANTS.items():
         (folder / f"zz-{name}.yaml").write_text(yaml.safe_dump_all(_engine_twin(name, number)))
     (folder / f"zz-{MCP_TENANT}.yaml").write_text(yaml.safe_dump_all(_mcp_twin(shop_mcp.url)))
+    claude = _claude_twin(anthropic_server.url)
+    (folder / f"zz-{CLAUDE_TENANT}.yaml").write_text(yaml.safe_dump_all(claude))
     return folder
 
 
@@ -174,6 +182,19 @@ def _mcp_twin(url: str) -> list[dict[str, Any]]:
         if doc["kind"] == "AIAgent":
             doc["spec"]["tools"] = {"builtin": ["handoff_to_human"], "mcp": [server]}
     return [secret, *docs]
+
+
+def _claude_twin(anthropic_url: str) -> list[dict[str, Any]]:
+    """The engine twin of the example on the anthropic provider, its key in a Secret."""
+    docs = _engine_twin(CLAUDE_TENANT, CLAUDE_NUMBER)
+    secret = f"{CLAUDE_TENANT}-anthropic"
+    for doc in docs:
+        if doc["kind"] == "AIAgent":
+            doc["spec"]["model"] = anthropic_model(
+                anthropic_url, secret, CLAUDE_MODEL, timeoutSeconds=5
+            )
+            doc["spec"]["tools"] = {"builtin": ["handoff_to_human"]}
+    return [*docs, api_key_secret(secret, CLAUDE_KEY)]
 
 
 def _engine_twin(name: str, number: str) -> list[dict[str, Any]]:
@@ -276,6 +297,26 @@ def scripted_model() -> ScriptedModel:
 def openai_url(scripted_model: ScriptedModel) -> Iterator[str]:
     with serve_in_thread(create_openai_app(scripted_model)) as url:
         yield url + "/v1"
+
+
+@dataclass
+class AnthropicServer:
+    """The local Anthropic Messages API: its scripted model, URL and the API keys it was sent."""
+
+    model: ScriptedModel
+    url: str
+    api_keys: list[str]
+
+    def reset(self) -> None:
+        self.model.reset()
+        self.api_keys.clear()
+
+
+@pytest.fixture(scope="session")
+def anthropic_server() -> Iterator[AnthropicServer]:
+    scripted, keys = ScriptedModel(), list[str]()
+    with serve_in_thread(create_anthropic_app(scripted, keys)) as url:
+        yield AnthropicServer(scripted, url, keys)
 
 
 @dataclass

@@ -38,6 +38,7 @@ ORDERS_MCP = {
     "allowTools": ["check_order_status"],
 }
 
+MODEL_KEY = {"name": "claude", "key": "apiKey"}
 OFFICE = [{"day": "mon", "from": "09:00", "to": "18:00"}]
 
 
@@ -185,6 +186,19 @@ INVALID_ON_CREATE = [
         changed(AGENT, "spec.model", {"baseUrl": "file:///etc/passwd"}),
         'spec.model.baseUrl: Invalid value: "file:///etc/passwd": must be an http:// or https://',
         "String should match pattern",
+    ),
+    InvalidCase(
+        "model-provider-unknown",
+        changed(AGENT, "spec.model", {"provider": "bedrock", "apiKeySecretRef": MODEL_KEY}),
+        'spec.model.provider: Unsupported value: "bedrock": supported values: "openai", '
+        '"anthropic", "google_genai", "mistralai"',
+        "Input should be 'openai', 'anthropic', 'google_genai' or 'mistralai'",
+    ),
+    InvalidCase(
+        "model-provider-without-its-key",
+        changed(AGENT, "spec.model", {"provider": "anthropic", "name": "claude-haiku-4-5"}),
+        "model.provider other than openai needs model.apiKeySecretRef",
+        "model.provider other than openai needs model.apiKeySecretRef",
     ),
     InvalidCase(
         "http-tool-named-like-a-builtin",

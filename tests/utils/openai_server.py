@@ -52,6 +52,14 @@ class ScriptedModel:
     transcript: str = "two margheritas for tonight"
     transcriptions: list[dict[str, Any]] = field(default_factory=list)
 
+    def next_reply(self, body: dict[str, Any]) -> ScriptedReply:
+        """The next scripted reply, else what `answer` says to `body`, else the default."""
+        if self.replies:
+            scripted = self.replies.pop(0)
+        else:
+            scripted = self.answer(body) if self.answer else self.default_reply
+        return scripted if isinstance(scripted, ScriptedReply) else ScriptedReply(scripted)
+
     def reset(self) -> None:
         self.replies.clear()
         self.requests.clear()
@@ -124,11 +132,7 @@ def create_openai_app(model: ScriptedModel) -> FastAPI:
         model.requests.append(body)
         if model.fail_with_status is not None:
             return _error(model.fail_with_status)
-        if model.replies:
-            scripted = model.replies.pop(0)
-        else:
-            scripted = model.answer(body) if model.answer else model.default_reply
-        reply = scripted if isinstance(scripted, ScriptedReply) else ScriptedReply(scripted)
+        reply = model.next_reply(body)
         delay = reply.delay_seconds + model.delay_seconds
         model.in_flight += 1
         try:

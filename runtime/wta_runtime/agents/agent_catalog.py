@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,12 @@ from wta_runtime.agents.knowledge import (
     config_maps_from_manifests,
     config_maps_from_mounts,
 )
+from wta_runtime.agents.providers import missing_integration
 from wta_runtime.catalog import Agent, SecretResolver, Tenant, TenantCatalog, build_catalog
 from wta_runtime.manifests import ManifestSet, folder_fingerprint, read_manifests
 from wta_runtime.specs.agent_headers import HttpHeader
+
+log = logging.getLogger("wta.agents")
 
 
 @dataclass(frozen=True)
@@ -30,6 +34,10 @@ class AgentResources:
     knowledge: KnowledgeIndex
     # The headers of each MCP server, by the server's name in the agent.
     mcp_headers: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def provider(self) -> str:
+        return self.agent.spec.model.provider
 
 
 @dataclass(frozen=True)
@@ -89,14 +97,19 @@ def _resources(
     where = f"AIAgent {tenant.namespace}/{agent.name}"
     key_ref = spec.model.api_key_secret_ref
     ns = tenant.namespace
+    openai = spec.model.provider == "openai"
+    problem = missing_integration(spec.model.provider)
+    if problem is not None:
+        log.error("%s cannot answer with the model until fixed: %s", where, problem)
     return AgentResources(
         agent=agent,
         api_key=(
             secrets.resolve(tenant.namespace, key_ref, needed_by=where)
             if key_ref
-            else tenant.model_api_key
+            else (tenant.model_api_key if openai else None)
         ),
-        base_url=spec.model.base_url or tenant.spec.model.base_url,
+        # The tenant's endpoint is an OpenAI-compatible one: other providers use their own.
+        base_url=spec.model.base_url or (tenant.spec.model.base_url if openai else None),
         tool_headers={
             t.name: _header_values(t.headers, secrets, ns, where) for t in spec.tools.http
         },

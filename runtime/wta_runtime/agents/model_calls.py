@@ -1,22 +1,23 @@
-"""Calls to the chat completions API with a retry budget; failures become `ModelFailure` values."""
+"""Model calls with a retry budget, whatever the provider; failures become `ModelFailure` values.
+
+The `openai` provider lives here too: the SDK on a deliberately short path (`OpenAIChatModel`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import openai
 from openai import AsyncOpenAI, DefaultAioHttpClient, RequestOptions
 from openai.types.chat import ChatCompletion
 from pydantic import SecretStr
 
+from wta_runtime.agents.chat_model import ChatModel, FailureReason, ModelStep, StepCall, StepRequest
 from wta_runtime.agents.turn import Usage
 
-FailureReason = Literal[
-    "timeout", "rate_limited", "server_error", "connection", "malformed", "rejected", "empty"
-]
 RETRYABLE: frozenset[FailureReason] = frozenset(
     {"timeout", "rate_limited", "server_error", "connection", "malformed", "empty"}
 )
@@ -32,7 +33,12 @@ class ModelFailure(Exception):
 
 
 class MalformedReply(ValueError):
-    """The completion cannot be used as it is (e.g. a tool call with broken arguments)."""
+    """The reply cannot be used as it is (e.g. a tool call with broken arguments); `usage` is
+    what the reply cost when the provider adapter refused it before it was counted."""
+
+    def __init__(self, detail: str, usage: Usage | None = None) -> None:
+        super().__init__(detail)
+        self.usage = usage or Usage()
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,7 @@ class RetryBudget:
 
 
 def classify(exc: Exception) -> FailureReason:
-    """The reason of a failed call, as the retry decision sees it."""
+    """The reason of a failed OpenAI SDK call, as the retry decision sees it."""
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return "timeout"
     if isinstance(exc, openai.RateLimitError):
@@ -64,45 +70,81 @@ def usage_of(completion: ChatCompletion) -> Usage:
     return Usage(completion.usage.prompt_tokens, completion.usage.completion_tokens, 1)
 
 
-async def _create(client: AsyncOpenAI, request: dict[str, Any]) -> ChatCompletion:
-    """`client.chat.completions.create(**request)` without the SDK walking the request to
-    transform it: ours is plain JSON already, and that walk cost more CPU than the whole HTTP
-    exchange. `post` is the SDK's own documented way to a path (errors, auth and parsing alike).
-    """
-    body = {name: value for name, value in request.items() if name != "timeout"}
-    options: RequestOptions = {}
-    if "timeout" in request:
-        options["timeout"] = request["timeout"]
-    return await client.post(
-        "/chat/completions", body=body, cast_to=ChatCompletion, options=options
-    )
+def step_of(completion: ChatCompletion) -> ModelStep:
+    """The neutral step of a chat completion; MalformedReply when it has no usable choice."""
+    usage = usage_of(completion)
+    if not completion.choices:
+        raise MalformedReply("the completion has no choices", usage)
+    message = completion.choices[0].message
+    calls = []
+    for call in message.tool_calls or []:
+        if call.type != "function":
+            raise MalformedReply(f"unsupported tool call type {call.type!r}", usage)
+        calls.append(StepCall(call.id, call.function.name, call.function.arguments))
+    return ModelStep(message.content or "", tuple(calls), usage)
+
+
+class OpenAIChatModel:
+    """Provider `openai`: any OpenAI-compatible endpoint, through the SDK's `post`."""
+
+    provider = "openai"
+
+    def __init__(self, client: AsyncOpenAI) -> None:
+        self._client = client
+
+    async def step(self, request: StepRequest) -> ModelStep:
+        """`client.chat.completions.create(...)` without the SDK walking the request to
+        transform it: ours is plain JSON already, and that walk cost more CPU than the whole
+        HTTP exchange. `post` is the SDK's own documented way to a path (errors, auth and parsing
+        alike)."""
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": request.messages,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+        }
+        if request.tools:
+            body["tools"] = request.tools
+            if request.no_more_tools:
+                body["tool_choice"] = "none"
+        options: RequestOptions = {"timeout": request.timeout_seconds}
+        completion = await self._client.post(
+            "/chat/completions", body=body, cast_to=ChatCompletion, options=options
+        )
+        return step_of(completion)
+
+    def failure_reason(self, exc: Exception) -> FailureReason | None:
+        return classify(exc) if isinstance(exc, TimeoutError | openai.OpenAIError) else None
 
 
 async def complete(
-    client: AsyncOpenAI,
-    request: dict[str, Any],
+    model: ChatModel,
+    request: StepRequest,
     *,
     budget: RetryBudget,
-    check: Callable[[ChatCompletion], None] = lambda _: None,
+    check: Callable[[ModelStep], None] = lambda _: None,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-) -> tuple[ChatCompletion, Usage]:
-    """One completion, retried within `budget` on timeouts, 429, 5xx and malformed replies."""
+) -> tuple[ModelStep, Usage]:
+    """One step, retried within `budget` on timeouts, 429, 5xx and malformed replies."""
     spent = Usage()
     for attempt in range(1, budget.attempts + 1):
+        reason: FailureReason
+        error: Exception
         try:
-            completion = await _create(client, request)
-            spent = spent + usage_of(completion)
-            if not completion.choices:
-                raise MalformedReply("the completion has no choices")
-            check(completion)
-            return completion, spent
-        except (TimeoutError, openai.OpenAIError, MalformedReply) as exc:
-            if not isinstance(exc, MalformedReply):
-                spent = spent + Usage(model_calls=1)
-            reason = classify(exc)
-            if reason not in RETRYABLE or attempt == budget.attempts:
-                raise ModelFailure(reason, str(exc), spent) from exc
-            await sleep(budget.backoff_seconds * 2 ** (attempt - 1))
+            step = await model.step(request)
+            spent = spent + step.usage
+            check(step)
+            return step, spent
+        except MalformedReply as exc:
+            spent, reason, error = spent + exc.usage, "malformed", exc
+        except Exception as exc:
+            found = model.failure_reason(exc)
+            if found is None:
+                raise
+            spent, reason, error = spent + Usage(model_calls=1), found, exc
+        if reason not in RETRYABLE or attempt == budget.attempts:
+            raise ModelFailure(reason, str(error), spent) from error
+        await sleep(budget.backoff_seconds * 2 ** (attempt - 1))
     raise ModelFailure("empty", "no attempt was made", spent)  # attempts < 1
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from openai import AsyncOpenAI
 from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
+from wta_runtime.agents.chat_model import ChatModel, StepRequest
 from wta_runtime.agents.model_calls import RetryBudget, complete
 from wta_runtime.agents.turn import HistoryEntry, Usage
 from wta_runtime.catalog import Agent, Tenant
@@ -52,7 +52,7 @@ def router_messages(
 
 
 async def route(
-    client: AsyncOpenAI,
+    chat: ChatModel,
     *,
     tenant: Tenant,
     agents: Sequence[Agent],
@@ -62,23 +62,22 @@ async def route(
     budget: RetryBudget,
 ) -> tuple[Agent | None, Usage]:
     """The agent the model chose, or None when it chose none of them; raises ModelFailure."""
-    completion, usage = await complete(
-        client,
-        {
-            "model": model.name,
-            "messages": router_messages(tenant, user_text, history),
-            "tools": router_tools(agents),
-            "temperature": 0,
-            "max_tokens": 50,
-            "timeout": model.timeout_seconds,
-        },
+    step, usage = await complete(
+        chat,
+        StepRequest(
+            model=model.name,
+            messages=router_messages(tenant, user_text, history),
+            temperature=0,
+            max_tokens=50,
+            timeout_seconds=model.timeout_seconds,
+            tools=router_tools(agents),
+        ),
         budget=budget,
     )
     by_function = {function_name(a.name): a for a in agents}
-    message = completion.choices[0].message
-    for call in message.tool_calls or []:
-        if call.type == "function" and call.function.name in by_function:
-            return by_function[call.function.name], usage
+    for call in step.tool_calls:
+        if call.name in by_function:
+            return by_function[call.name], usage
     # Models without tool support may answer with the name itself.
-    answer = (message.content or "").strip().strip(".")
+    answer = step.text.strip().strip(".")
     return by_function.get(function_name(answer)), usage

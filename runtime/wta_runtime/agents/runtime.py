@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 
 import httpx
 import openai
-from openai import AsyncOpenAI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -25,14 +24,16 @@ from wta_runtime.agents import usage as records
 from wta_runtime.agents.after_hours import AwayTeam, away_team, told_after_hours
 from wta_runtime.agents.agent_catalog import AgentCatalog, AgentResources, catalog_of
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
+from wta_runtime.agents.chat_model import ChatModel
 from wta_runtime.agents.document_search import DocumentSearch
 from wta_runtime.agents.embeddings import Embedder, HashingEmbedder
 from wta_runtime.agents.handoff_policy import business_hours_of, handoff_reason, too_many_failures
 from wta_runtime.agents.mcp_tools import McpTools, prepare_mcp
 from wta_runtime.agents.memory import ContactMemory, memory_items
-from wta_runtime.agents.model_calls import RETRYABLE, ModelClients, ModelFailure, RetryBudget
+from wta_runtime.agents.model_calls import RETRYABLE, ModelFailure, RetryBudget
 from wta_runtime.agents.offline import OFFLINE_LABEL, offline_answer
 from wta_runtime.agents.prompt import PromptInputs, chat_messages
+from wta_runtime.agents.providers import ChatModels, load_integrations
 from wta_runtime.agents.selection import (
     Choice,
     choose_without_model,
@@ -83,6 +84,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _prepare_providers(catalog: AgentCatalog) -> None:
+    """Import the LangChain integrations the catalog's agents use before their first turn (a
+    first import takes seconds; inside a turn it would stall the process's conversations)."""
+    load_integrations(resources.provider for resources in catalog.resources.values())
+
+
 @dataclass
 class _Answer:
     text: str
@@ -118,6 +125,7 @@ class AgentRuntime:
         that retries the turn with backoff (the worker); otherwise the fallback answers at once."""
         self._catalog = catalog if isinstance(catalog, AgentCatalog) else catalog_of(catalog)
         prepare_mcp(self._catalog)
+        _prepare_providers(self._catalog)
         self._sessions = sessions
         self._platform_key = platform_api_key
         self._platform_base_url = platform_base_url
@@ -127,7 +135,7 @@ class AgentRuntime:
         self._retry_later = retry_later
         self._owns_http = http is None
         self._http = http or httpx.AsyncClient()
-        self._clients = ModelClients()
+        self._models = ChatModels()
         self._mcp = McpTools()
         embedder = embedder or HashingEmbedder()
         self.embedder = embedder
@@ -141,6 +149,7 @@ class AgentRuntime:
     def swap(self, catalog: AgentCatalog) -> None:
         """Serve later turns with `catalog`; turns already running finish with the old one."""
         prepare_mcp(catalog)
+        _prepare_providers(catalog)
         self._catalog = catalog
 
     async def reply(self, turn: AgentTurn) -> AgentReply:
@@ -181,7 +190,7 @@ class AgentRuntime:
                 said,
                 history,
                 sticky=state.sticky_agent,
-                client_for=self._client,
+                model_for=self._chat_model,
                 budget=self._budget,
             )
         if choice is None:
@@ -238,16 +247,19 @@ class AgentRuntime:
             log.warning("could not read what tenant %s spent; answering", tenant.name)
             return SpendTotals()
 
-    def _client(self, resources: AgentResources) -> AsyncOpenAI | None:
-        """The model client of an agent, or None when no key is set (the offline agent)."""
-        key = resources.api_key or self._platform_key
+    def _chat_model(self, resources: AgentResources) -> ChatModel | None:
+        """The chat model of an agent, or None when no key is set (the offline agent). The
+        platform's key and endpoint are OpenAI's: other providers have the agent's own."""
+        openai_provider = resources.provider == "openai"
+        key = resources.api_key or (self._platform_key if openai_provider else None)
         if key is None or not key.get_secret_value():
             return None
-        return self._clients.get(key, resources.base_url or self._platform_base_url)
+        base_url = resources.base_url or (self._platform_base_url if openai_provider else None)
+        return self._models.get(resources.provider, key, base_url)
 
     def _handoff(self, resources: AgentResources, reason: str) -> _Answer:
         text = ACTION_TEXT["handoff_to_human"]
-        offline = self._client(resources) is None
+        offline = self._chat_model(resources) is None
         return _Answer(
             text=f"{OFFLINE_LABEL} {text}" if offline else text,
             provider="offline" if offline else "policy",
@@ -264,8 +276,8 @@ class AgentRuntime:
         now: datetime,
         away: AwayTeam | None,
     ) -> _Answer:
-        client = self._client(resources)
-        if client is None:
+        chat = self._chat_model(resources)
+        if chat is None:
             found = offline_answer(turn)
             return _Answer(
                 text=f"{OFFLINE_LABEL} {found.text}",
@@ -291,7 +303,7 @@ class AgentRuntime:
         )
         try:
             result = await run_tool_loop(
-                client,
+                chat,
                 model=spec.model,
                 messages=chat_messages(inputs),
                 tools=Toolbox(
@@ -314,7 +326,7 @@ class AgentRuntime:
             return _Answer(text, "fallback", "fallback", usage=failure.usage)
         return _Answer(
             result.text,
-            "openai",
+            chat.provider,
             "answered",
             result.actions,
             result.tool_calls,
@@ -368,7 +380,7 @@ class AgentRuntime:
         so_far: SpendTotals | None,
     ) -> None:
         spending = tenant.spec.spending
-        model = resources.agent.spec.model.name if answer.provider == "openai" else None
+        model = resources.agent.spec.model.name if answer.provider == resources.provider else None
         cost = turn_cost(spending, resources.agent.spec.model.name, reply.usage)
         if so_far is not None:
             after = with_turn(so_far, choice.agent.name, reply.usage, cost)
@@ -411,6 +423,6 @@ class AgentRuntime:
             log.warning("could not record the agent turn", exc_info=True)
 
     async def close(self) -> None:
-        await self._clients.close()
+        await self._models.close()
         if self._owns_http:
             await self._http.aclose()

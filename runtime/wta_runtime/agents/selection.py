@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from openai import AsyncOpenAI
-
 from wta_runtime.agents.agent_catalog import AgentCatalog, AgentResources
+from wta_runtime.agents.chat_model import ChatModel
 from wta_runtime.agents.model_calls import ModelFailure, RetryBudget
 from wta_runtime.agents.router import route
 from wta_runtime.agents.turn import HistoryEntry, Usage
@@ -98,7 +97,7 @@ async def select_agent(
     history: Sequence[HistoryEntry],
     *,
     sticky: str | None,
-    client_for: Callable[[AgentResources], AsyncOpenAI | None],
+    model_for: Callable[[AgentResources], ChatModel | None],
     budget: RetryBudget,
 ) -> tuple[Choice | None, Usage]:
     """The agent for this turn and what asking the router cost; the router runs on the
@@ -109,12 +108,12 @@ async def select_agent(
     fallback = default_choice(tenant)
     candidates = routable(tenant)
     resources = catalog.agent(tenant.name, fallback.agent.name) if fallback else None
-    client = client_for(resources) if resources else None
-    if len(tenant.agents) < 2 or not candidates or resources is None or client is None:
+    chat = model_for(resources) if resources else None
+    if len(tenant.agents) < 2 or not candidates or resources is None or chat is None:
         return fallback, Usage()
     try:
         agent, spent = await route(
-            client,
+            chat,
             tenant=tenant,
             agents=candidates,
             model=resources.agent.spec.model,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from openai import AsyncOpenAI
-from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
+from openai.types.chat import ChatCompletionMessageParam
 
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
+from wta_runtime.agents.chat_model import ChatModel, ModelStep, StepRequest
 from wta_runtime.agents.model_calls import MalformedReply, ModelFailure, RetryBudget, complete
 from wta_runtime.agents.toolbox import Toolbox
 from wta_runtime.agents.turn import AgentAction, ToolCallRecord, Usage
@@ -31,37 +31,30 @@ class LoopResult:
 
 def _request(
     model: ModelSettings, messages: list[ChatCompletionMessageParam], tools: Toolbox, final: bool
-) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "model": model.name,
-        "messages": messages,
-        "temperature": model.temperature,
-        "max_tokens": model.max_tokens,
-        "timeout": model.timeout_seconds,
-    }
-    definitions = tools.definitions()
-    if definitions:
-        request["tools"] = definitions
-        if final:
-            request["tool_choice"] = "none"
-    return request
+) -> StepRequest:
+    return StepRequest(
+        model=model.name,
+        messages=messages,
+        temperature=model.temperature,
+        max_tokens=model.max_tokens,
+        timeout_seconds=model.timeout_seconds,
+        tools=tools.definitions(),
+        no_more_tools=final,
+    )
 
 
 def _checker(tools: Toolbox, *, allow_empty: bool) -> Any:
-    def check(completion: ChatCompletion) -> None:
-        message = completion.choices[0].message
-        for call in message.tool_calls or []:
-            if call.type != "function":
-                raise MalformedReply(f"unsupported tool call type {call.type!r}")
-            tools.check_call(call.function.name, call.function.arguments)
-        if not (message.tool_calls or allow_empty or (message.content or "").strip()):
+    def check(step: ModelStep) -> None:
+        for call in step.tool_calls:
+            tools.check_call(call.name, call.arguments)
+        if not (step.tool_calls or allow_empty or step.text.strip()):
             raise MalformedReply("the model returned neither text nor tool calls")
 
     return check
 
 
 async def run_tool_loop(
-    client: AsyncOpenAI,
+    chat: ChatModel,
     *,
     model: ModelSettings,
     messages: list[ChatCompletionMessageParam],
@@ -77,17 +70,16 @@ async def run_tool_loop(
         # send_media too: a file on its own is a whole reply.
         check = _checker(tools, allow_empty=bool(result.actions or tools.media_urls))
         try:
-            completion, used = await complete(
-                client, _request(model, messages, tools, final), budget=budget, check=check
+            step_reply, used = await complete(
+                chat, _request(model, messages, tools, final), budget=budget, check=check
             )
         except ModelFailure as failure:
             failure.usage = result.usage + failure.usage
             raise
         result.usage = result.usage + used
-        message = completion.choices[0].message
-        calls = [c for c in message.tool_calls or [] if c.type == "function"]
+        calls = step_reply.tool_calls
         if final or not calls:
-            text = (message.content or "").strip()
+            text = step_reply.text.strip()
             if not text and result.actions:
                 text = ACTION_TEXT[result.actions[-1].kind]
             if not text and not tools.media_urls:
@@ -98,20 +90,20 @@ async def run_tool_loop(
         messages.append(
             {
                 "role": "assistant",
-                "content": message.content,
+                "content": step_reply.text or None,
                 "tool_calls": [
                     {
                         "id": c.id,
                         "type": "function",
-                        "function": {"name": c.function.name, "arguments": c.function.arguments},
+                        "function": {"name": c.name, "arguments": c.arguments},
                     }
                     for c in calls
                 ],
             }
         )
         for call in calls:
-            arguments = tools.check_call(call.function.name, call.function.arguments)
-            outcome = await tools.run(call.function.name, arguments)
+            arguments = tools.check_call(call.name, call.arguments)
+            outcome = await tools.run(call.name, arguments)
             result.tool_calls.append(outcome.record)
             if outcome.action is not None:
                 result.actions.append(outcome.action)

@@ -154,7 +154,9 @@ async def run_case(
 
 def _model_of(runtime: AgentRuntime, tenant: str, reply: AgentReply) -> str | None:
     found = runtime.catalog.agent(tenant, reply.agent) if reply.agent else None
-    return found.agent.spec.model.name if found is not None and reply.provider == "openai" else None
+    if found is None or reply.provider != found.provider:
+        return None  # answered without the model: offline, policy, fallback
+    return found.agent.spec.model.name
 
 
 async def run_golden_files(

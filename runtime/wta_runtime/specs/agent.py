@@ -60,6 +60,14 @@ S3_DOCUMENT_KEY = r"^[^/\s][^\s]*$"
 S3_KEY_HINT = "must be an object key without spaces or a leading /"
 S3_KEY_NO_PARENT = "an s3 key cannot have a .. segment: name an object below the tenant's prefix"
 KnowledgeFormat = Literal["markdown", "html", "pdf", "text"]
+# `openai` is any OpenAI-compatible endpoint, on the SDK; the others are LangChain chat-model
+# integrations (`init_chat_model` provider names), each an optional extra of the runtime.
+MODEL_PROVIDERS = ("openai", "anthropic", "google_genai", "mistralai")
+ModelProvider = Literal["openai", "anthropic", "google_genai", "mistralai"]
+PROVIDER_NEEDS_KEY = (
+    "model.provider other than openai needs model.apiKeySecretRef: the agent names the Secret "
+    "key of its provider's API key (the tenant's and the platform's keys are OpenAI's)"
+)
 
 HostName = Annotated[
     str,
@@ -94,12 +102,27 @@ class TenantRef(SpecModel):
 class ModelSettings(SpecModel):
     """The model that runs the agent."""
 
+    model_config = ConfigDict(
+        json_schema_extra=validations(
+            cel("self.provider == 'openai' || has(self.apiKeySecretRef)", PROVIDER_NEEDS_KEY)
+        )
+    )
+
+    provider: ModelProvider = Field(
+        default="openai",
+        description=(
+            "Who serves the model: openai (any OpenAI-compatible endpoint: OpenAI, Azure, vLLM, "
+            "Ollama) or a LangChain integration: anthropic, google_genai, mistralai (each needs "
+            "its extra installed in the runtime image, and apiKeySecretRef)."
+        ),
+    )
     base_url: str | None = Field(
         default=None,
         pattern=HTTP_URL,
         max_length=2048,
         description=(
-            "OpenAI-compatible provider base URL; unset uses the tenant's, then the platform's."
+            "Base URL of the provider's API. For openai, unset uses the tenant's, then the "
+            "platform's; for other providers, unset uses the provider's public endpoint."
         ),
         json_schema_extra=HTTP_URL_HINT,
     )
@@ -118,8 +141,16 @@ class ModelSettings(SpecModel):
     )
     api_key_secret_ref: SecretKeyRef | None = Field(
         default=None,
-        description="Secret key holding the provider's API key; unset uses the tenant's.",
+        description=(
+            "Secret key holding the provider's API key; unset uses the tenant's (openai only)."
+        ),
     )
+
+    @model_validator(mode="after")
+    def _key_for_provider(self) -> ModelSettings:
+        if self.provider != "openai" and self.api_key_secret_ref is None:
+            raise ValueError(PROVIDER_NEEDS_KEY)
+        return self
 
 
 class KnowledgeEntry(SpecModel):
