@@ -18,9 +18,12 @@ RUN python -m pip install "uv==0.13.8" \
 WORKDIR /src
 # Dependencies first, in their own layer: pyproject's [project.dependencies] pinned by the lock.
 # The lock also pins the `local` and `dev` extras (embedded PostgreSQL, pytest, ...); using it as
-# constraints rather than requirements keeps them out of the image.
+# constraints rather than requirements keeps them out of the image. The `anthropic` extra (the
+# LangChain integration of `spec.model.provider: anthropic`) ships too; it is imported only by a
+# worker whose agents use it. Other providers' extras need an image built with them.
 COPY pyproject.toml requirements.lock ./
-RUN python -m uv pip install --python /opt/wta/bin/python -r pyproject.toml -c requirements.lock
+RUN python -m uv pip install --python /opt/wta/bin/python -r pyproject.toml --extra anthropic \
+    -c requirements.lock
 # Then the code, as a regular (non-editable) install.
 COPY README.md ./
 COPY runtime ./runtime

@@ -109,6 +109,20 @@ def test_the_image_carries_no_test_or_local_only_dependency(image_venv: Path) ->
     assert not leaked, f"dev/local packages would ship in the image: {leaked}"
 
 
+def test_the_image_runs_the_anthropic_provider_and_names_the_extra_of_the_others(
+    image_venv: Path,
+) -> None:
+    check = (
+        "from wta_runtime.agents.providers import missing_integration as missing\n"
+        "assert missing('anthropic') is None, missing('anthropic')\n"
+        "print(missing('mistralai'))\n"
+        "import langchain_anthropic\n"
+    )
+    result = run_in_image(image_venv, "-c", check)
+    assert result.returncode == 0, result.stderr
+    assert "'mistral' extra (langchain-mistralai)" in result.stdout
+
+
 @pytest.mark.parametrize(
     "module",
     [
