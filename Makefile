@@ -86,6 +86,7 @@ bench: install ## Benchmarks (last, on a real node: helm install -> first reply,
 	$(BIN)/python -m hack.bench_worker
 	$(BIN)/python -m hack.bench_console
 	$(BIN)/python -m hack.bench_shared
+	$(BIN)/python -m hack.bench_idle
 	$(BIN)/python -m hack.bench_node
 	$(BIN)/python -m hack.bench_node_wake
 

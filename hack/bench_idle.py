@@ -1,0 +1,228 @@
+"""`python -m hack.bench_idle`: the memory of one tenant's runtime pod, idle after a conversation.
+
+The platform runs as in hack/bench_worker.py (embedded NATS and PostgreSQL, `wta local-twilio`,
+the benchmark model, the gateway). Then, for each agent mode, the processes of one tenant's pod
+start as the pod starts them (`python -m wta_runtime worker` for one tenant, and with
+`--sidecar` the scheduler beside it, as pods did before the scheduler moved into the worker),
+one conversation passes through, the pod idles, and each process's memory is read from /proc:
+RSS (VmRSS), PSS and USS (private pages) from /proc/PID/smaps_rollup.
+
+The section "## Idle memory per tenant" of docs/benchmarks.md is replaced with the results;
+a run labelled "before (...)" (`--before`: HEAD's committed runtime/) is kept below later runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from hack import bench_probes as probes
+from hack.bench_platform import ROOT, BenchPlatform
+from hack.bench_report import BEFORE, DOC, kept_before, split_sections
+from hack.bench_report import Scenario as Load
+from hack.bench_turns import wait_for_turns
+from hack.bench_worker import runtime_source
+from hack.machine import machine
+from wta_runtime.local.processes import ManagedProcess, free_port
+
+HEADING = "## Idle memory per tenant"
+IDLE_SECONDS = float(os.environ.get("WTA_BENCH_IDLE_SECONDS", "30"))
+GOAL_MIB = 100.0
+ONE_MESSAGE = Load("idle", "one conversation", model_delay=0.0, contacts=1, rate=1.0)
+
+
+@dataclass(frozen=True)
+class Memory:
+    """One process's memory, in MiB."""
+
+    process: str
+    rss: float
+    pss: float | None
+    uss: float | None
+
+
+@dataclass(frozen=True)
+class PodRun:
+    """One agent mode: the pod's processes and their memory after the idle time."""
+
+    mode: str
+    processes: list[Memory]
+
+    def total(self, field: str) -> float | None:
+        values = [getattr(m, field) for m in self.processes]
+        return None if None in values else sum(values)
+
+
+def read_memory(name: str, pid: int) -> Memory:
+    """VmRSS from /proc/PID/status; PSS and USS from smaps_rollup where the kernel has it."""
+    kib: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            kib["Rss"] = int(line.split()[1])
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            key, _, rest = line.partition(":")
+            kib[key] = int(rest.split()[0])
+    except (OSError, ValueError, IndexError):
+        pass
+    uss = kib.get("Private_Clean", 0) + kib.get("Private_Dirty", 0) if "Pss" in kib else None
+    return Memory(
+        name,
+        kib["Rss"] / 1024,
+        kib["Pss"] / 1024 if "Pss" in kib else None,
+        uss / 1024 if uss is not None else None,
+    )
+
+
+def pod_processes(
+    platform: BenchPlatform, mode: str, database: str, *, sidecar: bool, extra: dict[str, str]
+) -> list[ManagedProcess]:
+    """The pod's processes for one tenant, as the operator's Deployment runs them."""
+    env = {
+        "WTA_DATABASE_URL": platform.database_url(database),
+        "WTA_TENANTS": f'["{platform.tenant.name}"]',
+        **extra,
+    }
+    if mode == "model":
+        env |= {"WTA_OPENAI_API_KEY": "sk-bench", "WTA_OPENAI_BASE_URL": platform.model_url + "/v1"}
+    roles = ["worker", "scheduler"] if sidecar else ["worker"]
+    processes = []
+    for role in roles:
+        port = free_port()
+        ports = {"WTA_WORKER_METRICS_PORT" if role == "worker" else "WTA_SCHEDULER_METRICS_PORT"}
+        processes.append(
+            ManagedProcess(
+                f"{role}-{mode}",
+                [sys.executable, "-m", "wta_runtime", role],
+                port=port,
+                env=platform.env(**env, **dict.fromkeys(ports, str(port))),
+                cwd=ROOT,
+                log_path=platform.log(f"{role}-{mode}"),
+            )
+        )
+    return processes
+
+
+def measure(platform: BenchPlatform, mode: str, *, sidecar: bool, extra: dict[str, str]) -> PodRun:
+    database = f"wta_idle_{mode}"
+    platform.database(database, migrate=True)
+    probes.purge_stream(platform.nats_url, platform.tenant.name)
+    processes = pod_processes(platform, mode, database, sidecar=sidecar, extra=extra)
+    try:
+        for process in processes:
+            process.start(timeout=60)
+        probes.wait_pulling(platform.nats_url, platform.tenant.name)
+        platform.offer(ONE_MESSAGE, "777" if mode == "model" else "888")
+        turns = wait_for_turns(
+            platform.database_url(database, user="postgres"), platform.tenant.name, 1, timeout=120
+        )
+        if not any(t.replied for t in turns):
+            raise RuntimeError(f"no reply in mode {mode}; see {platform.tmp / 'logs'}")
+        time.sleep(IDLE_SECONDS)
+        memory = []
+        for process in processes:
+            assert process.process is not None
+            memory.append(read_memory(process.name.rsplit("-", 1)[0], process.process.pid))
+    finally:
+        for process in reversed(processes):
+            process.stop(timeout=15)
+    return PodRun(mode, memory)
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def subsection(runs: list[PodRun], label: str, command: str) -> str:
+    lines = [
+        f"### {label}",
+        "",
+        f"`{command}` on {machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{os.cpu_count()} cores shared with other work. MiB after {IDLE_SECONDS:g} s idle.",
+        "",
+        "| agent | process | RSS | PSS | USS |",
+        "| --- | --- | ---: | ---: | ---: |",
+    ]
+    for run in runs:
+        for m in run.processes:
+            lines.append(
+                f"| {run.mode} | {m.process} | {_mib(m.rss)} | {_mib(m.pss)} | {_mib(m.uss)} |"
+            )
+        lines.append(
+            f"| {run.mode} | **per tenant** | **{_mib(run.total('rss'))}** | "
+            f"**{_mib(run.total('pss'))}** | **{_mib(run.total('uss'))}** |"
+        )
+    worst = max(run.total("rss") or 0.0 for run in runs)
+    met = "met" if worst < GOAL_MIB else "not met"
+    lines += ["", f"Goal: idle RSS per tenant under {GOAL_MIB:g} MiB: {met} ({worst:.0f} MiB)."]
+    return "\n".join(lines) + "\n"
+
+
+INTRO = f"""{HEADING}
+
+`python -m hack.bench_idle` (part of `make bench`) starts one tenant's runtime pod as the
+operator's Deployment runs it, on the benchmark platform of "Worker: distinct contacts", passes
+one conversation through and reads each process's memory from /proc after the pod idled.
+"agent: model" answers with the OpenAI SDK against the benchmark model; "agent: offline" has no
+key and answers with the offline agent. RSS counts shared libraries in full; PSS shares them
+out among the processes that map them; USS is what the process alone holds.
+`--sidecar` runs the scheduler as its own process, as pods did before it moved into the worker;
+`--env NAME=VALUE` sets a variable for the pod's processes; `--before` measures HEAD's
+committed runtime/.
+
+"""
+
+
+def write_section(runs: list[PodRun], label: str, command: str) -> str:
+    """Replace the section in docs/benchmarks.md, keeping an earlier "before" subsection."""
+    parts = split_sections(DOC.read_text())
+    at = next((i for i, p in enumerate(parts) if p.startswith(HEADING + "\n")), None)
+    old = parts.pop(at) if at is not None else ""
+    body = subsection(runs, label, command)
+    if not label.startswith(BEFORE.removeprefix("### ")) and kept_before(old):
+        body += "\n" + kept_before(old)
+    new = INTRO + body
+    if at is None:
+        at = len(parts)
+    parts[at - 1] = parts[at - 1].rstrip("\n") + "\n\n"
+    parts.insert(at, new.rstrip("\n") + "\n\n")
+    DOC.write_text("".join(parts).rstrip("\n") + "\n")
+    return new
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", action="store_true", help="measure HEAD's committed runtime")
+    parser.add_argument("--sidecar", action="store_true", help="run the scheduler beside it")
+    parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the pod")
+    parser.add_argument("--no-write", action="store_true", help="print, leave docs alone")
+    args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env)
+    with tempfile.TemporaryDirectory(prefix="wta-bench-idle-") as tmp:
+        source, label = runtime_source(Path(tmp), before=args.before)
+        platform = BenchPlatform(Path(tmp) / "platform", source)
+        try:
+            platform.start()
+            runs = [
+                measure(platform, mode, sidecar=args.sidecar, extra=extra)
+                for mode in ("offline", "model")
+            ]
+        finally:
+            platform.stop()
+    layout = "worker + scheduler sidecar" if args.sidecar else "worker only"
+    label += f", {layout}" + "".join(f", {item}" for item in args.env)
+    command = " ".join(["python -m hack.bench_idle", *sys.argv[1:]])
+    if args.no_write:
+        print(subsection(runs, label, command))
+    else:
+        print(write_section(runs, label, command))
+
+
+if __name__ == "__main__":
+    main()
