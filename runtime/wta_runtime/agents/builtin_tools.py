@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
-
-from openai.types.chat import ChatCompletionToolParam
+from typing import TYPE_CHECKING, Any
 
 from wta_runtime.agents.knowledge import KnowledgeIndex
 from wta_runtime.agents.turn import ActionKind, AgentAction, ToolStatus
 from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.specs.agent import SEND_MEDIA
 from wta_runtime.specs.agent_media import MediaEntry
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionToolParam
 
 # Each file after the first goes as a WhatsApp message of its own: keep a reply short.
 MAX_MEDIA_PER_REPLY = 5

@@ -9,11 +9,12 @@ this seam (`model_calls.complete`), so they behave the same for every provider.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
-
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from wta_runtime.agents.turn import Usage
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 FailureReason = Literal[
     "timeout", "rate_limited", "server_error", "connection", "malformed", "rejected", "empty"

@@ -7,7 +7,6 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from openai import AsyncOpenAI
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,6 +49,8 @@ def embedder_from_settings(settings: Settings, agent_settings: AgentSettings) ->
     """A real embeddings endpoint when a key and a model are set; else the offline one."""
     key = settings.openai_api_key
     if agent_settings.embedding_model and key is not None and key.get_secret_value():
+        from openai import AsyncOpenAI
+
         client = AsyncOpenAI(
             api_key=key.get_secret_value(), base_url=settings.openai_base_url, max_retries=2
         )

@@ -7,9 +7,11 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from openai import AsyncOpenAI
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
+
 
 OFFLINE_DIMENSION = 256
 _WORD = re.compile(r"\w+", re.UNICODE)

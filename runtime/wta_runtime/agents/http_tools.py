@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from openai.types.chat import ChatCompletionToolParam
 
 from wta_runtime.specs import HttpTool
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionToolParam
 
 # The model reads the response; more than this is cut so one tool cannot flood the context.
 MAX_RESULT_CHARS = 4000

@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import openai
 from prometheus_client import Counter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -39,6 +38,7 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media_store import MediaStore
 from wta_runtime.db import knowledge_store
 from wta_runtime.db.driver import DATABASE_ERRORS
+from wta_runtime.openai_errors import openai_errors
 from wta_runtime.specs.agent import Knowledge, KnowledgeSource
 
 log = logging.getLogger("wta.agents.knowledge")
@@ -202,7 +202,7 @@ class KnowledgeIngester:
                 return
         except (SourceError, DocumentError) as exc:
             error = str(exc)[:1024]
-        except (openai.OpenAIError, httpx.HTTPError) as exc:
+        except openai_errors(httpx.HTTPError) as exc:
             error = f"the embeddings could not be made ({type(exc).__name__}); retried later"
         if error is not None:
             report.failed[where] = error

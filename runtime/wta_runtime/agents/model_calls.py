@@ -8,15 +8,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openai
-from openai import AsyncOpenAI, DefaultAioHttpClient, RequestOptions
-from openai.types.chat import ChatCompletion
 from pydantic import SecretStr
 
 from wta_runtime.agents.chat_model import ChatModel, FailureReason, ModelStep, StepCall, StepRequest
 from wta_runtime.agents.turn import Usage
+from wta_runtime.openai_errors import openai_errors
+
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI, RequestOptions
+    from openai.types.chat import ChatCompletion
 
 RETRYABLE: frozenset[FailureReason] = frozenset(
     {"timeout", "rate_limited", "server_error", "connection", "malformed", "empty"}
@@ -51,6 +53,8 @@ class RetryBudget:
 
 def classify(exc: Exception) -> FailureReason:
     """The reason of a failed OpenAI SDK call, as the retry decision sees it."""
+    import openai
+
     if isinstance(exc, openai.APITimeoutError | TimeoutError):
         return "timeout"
     if isinstance(exc, openai.RateLimitError):
@@ -107,6 +111,8 @@ class OpenAIChatModel:
             body["tools"] = request.tools
             if request.no_more_tools:
                 body["tool_choice"] = "none"
+        from openai.types.chat import ChatCompletion
+
         options: RequestOptions = {"timeout": request.timeout_seconds}
         completion = await self._client.post(
             "/chat/completions", body=body, cast_to=ChatCompletion, options=options
@@ -114,7 +120,7 @@ class OpenAIChatModel:
         return step_of(completion)
 
     def failure_reason(self, exc: Exception) -> FailureReason | None:
-        return classify(exc) if isinstance(exc, TimeoutError | openai.OpenAIError) else None
+        return classify(exc) if isinstance(exc, openai_errors(TimeoutError)) else None
 
 
 async def complete(
@@ -157,6 +163,8 @@ class ModelClients:
     def get(self, api_key: SecretStr, base_url: str | None) -> AsyncOpenAI:
         key = (api_key.get_secret_value(), base_url)
         if key not in self._clients:
+            from openai import AsyncOpenAI, DefaultAioHttpClient
+
             # aiohttp under the SDK costs less CPU a call than httpx (the SDK ships the transport).
             self._clients[key] = AsyncOpenAI(
                 api_key=key[0],

@@ -6,13 +6,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING
 
 from wta_runtime.agents.agent_catalog import AgentResources
 from wta_runtime.agents.handoff_policy import business_hours_of, describe_hours
 from wta_runtime.agents.turn import HistoryEntry
 from wta_runtime.catalog import Tenant
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 # `{{tenant}}`, `{{contact_name}}`, `{{language}}`, `{{business_hours}}`, `{{now}}`.
 _VARIABLE = re.compile(r"\{\{\s*([a-z_]+)\s*\}\}")

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-
-from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+from typing import TYPE_CHECKING
 
 from wta_runtime.agents.chat_model import ChatModel, StepRequest
 from wta_runtime.agents.model_calls import RetryBudget, complete
 from wta_runtime.agents.turn import HistoryEntry, Usage
 from wta_runtime.catalog import Agent, Tenant
 from wta_runtime.specs import ModelSettings
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
 
 ROUTER_CONTEXT = 6  # recent messages shown to the router besides the new one
 

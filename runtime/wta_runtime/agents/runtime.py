@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import httpx
-import openai
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -67,13 +66,13 @@ from wta_runtime.conversation.turn_text import contact_words
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
 from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.db.spend import spend_totals
+from wta_runtime.openai_errors import openai_errors
 
-# What leaves a turn without its records or memory, never without its reply.
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    *DATABASE_ERRORS,
-    openai.OpenAIError,
-    httpx.HTTPError,
-)
+
+def _unavailable() -> tuple[type[BaseException], ...]:
+    """What leaves a turn without its records or memory, never without its reply."""
+    return (*DATABASE_ERRORS, httpx.HTTPError, *openai_errors())
+
 
 log = logging.getLogger("wta.agents")
 RECENT_TOOL_RESULTS = 5
@@ -243,7 +242,7 @@ class AgentRuntime:
         periods = Periods.at(self._clock(), time_zone(tenant.spec))
         try:
             return await spend_totals(driver(self._sessions), tenant.name, periods)
-        except _UNAVAILABLE:
+        except _unavailable():
             log.warning("could not read what tenant %s spent; answering", tenant.name)
             return SpendTotals()
 
@@ -346,7 +345,7 @@ class AgentRuntime:
                 return await documents.search(
                     tenant=tenant, agent=agent, query=query, limit=DOCUMENT_PASSAGES
                 )
-            except _UNAVAILABLE:
+            except _unavailable():
                 log.warning("knowledge documents not searched", exc_info=True)
                 return []
 
@@ -364,7 +363,7 @@ class AgentRuntime:
                 top_k=memory.top_k,
                 skip=[entry.text for entry in turn.history],
             )
-        except _UNAVAILABLE:
+        except _unavailable():
             log.warning("memory recall failed; answering without it", exc_info=True)
             return []
 
@@ -418,7 +417,7 @@ class AgentRuntime:
                     turn_key=context.turn_key,
                     items=items,
                 )
-        except _UNAVAILABLE:
+        except _unavailable():
             # The reply matters more than its bookkeeping: log and let it go out.
             log.warning("could not record the agent turn", exc_info=True)
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from openai.types.chat import ChatCompletionMessageParam
+from typing import TYPE_CHECKING, Any
 
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.chat_model import ChatModel, ModelStep, StepRequest
@@ -13,6 +11,9 @@ from wta_runtime.agents.model_calls import MalformedReply, ModelFailure, RetryBu
 from wta_runtime.agents.toolbox import Toolbox
 from wta_runtime.agents.turn import AgentAction, ToolCallRecord, Usage
 from wta_runtime.specs import ModelSettings
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
 
 DEFAULT_MAX_STEPS = 5
 

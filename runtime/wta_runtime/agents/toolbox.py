@@ -6,10 +6,9 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from openai.types.chat import ChatCompletionToolParam
 
 from wta_runtime.agents import builtin_tools, http_tools
 from wta_runtime.agents.agent_catalog import AgentResources
@@ -18,6 +17,9 @@ from wta_runtime.agents.model_calls import MalformedReply
 from wta_runtime.agents.turn import AgentAction, ToolCallRecord, ToolStatus
 from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.specs.agent import SEND_MEDIA
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionToolParam
 
 DocumentLookup = Callable[[str], Awaitable[list[StoredPassage]]]
 

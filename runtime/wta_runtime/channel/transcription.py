@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from openai import (
-    APIConnectionError,
-    APITimeoutError,
-    AsyncOpenAI,
-    InternalServerError,
-    RateLimitError,
-)
 from pydantic import SecretStr
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media import MediaUnavailableError
 
-TRANSIENT_ERRORS = (APITimeoutError, APIConnectionError, RateLimitError, InternalServerError)
+if TYPE_CHECKING:
+    from openai import AsyncOpenAI
 
 
 class Transcriber(Protocol):
@@ -38,16 +32,20 @@ class OpenAITranscriber:
         key = (tenant.model_api_key or self._api_key).get_secret_value()
         base_url = tenant.spec.model.base_url or self._base_url
         if (key, base_url) not in self._clients:
+            from openai import AsyncOpenAI
+
             self._clients[key, base_url] = AsyncOpenAI(api_key=key, base_url=base_url)
         return self._clients[key, base_url]
 
     async def transcribe(self, tenant: Tenant, audio: bytes, content_type: str) -> str:
+        from openai import APIConnectionError, APITimeoutError, InternalServerError, RateLimitError
+
         extension = content_type.split("/")[-1] or "ogg"
         try:
             result = await self._client(tenant).audio.transcriptions.create(
                 model=self._model, file=(f"voice.{extension}", audio, content_type)
             )
-        except TRANSIENT_ERRORS as exc:
+        except (APITimeoutError, APIConnectionError, RateLimitError, InternalServerError) as exc:
             raise MediaUnavailableError(f"transcription failed: {type(exc).__name__}") from exc
         return result.text.strip()
 

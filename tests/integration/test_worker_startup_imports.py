@@ -1,0 +1,83 @@
+"""What a worker holds before its first turn: the heavy SDKs stay out of an idle worker.
+
+Each costs memory in every tenant's pod (the OpenAI SDK ~15 MB, MCP ~26 MB, pypdf ~15 MB, see
+docs/benchmarks.md "Idle memory per tenant"); they are imported where first used. A fresh
+interpreter goes through the worker's start (the `wta` entry point, settings, the agent runtime
+with its catalog and knowledge, the transcriber, the media store) and lists what it imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = (
+    "openai",
+    "anthropic",
+    "langchain",
+    "langchain_core",
+    "langchain_text_splitters",
+    "langchain_anthropic",
+    "langchain_openai",
+    "mcp",
+    "pypdf",
+    "pgvector",
+    "numpy",
+    "boto3",
+    "botocore",
+)
+STARTUP = f"""
+import json, sys
+import wta_runtime.cli  # what `python -m wta_runtime worker` imports first
+from wta_runtime.agents.choose import runtime_from_settings
+from wta_runtime.channel.media_stores import platform_media_store
+from wta_runtime.db.engine import create_engine, session_factory
+from wta_runtime.settings import Settings
+from wta_runtime.worker.main import _transcriber
+
+settings = Settings()
+engine = create_engine(settings.database_url, pool_size=1)
+agents, reloader = runtime_from_settings(settings, session_factory(engine))
+assert _transcriber(settings) is not None
+platform_media_store(settings, pool_size=1)
+print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
+"""
+
+
+def _imported(tmp_path: Path, script: str) -> list[str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
+        "WTA_MANIFESTS_DIR": str(ROOT / "examples"),
+        "WTA_MEDIA_DIR": str(tmp_path / "media"),
+        "WTA_OPENAI_API_KEY": "sk-startup",
+        "WTA_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    imported: list[str] = json.loads(done.stdout.splitlines()[-1])
+    return imported
+
+
+def test_a_worker_with_a_model_key_imports_no_model_sdk_before_its_first_turn(
+    tmp_path: Path,
+) -> None:
+    assert _imported(tmp_path, STARTUP) == []
+
+
+def test_the_openai_sdk_arrives_with_the_first_model_client(tmp_path: Path) -> None:
+    first_client = (
+        "from wta_runtime.agents.model_calls import ModelClients\n"
+        "ModelClients().get(settings.openai_api_key, settings.openai_base_url)\n"
+    )
+    assert _imported(tmp_path, STARTUP.replace("print(", first_client + "print(", 1)) == ["openai"]
