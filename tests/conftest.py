@@ -62,6 +62,7 @@ SPENDING = {
     "maxReplyParts": 2,
 }
 TYPING_TENANT, TYPING_NUMBER = "typing-pizza", "+14155550191"
+TIMER_TENANT, TIMER_NUMBER = "timer-pizza", "+14155550107"
 # knowledge-pizza's agent answers from a ConfigMap document it ingests (knowledge.sources).
 KNOWLEDGE_TENANT, KNOWLEDGE_NUMBER = "knowledge-pizza", "+14155550108"
 KNOWLEDGE_CONFIG_MAP, KNOWLEDGE_KEY = "knowledge-pizza-faq", "returns.md"
@@ -96,6 +97,7 @@ ENGINE_TENANTS = {
     SPEND_TENANT: SPEND_NUMBER,
     TYPING_TENANT: TYPING_NUMBER,
     KNOWLEDGE_TENANT: KNOWLEDGE_NUMBER,
+    TIMER_TENANT: TIMER_NUMBER,
 }
 
 

@@ -16,7 +16,6 @@ CHECKSUM_ANNOTATION = "checksum/config"
 # Container port names are unique in a pod (the API server warns about a repeated one), and at
 # most 15 characters: the worker's keeps the name the metrics Service targets.
 WORKER_METRICS_PORT = "metrics"
-SCHEDULER_METRICS_PORT = "sched-metrics"
 
 # The longest suffix we add is "-manifests"; the metrics Service name must stay a DNS-1035
 # label (63 characters, starting with a letter), so tenant names are held to this pattern.

@@ -175,6 +175,11 @@ class Settings(BaseSettings):
     )
     scheduler_metrics_port: int = 9102
     scheduler_interval_seconds: float = 60.0
+    worker_runs_scheduler: bool = Field(
+        default=True,
+        description="The worker sweeps the timers of the tenants it serves itself, every "
+        "`scheduler_interval_seconds`; false where a separate `wta scheduler` does it.",
+    )
 
     local_data_dir: Path = Path(".wta")
     local_twilio_port: int = 8010

@@ -48,7 +48,7 @@ EMITTED_PER_METRIC = {
     ("wta_outbound_refused_total", "reason"): ["opted_out", "outside_24h_window"],
 }
 # Gauges every runtime pod reports for its whole tenant (the worker reads the shared consumer,
-# each pod's scheduler counts the tenant's conversations): a panel must not add the pods up.
+# each pod's worker counts the tenant's conversations): a panel must not add the pods up.
 REPLICATED_GAUGES = {
     "wta_stream_pending_messages",
     "wta_conversations",

@@ -43,7 +43,6 @@ def local_env(tmp_path: Path) -> dict[str, str]:
         "WTA_LOCAL_TWILIO_PORT": str(free_port()),
         "WTA_GATEWAY_PORT": str(free_port()),
         "WTA_WORKER_METRICS_PORT": str(free_port()),
-        "WTA_SCHEDULER_METRICS_PORT": str(free_port()),
     }
 
 
@@ -104,14 +103,11 @@ def test_metrics_listen_on_loopback_and_media_stays_in_the_data_folder(
     running: subprocess.Popen[bytes], local_env: dict[str, str], tmp_path: Path
 ) -> None:
     listening = subprocess.run(["ss", "-ltnH"], capture_output=True, text=True, check=True).stdout
-    for setting in ("WTA_WORKER_METRICS_PORT", "WTA_SCHEDULER_METRICS_PORT"):
-        port = local_env[setting]
-        addresses = [
-            line.split()[3]
-            for line in listening.splitlines()
-            if line.split()[3].endswith(f":{port}")
-        ]
-        assert addresses == [f"127.0.0.1:{port}"], f"{setting}: {addresses}"
+    port = local_env["WTA_WORKER_METRICS_PORT"]
+    addresses = [
+        line.split()[3] for line in listening.splitlines() if line.split()[3].endswith(f":{port}")
+    ]
+    assert addresses == [f"127.0.0.1:{port}"], addresses
     worker = next(
         child
         for child in Path(f"/proc/{running.pid}/task/{running.pid}/children").read_text().split()

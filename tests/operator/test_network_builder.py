@@ -29,7 +29,7 @@ def test_disruption_budget_never_blocks_a_drain_of_a_single_worker() -> None:
     }
 
 
-def test_network_policy_admits_only_the_metrics_ports_of_worker_and_scheduler() -> None:
+def test_network_policy_admits_only_the_metrics_port_of_the_worker() -> None:
     policy = build_network_policy(tenant_view())
     assert policy["spec"]["podSelector"] == {"matchLabels": selector_labels("acme-pizza")}
     assert policy["spec"]["policyTypes"] == ["Ingress"]
@@ -38,4 +38,4 @@ def test_network_policy_admits_only_the_metrics_ports_of_worker_and_scheduler() 
     tenant = tenant_view()
     pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
     served = {port["name"] for c in pod["containers"] for port in c.get("ports", [])}
-    assert admitted == served == {"metrics", "sched-metrics"}
+    assert admitted == served == {"metrics"}

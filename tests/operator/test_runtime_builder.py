@@ -206,18 +206,16 @@ def test_no_knowledge_config_maps_means_no_extra_volumes() -> None:
     assert "WTA_AGENT_CONFIGMAPS_DIR" not in env
 
 
-def test_each_pod_migrates_first_and_runs_the_scheduler_beside_the_worker() -> None:
+def test_each_pod_migrates_first_then_runs_one_worker_that_sweeps_the_timers_too() -> None:
     tenant = tenant_view()
     pod = build_runtime_deployment(tenant, runtime_inputs(tenant))["spec"]["template"]["spec"]
 
     [migrate] = pod["initContainers"]
-    worker, scheduler = pod["containers"]
+    [worker] = pod["containers"]
     assert migrate["args"] == ["migrate"]
     assert migrate["env"] == worker["env"]
     assert worker["args"] == ["worker"]
-    assert scheduler["args"] == ["scheduler"]
-    assert scheduler["ports"][0]["containerPort"] != worker["ports"][0]["containerPort"]
-    assert {"name": "WTA_SCHEDULER_METRICS_PORT", "value": "9102"} in scheduler["env"]
+    assert "WTA_WORKER_RUNS_SCHEDULER" not in {e["name"] for e in worker["env"]}  # on by default
 
 
 def test_the_platform_media_bucket_reaches_the_workers_with_its_keys_from_a_secret() -> None:

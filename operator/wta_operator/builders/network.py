@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from wta_operator.naming import (
-    SCHEDULER_METRICS_PORT,
     WORKER_METRICS_PORT,
     child_labels,
     selector_labels,
@@ -57,9 +56,9 @@ def build_disruption_budget(tenant: TenantView) -> dict[str, Any]:
 
 
 def build_network_policy(tenant: TenantView) -> dict[str, Any]:
-    """Runtime pods accept connections only on their metrics ports; nothing else calls them.
+    """Runtime pods accept connections only on their metrics port; nothing else calls them.
 
-    The ports are named, not numbered: the worker and the scheduler container each serve one.
+    The port is named, not numbered: the tenant's spec may move it.
 
     Egress stays open: NATS, PostgreSQL, Twilio and the model endpoint live wherever the platform
     team put them, which the operator cannot know.
@@ -75,13 +74,6 @@ def build_network_policy(tenant: TenantView) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": selector_labels(tenant.name)},
             "policyTypes": ["Ingress"],
-            "ingress": [
-                {
-                    "ports": [
-                        {"protocol": "TCP", "port": name}
-                        for name in (WORKER_METRICS_PORT, SCHEDULER_METRICS_PORT)
-                    ]
-                }
-            ],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": WORKER_METRICS_PORT}]}],
         },
     }

@@ -9,7 +9,6 @@ from typing import Any
 
 from wta_operator.naming import (
     CHECKSUM_ANNOTATION,
-    SCHEDULER_METRICS_PORT,
     WORKER_METRICS_PORT,
     child_labels,
     selector_labels,
@@ -173,9 +172,6 @@ def replicas(tenant: TenantView, inputs: RuntimeInputs) -> int:
     return tenant.spec.runtime.replicas
 
 
-SCHEDULER_PORT_NUMBER = 9102
-
-
 def container_security() -> dict[str, Any]:
     """A runtime container: no privilege, nothing written outside its emptyDir."""
     return {
@@ -195,25 +191,19 @@ def pod_security() -> dict[str, Any]:
     }
 
 
-def _container(
-    tenant: TenantView, inputs: RuntimeInputs, *, role: str = "worker"
-) -> dict[str, Any]:
-    """The worker, or its scheduler sidecar: same image, settings and Secrets, another command."""
-    worker = role == "worker"
-    port = inputs.metrics_port if worker else SCHEDULER_PORT_NUMBER
-    port_name = WORKER_METRICS_PORT if worker else SCHEDULER_METRICS_PORT
-    probe = {"httpGet": {"path": "/metrics", "port": port_name}, "periodSeconds": 10}
-    env = runtime_env(tenant, inputs)
-    if role == "scheduler":
-        env.append({"name": "WTA_SCHEDULER_METRICS_PORT", "value": str(port)})
+def _container(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
+    """The worker; it sweeps the tenant's timers too, so the pod has no scheduler container."""
+    probe = {"httpGet": {"path": "/metrics", "port": WORKER_METRICS_PORT}, "periodSeconds": 10}
     return {
-        "name": CONTAINER if worker else role,
+        "name": CONTAINER,
         "image": tenant.spec.runtime.image or inputs.image,
         "imagePullPolicy": inputs.pull_policy,
-        "args": [role],
+        "args": ["worker"],
         "command": ["python", "-m", "wta_runtime"],
-        "env": env,
-        "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}],
+        "env": runtime_env(tenant, inputs),
+        "ports": [
+            {"name": WORKER_METRICS_PORT, "containerPort": inputs.metrics_port, "protocol": "TCP"}
+        ],
         "resources": _resources(tenant),
         "readinessProbe": {**probe, "initialDelaySeconds": 2},
         "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
@@ -269,12 +259,9 @@ def build_runtime_deployment(tenant: TenantView, inputs: RuntimeInputs) -> dict[
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": 60,
                     "securityContext": pod_security(),
-                    # Every pod sweeps timers too: SKIP LOCKED keeps replicas from acting twice.
                     "initContainers": [_migrations(tenant, inputs)],
-                    "containers": [
-                        _container(tenant, inputs),
-                        _container(tenant, inputs, role="scheduler"),
-                    ],
+                    # Every worker sweeps timers too: SKIP LOCKED keeps replicas from acting twice.
+                    "containers": [_container(tenant, inputs)],
                     "volumes": [
                         {"name": "manifests", "configMap": {"name": tenant.names.config_map}},
                         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},

@@ -16,7 +16,6 @@ from typing import Any
 from wta_operator.builders.runtime import (
     CONFIGMAPS_DIR,
     MANIFESTS_DIR,
-    SCHEDULER_PORT_NUMBER,
     config_map_volumes,
     container_security,
     pod_security,
@@ -24,7 +23,6 @@ from wta_operator.builders.runtime import (
 from wta_operator.naming import (
     CHECKSUM_ANNOTATION,
     MANAGED_BY,
-    SCHEDULER_METRICS_PORT,
     WORKER_METRICS_PORT,
 )
 from wta_runtime.specs import SecretKeyRef
@@ -148,24 +146,19 @@ def _knowledge(
     return config_map_volumes(names)
 
 
-def _container(
-    tenants: Sequence[SharedTenant], inputs: SharedRuntimeInputs, role: str
-) -> dict[str, Any]:
-    worker = role == "worker"
-    port = inputs.metrics_port if worker else SCHEDULER_PORT_NUMBER
-    port_name = WORKER_METRICS_PORT if worker else SCHEDULER_METRICS_PORT
-    env = shared_env(tenants, inputs)
-    if not worker:
-        env.append({"name": "WTA_SCHEDULER_METRICS_PORT", "value": str(port)})
-    probe = {"httpGet": {"path": "/metrics", "port": port_name}, "periodSeconds": 10}
+def _container(tenants: Sequence[SharedTenant], inputs: SharedRuntimeInputs) -> dict[str, Any]:
+    """The worker; each of its lanes sweeps its tenant's timers, so no scheduler container."""
+    probe = {"httpGet": {"path": "/metrics", "port": WORKER_METRICS_PORT}, "periodSeconds": 10}
     return {
-        "name": role,
+        "name": "worker",
         "image": inputs.image,
         "imagePullPolicy": inputs.pull_policy,
         "command": ["python", "-m", "wta_runtime"],
-        "args": [role],
-        "env": env,
-        "ports": [{"name": port_name, "containerPort": port, "protocol": "TCP"}],
+        "args": ["worker"],
+        "env": shared_env(tenants, inputs),
+        "ports": [
+            {"name": WORKER_METRICS_PORT, "containerPort": inputs.metrics_port, "protocol": "TCP"}
+        ],
         "readinessProbe": {**probe, "initialDelaySeconds": 2},
         "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
         "securityContext": container_security(),
@@ -192,7 +185,7 @@ def build_shared_runtime_deployment(
     tenants: Sequence[SharedTenant], inputs: SharedRuntimeInputs
 ) -> dict[str, Any]:
     """The Deployment; its checksum (tenants, manifests, Secret versions) rolls it on change."""
-    worker = _container(tenants, inputs, "worker")
+    worker = _container(tenants, inputs)
     # Migrates each tenant's own database, as its own role, before the worker starts.
     migrate = {
         key: worker[key]
@@ -230,7 +223,7 @@ def build_shared_runtime_deployment(
                     "terminationGracePeriodSeconds": 60,
                     "securityContext": pod_security(),
                     "initContainers": [migrate],
-                    "containers": [worker, _container(tenants, inputs, "scheduler")],
+                    "containers": [worker],
                     "volumes": [*shared_volumes(tenants), *_knowledge(tenants)[0]],
                 },
             },

@@ -133,7 +133,10 @@ def worker_processes(
 def application_processes(
     settings: Settings, endpoints: LocalEndpoints, users: LocalNatsUsers
 ) -> list[ManagedProcess]:
-    """The local Twilio API, the gateway, the workers and the scheduler, wired to embedded parts."""
+    """The local Twilio API, the gateway and the workers, wired to embedded parts.
+
+    As in a runtime pod, each worker sweeps its tenant's timers itself: no scheduler process.
+    """
     env = {
         **os.environ,
         "WTA_NATS_URL": endpoints.nats_url,
@@ -164,9 +167,6 @@ def application_processes(
             env={**env, "WTA_NATS_URL": users.gateway_url(endpoints.nats_url)},
         ),
         *worker_processes(settings, env, endpoints.nats_url, users),
-        ManagedProcess(
-            "scheduler", _wta("scheduler"), port=settings.scheduler_metrics_port, env=env
-        ),
     ]
 
 
@@ -177,7 +177,6 @@ PORT_SETTINGS = {
     "twilio": "WTA_LOCAL_TWILIO_PORT",
     "gateway": "WTA_GATEWAY_PORT",
     "worker": "WTA_WORKER_METRICS_PORT",
-    "scheduler": "WTA_SCHEDULER_METRICS_PORT",
 }
 
 

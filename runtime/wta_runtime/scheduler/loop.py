@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime import metrics
-from wta_runtime.catalog import TenantCatalog
+from wta_runtime.catalog import Tenant
 from wta_runtime.scheduler.gauges import export_conversation_gauges
 from wta_runtime.scheduler.sweeps import expire_conversations, idle_conversations
 
@@ -19,13 +19,13 @@ log = logging.getLogger("wta.scheduler")
 
 
 async def sweep_once(
-    catalog: TenantCatalog,
+    tenants: Iterable[Tenant],
     sessions: async_sessionmaker[AsyncSession],
     now: datetime,
 ) -> dict[str, int]:
-    """One pass over all tenants; returns the number of conversations moved per new state."""
+    """One pass over `tenants`; returns the number of conversations moved per new state."""
     moved = {"idle_timeout": 0, "expired": 0}
-    for tenant in catalog.tenants.values():
+    for tenant in tenants:
         async with sessions.begin() as session:
             expired = await expire_conversations(session, tenant=tenant.name, now=now)
             idled = await idle_conversations(
@@ -40,17 +40,20 @@ async def sweep_once(
 
 
 async def run_scheduler(
-    catalog: TenantCatalog,
+    tenants: Callable[[], Iterable[Tenant]],
     sessions: async_sessionmaker[AsyncSession],
     *,
     interval: float,
     stop: asyncio.Event,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
-    """Sweep until `stop` is set; a failed pass is logged and tried again next interval."""
+    """Sweep the tenants `tenants()` gives (asked each pass) until `stop` is set.
+
+    A failed pass is logged and tried again next interval.
+    """
     while not stop.is_set():
         try:
-            moved = await sweep_once(catalog, sessions, clock())
+            moved = await sweep_once(tenants(), sessions, clock())
             if any(moved.values()):
                 log.info("moved conversations: %s", moved)
         except Exception:

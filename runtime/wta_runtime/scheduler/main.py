@@ -40,7 +40,7 @@ async def run_scheduler_process(settings: Settings) -> None:
             for (served, _), engine in zip(lanes, engines, strict=True):
                 group.create_task(
                     run_scheduler(
-                        served,
+                        served.tenants.values,
                         session_factory(engine),
                         interval=settings.scheduler_interval_seconds,
                         stop=stop,

@@ -31,6 +31,7 @@ from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.channel.typing import TypingIndicator
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.logging_setup import serving_tenant
+from wta_runtime.scheduler.loop import run_scheduler
 from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
 from wta_runtime.worker.consumer import InboundConsumer, RetryPolicy
@@ -70,8 +71,10 @@ class Lane:
         agents: AgentRuntime,
         js: JetStreamContext,
         ingester: KnowledgeIngester,
+        sweep_every: float | None,
     ) -> None:
         self.plan = plan
+        self._sweep_every = sweep_every
         self.processor = processor
         self.consumer = consumer
         self._agents = agents
@@ -84,6 +87,22 @@ class Lane:
         self.processor.catalog = mine.tenants
         self._agents.swap(mine)
 
+    def _sweep_timers(self, stop: asyncio.Event) -> asyncio.Task[None] | None:
+        """The scheduler's sweeps of this lane's tenants, in this process (the pod has no other).
+
+        Every replica sweeps: the sweeps claim rows with SKIP LOCKED, so none is moved twice.
+        """
+        if self._sweep_every is None:
+            return None
+        return asyncio.create_task(
+            run_scheduler(
+                lambda: self.processor.catalog.tenants.values(),
+                self.processor.sessions,
+                interval=self._sweep_every,
+                stop=stop,
+            )
+        )
+
     async def run(self) -> None:
         """Consume until stopped; every log line of a one-tenant lane names its tenant."""
         if len(self.plan.tenants) == 1:
@@ -91,11 +110,14 @@ class Lane:
         stopped = asyncio.Event()
         lag = asyncio.create_task(watch_stream_lag(self._js, self.plan.tenants, stopped))
         ingesting = asyncio.create_task(self._ingester.run(stopped))
+        sweeping = self._sweep_timers(stopped)
         try:
             await self.consumer.run()
         finally:
             stopped.set()
             await lag
+            if sweeping is not None:
+                await sweeping
             # An ingestion may be fetching a slow URL: stop it (its transaction rolls back, its
             # lease expires) rather than hold the shutdown.
             ingesting.cancel()
@@ -170,7 +192,10 @@ async def open_lane(
             concurrency=plan.concurrency,
             ack_wait=settings.stream_ack_wait_seconds,
         )
-        yield Lane(plan, processor, consumer, agents, js, ingester)
+        sweep_every = (
+            settings.scheduler_interval_seconds if settings.worker_runs_scheduler else None
+        )
+        yield Lane(plan, processor, consumer, agents, js, ingester, sweep_every)
     finally:
         await agents.close()
         await close_connection(connection)
