@@ -13,9 +13,8 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from openai.types.chat import ChatCompletionToolParam
 from prometheus_client import Counter
 
 from wta_runtime.agents import mcp_client
@@ -23,6 +22,9 @@ from wta_runtime.agents.agent_catalog import AgentCatalog
 from wta_runtime.agents.mcp_client import CallResult, ListedTool, McpUnavailable
 from wta_runtime.agents.turn import ToolStatus
 from wta_runtime.specs.agent_mcp import McpServer, function_name
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionToolParam
 
 LIST_TTL_SECONDS = 300.0
 RETRY_SECONDS = 30.0
