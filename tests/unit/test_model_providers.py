@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import anthropic
 import httpx
 import pytest
+import yaml
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from openai.types.chat import ChatCompletionMessageParam
 
+from tests.utils.anthropic_server import anthropic_model, api_key_secret
 from wta_runtime.agents.chat_model import StepCall
 from wta_runtime.agents.langchain_models import failure_reason, step_of, to_langchain
 from wta_runtime.agents.model_calls import MalformedReply
 from wta_runtime.agents.providers import missing_integration
 from wta_runtime.agents.turn import Usage
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 REQUEST = httpx.Request("POST", "http://127.0.0.1/v1/messages")
 
 
@@ -131,3 +139,45 @@ def test_a_provider_without_its_extra_is_named_with_the_extra_to_install() -> No
     assert problem is not None
     assert "'google' extra" in problem
     assert "langchain-google-genai" in problem
+
+
+LOADED_AFTER_RUNTIME = """
+import sys
+from pathlib import Path
+from wta_runtime.agents.agent_catalog import load_agent_catalog
+from wta_runtime.agents.runtime import AgentRuntime
+AgentRuntime(catalog=load_agent_catalog(Path(sys.argv[1])), sessions=None)
+print(sorted({m.split(".")[0] for m in sys.modules if m.startswith(("langchain", "anthropic"))}))
+"""
+
+
+def _loaded_after_runtime(folder: Path) -> set[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER_RUNTIME, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return set(ast.literal_eval(done.stdout.strip()))
+
+
+def test_openai_agents_never_load_langchain_and_anthropic_ones_load_it_before_a_turn(
+    tmp_path: Path,
+) -> None:
+    openai_only, claude = tmp_path / "openai", tmp_path / "claude"
+    openai_only.mkdir()
+    for name in ("acme-pizza-tenant.yaml", "acme-pizza-agent.yaml"):
+        shutil.copy(EXAMPLES / name, openai_only / name)
+    shutil.copytree(openai_only, claude)
+    agent_file = claude / "acme-pizza-agent.yaml"
+    docs = list(yaml.safe_load_all(agent_file.read_text()))
+    for doc in docs:
+        if doc["kind"] == "AIAgent":
+            doc["spec"]["model"] = anthropic_model(
+                "http://127.0.0.1:9", "anthropic", "claude-haiku-4-5"
+            )
+    agent_file.write_text(yaml.safe_dump_all([*docs, api_key_secret("anthropic", "sk-ant")]))
+
+    assert _loaded_after_runtime(openai_only) == set()
+    assert {"langchain", "langchain_anthropic"} <= _loaded_after_runtime(claude)
