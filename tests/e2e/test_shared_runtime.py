@@ -374,9 +374,11 @@ def _both_idle(found: dict[str, set[str]]) -> bool:
     return found == {A: {"idle_timeout"}, B: {"idle_timeout"}}
 
 
-async def test_the_shared_scheduler_sweeps_each_tenants_own_database(
-    shared_platform: SharedPlatform, engines: dict[str, AsyncEngine]
+@pytest.mark.parametrize("command", ["worker", "scheduler"])
+async def test_the_shared_timers_are_swept_in_each_tenants_own_database(
+    shared_platform: SharedPlatform, engines: dict[str, AsyncEngine], command: str
 ) -> None:
+    """By the shared worker's lanes (as in its pod), or by `wta scheduler` run apart."""
     contact = new_contact()
     shared = shared_platform.worker("shared-for-timers", shared=[A, B])
     try:
@@ -396,7 +398,7 @@ async def test_the_shared_scheduler_sweeps_each_tenants_own_database(
                 ),
                 {"contact": contact},
             )
-    scheduler = shared_platform.worker("shared-scheduler", shared=[A, B], command="scheduler")
+    sweeper = shared_platform.worker(f"shared-{command}", shared=[A, B], command=command)
 
     async def states() -> dict[str, set[str]]:
         found = {}
@@ -411,5 +413,5 @@ async def test_the_shared_scheduler_sweeps_each_tenants_own_database(
     try:
         await eventually(states, until=_both_idle, timeout=30)
     finally:
-        scheduler.stop()
-        shared_platform.processes.remove(scheduler)
+        sweeper.stop()
+        shared_platform.processes.remove(sweeper)
