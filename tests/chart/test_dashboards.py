@@ -33,6 +33,7 @@ EMITTED = {
     "provider": ["openai"],
     "kind": ["WhatsAppTenant"],
     "status": ["sent"],
+    "server": ["shop"],
 }
 EMITTED_PER_METRIC = {
     ("wta_webhook_requests_total", "outcome"): [
@@ -46,6 +47,8 @@ EMITTED_PER_METRIC = {
     ("wta_outbound_attempts_resolved_total", "outcome"): ["adopted", "resent"],
     ("wta_db_statements_total", "kind"): ["worker", "other"],
     ("wta_outbound_refused_total", "reason"): ["opted_out", "outside_24h_window"],
+    ("wta_knowledge_ingestions_total", "outcome"): ["ingested", "unchanged", "failed"],
+    ("wta_agent_mcp_calls_total", "outcome"): ["ok", "error", "timeout", "unreachable"],
 }
 # Gauges every runtime pod reports for its whole tenant (the worker reads the shared consumer,
 # each pod's worker counts the tenant's conversations): a panel must not add the pods up.
