@@ -16,6 +16,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -41,6 +42,7 @@ from wta_runtime.local.nats_users import (
 )
 from wta_runtime.local.processes import ManagedProcess, free_port, stop_together
 from wta_runtime.local.twilio_api import RecordedMessage, create_twilio_app
+from wta_runtime.stream.permissions import with_credentials
 
 A, B = "shared-a", "shared-b"
 ACCOUNTS = {A: "AC" + "a1" * 16, B: "AC" + "b2" * 16}
@@ -72,6 +74,7 @@ class SharedPlatform:
         shared: list[str] | None = None,
         dedicated: str = "",
         command: str = "worker",
+        secrets: Path | None = None,
     ) -> ManagedProcess:
         """A worker (or `command`) process: shared over `shared`, or dedicated to `dedicated`."""
         port = free_port()
@@ -88,7 +91,7 @@ class SharedPlatform:
             "WTA_LOG_LEVEL": "INFO",
         }
         if shared is not None:
-            env |= _shared_env(self.secrets, self.nats_url, shared)
+            env |= _shared_env(secrets or self.secrets, self.nats_url, shared)
         else:
             env |= {
                 "WTA_TENANTS": f'["{dedicated}"]',
@@ -293,16 +296,61 @@ async def test_two_tenants_in_one_shared_runtime_never_see_each_others_data(
         shared_platform.processes.remove(shared)
 
 
-def _turns_of(process: ManagedProcess, tenant: str) -> float:
-    """Messages of `tenant` this worker process answered, from its own metrics."""
+async def test_a_shared_tenant_that_cannot_connect_fails_alone_until_its_secret_is_fixed(
+    shared_platform: SharedPlatform, tmp_path: Path
+) -> None:
+    platform = shared_platform
+    secrets = tmp_path / "secrets"
+    good_b = platform.users.tenant_url(platform.nats_url, B)
+    for tenant in (A, B):
+        _write_tenant_secrets(
+            secrets,
+            tenant,
+            platform.database_urls[tenant],
+            platform.users.tenant_url(platform.nats_url, tenant),
+        )
+    user_b = urlsplit(good_b).username or ""
+    wrong_b = with_credentials(platform.nats_url, user_b, "not-the-password")
+    (secrets / f"{B}-nats" / "url").write_text(wrong_b)
+    shared = platform.worker("shared-one-broken", shared=[A, B], secrets=secrets)
+    contact_a, contact_b = new_contact(), new_contact()
+    try:
+        async with httpx.AsyncClient(timeout=10) as client:
+            await _post(platform, client, A, contact_a, "when do you open?")
+            await _post(platform, client, B, contact_b, "when do you open?")
+        replies_a = await eventually(lambda: _replies(platform, contact_a), until=bool)
+        assert ANSWERS[A] in replies_a[0].body
+        log = platform.logs / "shared-one-broken.log"
+        await eventually(log.read_text, until=lambda text: f"lane of {B} stopped" in text)
+        assert shared.process is not None
+        assert shared.process.poll() is None  # the process, and tenant A with it, goes on
+        assert not _replies(platform, contact_b)
+        assert "not-the-password" not in log.read_text()
+        # The operator fixes the Secret; the lane's next try reads it and B's message is answered.
+        (secrets / f"{B}-nats" / "url").write_text(good_b)
+        replies_b = await eventually(lambda: _replies(platform, contact_b), until=bool, timeout=90)
+        assert ANSWERS[B] in replies_b[0].body
+        assert _counted(shared, "wta_worker_lane_restarts", B) >= 1
+    finally:
+        shared.stop()
+        platform.processes.remove(shared)
+
+
+def _counted(process: ManagedProcess, counter: str, tenant: str) -> float:
+    """`counter` (a counter's name without `_total`) for `tenant`, from the process's metrics."""
     metrics = httpx.get(f"http://127.0.0.1:{process.port}/metrics", timeout=5).text
     return sum(
         sample.value
         for family in text_string_to_metric_families(metrics)
-        if family.name == "wta_turns"
+        if family.name == counter
         for sample in family.samples
-        if sample.name == "wta_turns_total" and sample.labels.get("tenant") == tenant
+        if sample.name == f"{counter}_total" and sample.labels.get("tenant") == tenant
     )
+
+
+def _turns_of(process: ManagedProcess, tenant: str) -> float:
+    """Messages of `tenant` this worker process answered, from its own metrics."""
+    return _counted(process, "wta_turns", tenant)
 
 
 async def test_a_tenant_moves_dedicated_shared_dedicated_under_traffic_losing_nothing(

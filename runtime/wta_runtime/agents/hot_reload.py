@@ -8,6 +8,7 @@ the last good catalog stays in service.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -44,6 +45,11 @@ class CatalogReloader:
     def subscribe(self, listener: CatalogListener) -> None:
         """Call `listener` with every new catalog (e.g. the worker's and the agent runtime's)."""
         self._listeners.append(listener)
+
+    def unsubscribe(self, listener: CatalogListener) -> None:
+        """Stop calling `listener` (a lane that closed)."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def check(self) -> bool:
         """Reload if any file changed; True when a new catalog was published (blocking I/O)."""

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
+from wta_runtime.manifests import ManifestError
 from wta_runtime.settings import Settings
 
 log = logging.getLogger("wta.worker")
@@ -64,6 +65,20 @@ def plan_lanes(settings: Settings, catalog: TenantCatalog, tenants: list[str]) -
             )
         )
     return plans
+
+
+def replan(settings: Settings, plan: LanePlan) -> LanePlan:
+    """The plan again with the tenant's Secrets as they are now (a shared lane being retried: the
+    operator may have fixed them); the old plan when its tenant's manifests cannot be read."""
+    if settings.runtime_mode == "dedicated":
+        return plan
+    try:
+        catalog = load_catalog(settings.manifests_dir, settings.secrets_dir)
+    except (ManifestError, OSError, ValueError) as exc:
+        log.error("shared runtime: manifests of %s not read again: %s", plan.label, exc)
+        return plan
+    fresh = plan_lanes(settings, catalog, plan.tenants)
+    return fresh[0] if fresh else plan
 
 
 def served_lanes(settings: Settings) -> tuple[TenantCatalog, list[LanePlan]]:

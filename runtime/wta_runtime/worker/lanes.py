@@ -127,7 +127,12 @@ class Lane:
 
 @asynccontextmanager
 async def open_lane(
-    plan: LanePlan, tools: SharedTools, reloader: CatalogReloader, application_name: str
+    plan: LanePlan,
+    tools: SharedTools,
+    reloader: CatalogReloader,
+    application_name: str,
+    *,
+    first_connect_seconds: float | None = None,
 ) -> AsyncIterator[Lane]:
     """Connect the lane to its database and NATS; close both (and its agents) on the way out."""
     settings = tools.settings
@@ -154,7 +159,18 @@ async def open_lane(
         agent_settings=tools.agent_settings,
         tenants=plan.tenants,
     )
-    connection = await connect(plan.nats_url, name=f"wta-worker {plan.label}"[:64])
+    try:
+        # NATS itself retries a first connection forever (a wrong password too); a lane that may
+        # be retried gives up after `first_connect_seconds` and is opened again with fresh Secrets.
+        connection = await asyncio.wait_for(
+            connect(plan.nats_url, name=f"wta-worker {plan.label}"[:64]),
+            timeout=first_connect_seconds,
+        )
+    except BaseException:
+        reloader.unsubscribe(ingester.use_catalog)
+        await agents.close()
+        await engine.dispose()
+        raise
     try:
         media = MediaIntake(
             sessions=sessions,
@@ -197,6 +213,7 @@ async def open_lane(
         )
         yield Lane(plan, processor, consumer, agents, js, ingester, sweep_every)
     finally:
+        reloader.unsubscribe(ingester.use_catalog)
         await agents.close()
         await close_connection(connection)
         await engine.dispose()

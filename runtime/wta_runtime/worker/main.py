@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import socket
-from contextlib import AsyncExitStack
 
 import httpx
 from prometheus_client import start_http_server
@@ -21,7 +20,8 @@ from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.settings import Settings
 from wta_runtime.worker.lane_plans import plan_lanes
-from wta_runtime.worker.lanes import SharedTools, open_lane
+from wta_runtime.worker.lane_supervisor import LaneSupervisor
+from wta_runtime.worker.lanes import SharedTools
 
 log = logging.getLogger("wta.worker")
 
@@ -100,34 +100,18 @@ async def run_worker(settings: Settings) -> None:
     )
     plans = plan_lanes(settings, catalog, tenants)
     log.info("%s runtime; tenants: %s", settings.runtime_mode, ", ".join(tenants) or "none")
-    stopping = asyncio.Event()
+    supervisor = LaneSupervisor(tools, reloader, worker_application_name())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, supervisor.stop)
+    # A shared runtime's tenants fail alone; a dedicated runtime's one lane ends the process.
+    retry = settings.runtime_mode == "shared"
+    reloading = asyncio.create_task(reloader.run(supervisor.stopping))
     try:
-        async with AsyncExitStack() as stack:
-            lanes = [
-                await stack.enter_async_context(
-                    open_lane(plan, tools, reloader, worker_application_name())
-                )
-                for plan in plans
-            ]
-            for lane in lanes:
-                reloader.subscribe(lane.use_catalog)
-
-            def stop() -> None:
-                for lane in lanes:
-                    lane.consumer.stop()
-
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(sig, stop)
-            reloading = asyncio.create_task(reloader.run(stopping))
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for lane in lanes:
-                        group.create_task(lane.run())
-            finally:
-                stopping.set()
-                await reloading
+        await asyncio.gather(*(supervisor.serve(plan, retry=retry) for plan in plans))
     finally:
+        supervisor.stopping.set()
+        await reloading
         await sender.close()
         await http.aclose()
         stores.close()

@@ -1,0 +1,87 @@
+"""Each lane runs on its own: in a shared runtime, a tenant whose lane cannot start or stops with
+an error is tried again with a growing delay (its Secrets read again), and the other tenants'
+lanes go on. A dedicated runtime's one lane still ends the process on an error, so the pod
+restarts as it always did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from prometheus_client import Counter
+
+from wta_runtime.agents.hot_reload import CatalogReloader
+from wta_runtime.worker.lane_plans import LanePlan, replan
+from wta_runtime.worker.lanes import Lane, SharedTools, open_lane
+
+log = logging.getLogger("wta.worker")
+
+LANE_RESTARTS = Counter(
+    "wta_worker_lane_restarts",
+    "Lanes of a shared runtime that failed and are tried again, by tenant.",
+    ["tenant"],
+)
+
+
+@dataclass
+class LaneSupervisor:
+    """Opens, runs and (in a shared runtime) reopens the lanes of one worker process."""
+
+    tools: SharedTools
+    reloader: CatalogReloader
+    application_name: str
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    first_delay: float = 1.0
+    connect_seconds: float = 10.0
+    max_delay: float = 60.0
+    running: dict[str, Lane] = field(default_factory=dict)
+
+    def stop(self) -> None:
+        """Stop every lane (each finishes its turns in flight) and retry none."""
+        self.stopping.set()
+        for lane in list(self.running.values()):
+            lane.consumer.stop()
+
+    async def serve(self, plan: LanePlan, *, retry: bool) -> None:
+        """Run the lane until stopped; on an error, raise it (`retry` False) or open it again."""
+        delay = self.first_delay
+        while not self.stopping.is_set():
+            try:
+                await self._run_once(plan, self.connect_seconds if retry else None)
+                return
+            except Exception as exc:
+                if not retry:
+                    raise
+                LANE_RESTARTS.labels(plan.label).inc()
+                # The class only: a connection error's text may carry the URL it was given.
+                log.error(
+                    "lane of %s stopped (%s); trying again in %.0f s, the other tenants go on",
+                    plan.label,
+                    type(exc).__name__,
+                    delay,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), timeout=delay)
+            delay = min(delay * 2, self.max_delay)
+            plan = replan(self.tools.settings, plan)
+
+    async def _run_once(self, plan: LanePlan, connect_seconds: float | None) -> None:
+        async with open_lane(
+            plan,
+            self.tools,
+            self.reloader,
+            self.application_name,
+            first_connect_seconds=connect_seconds,
+        ) as lane:
+            self.running[plan.label] = lane
+            self.reloader.subscribe(lane.use_catalog)
+            try:
+                if self.stopping.is_set():
+                    lane.consumer.stop()
+                await lane.run()
+            finally:
+                self.reloader.unsubscribe(lane.use_catalog)
+                self.running.pop(plan.label, None)
