@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -20,6 +21,7 @@ from tests.utils.flaky_twilio import FlakyTwilio
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from tests.utils.scripted_agent import ScriptedAgent
 from tests.utils.webhooks import new_contact
+from wta_runtime.agents.agent_catalog import load_agent_catalog
 from wta_runtime.agents.model_calls import RetryBudget
 from wta_runtime.agents.runtime import AgentRuntime
 from wta_runtime.agents.turn import AgentReply
@@ -29,14 +31,15 @@ from wta_runtime.channel.sender import OutboundSender, SendError
 
 @pytest.fixture
 async def runtime(
-    catalog: TenantCatalog,
+    manifests_dir: Path,
     sessions: async_sessionmaker[AsyncSession],
     openai_url: str,
     scripted_model: ScriptedModel,
 ) -> AsyncIterator[AgentRuntime]:
     """The agent runtime on the example agent (its menu photo), asking the scripted model."""
     created = AgentRuntime(
-        catalog=catalog,
+        # As the worker loads it: the manifests' own Secrets resolved (claude-pizza's key).
+        catalog=load_agent_catalog(manifests_dir),
         sessions=sessions,
         platform_api_key=SecretStr("sk-test-local"),
         platform_base_url=openai_url,
