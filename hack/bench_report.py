@@ -137,9 +137,18 @@ def goals(measurements: list[Measurement]) -> list[tuple[str, str, bool]]:
     """(goal, measured, met) for every goal the measurements can answer."""
     rows: list[tuple[str, str, bool]] = []
     a, a_floor = _find(measurements, "a", "worker"), _find(measurements, "a", "floor")
+    d = _find(measurements, "d", "worker")
+    if d:
+        most = d.summary["sustained"]
+        rows.append(
+            (
+                "d: >= 150 turns/s per worker process (sustained, 250/s offered)",
+                f"{most:.1f}",
+                most >= 150,
+            )
+        )
     if a:
         achieved = a.summary["achieved"]
-        rows.append(("a: >= 150 turns/s per worker process", f"{achieved:.1f}", achieved >= 150))
         if a_floor:
             ratio = achieved / a_floor.summary["achieved"]
             rows.append(("a: >= 50% of the floor", f"{ratio:.0%}", ratio >= 0.5))

@@ -43,13 +43,15 @@ POOL_SIZE = int(os.environ.get("WTA_BENCH_POOL_SIZE", "10"))
 DRAIN_SECONDS = float(os.environ.get("WTA_BENCH_DRAIN_SECONDS", "240"))
 TOTAL_SECONDS = int(os.environ.get("WTA_BENCH_TIMEOUT", "2400"))
 # While tuning: only these scenarios (e.g. "a"), and py-spy profiles of the worker in a folder.
-ONLY = set(os.environ.get("WTA_BENCH_ONLY", "abc"))
+ONLY = set(os.environ.get("WTA_BENCH_ONLY", "abcd"))
 PROFILE_DIR = os.environ.get("WTA_BENCH_PROFILE")
 SCENARIOS = (
     Scenario("a", "0 s model", model_delay=0.0, contacts=int(1500 * SCALE), rate=150.0),
     Scenario("b", "2 s model", model_delay=2.0, contacts=int(600 * SCALE), rate=50.0),
     # At 50/s a 2 s model keeps only ~100 turns waiting (Little's law); 300/s asks for 256.
     Scenario("c", "2 s model, in flight", model_delay=2.0, contacts=int(600 * SCALE), rate=300.0),
+    # a is offered 150/s, so it cannot show more: d offers more than a worker can take.
+    Scenario("d", "0 s model, capacity", model_delay=0.0, contacts=int(3000 * SCALE), rate=250.0),
 )
 
 
