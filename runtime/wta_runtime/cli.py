@@ -101,13 +101,24 @@ def scheduler() -> None:
 
 
 @app.command()
-def migrate(revision: str = "heads") -> None:
+def migrate(
+    revision: str = "heads",
+    lock_timeout: Annotated[
+        float, typer.Option(help="seconds to wait for another migration of the same database")
+    ] = 600.0,
+) -> None:
     """Apply the database migrations to WTA_DATABASE_URL (shared mode: each tenant's database)."""
     from wta_runtime.db.migrate import upgrade_database
+    from wta_runtime.db.migration_lock import MigrationLockTimeout
     from wta_runtime.worker.lane_plans import database_urls
 
+    _setup()
     for url in database_urls(get_settings()):
-        upgrade_database(url, revision)
+        try:
+            upgrade_database(url, revision, lock_timeout)
+        except MigrationLockTimeout as exc:
+            console.print(f"[red]not migrated[/red]: {escape(str(exc))}")
+            raise typer.Exit(1) from None
     console.print(f"database migrated to {revision}")
 
 

@@ -8,15 +8,18 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from wta_runtime.db.engine import create_engine
+from wta_runtime.db.migration_lock import DEFAULT_LOCK_TIMEOUT, migration_lock
 from wta_runtime.db.tables import Base
 
 target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=target_metadata)
-    with context.begin_transaction():
-        context.run_migrations()
+    timeout = context.config.attributes.get("lock_timeout", DEFAULT_LOCK_TIMEOUT)
+    with migration_lock(connection, timeout):
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 async def _run_async(url: str) -> None:
