@@ -151,6 +151,17 @@ async def _own_connection(url: SecretStr, *, timeout: float) -> AsyncIterator[as
         await conn.close()
 
 
+async def _rows_if_migrated(
+    conn: asyncpg.Connection, statement: str, *args: object
+) -> list[asyncpg.Record]:
+    """The statement's rows; none while the runtime has not migrated its tables yet."""
+    try:
+        rows: list[asyncpg.Record] = await conn.fetch(statement, *args)
+    except asyncpg.UndefinedTableError:
+        return []
+    return rows
+
+
 async def own_next_timer(
     url: SecretStr, tenant: str, idle: timedelta, *, timeout: float
 ) -> datetime | None:
@@ -162,10 +173,8 @@ async def own_next_timer(
 async def _next_timer(
     conn: asyncpg.Connection, statement: str, tenant: str, idle: timedelta
 ) -> datetime | None:
-    try:
-        due = await conn.fetchval(statement, tenant, idle, OPEN_STATES)
-    except asyncpg.UndefinedTableError:
-        return None  # the runtime has not migrated yet: no conversation, no timer
+    rows = await _rows_if_migrated(conn, statement, tenant, idle, OPEN_STATES)
+    due = rows[0][0] if rows else None
     return due if isinstance(due, datetime) else None
 
 
@@ -180,10 +189,7 @@ async def own_spend_rows(
 async def _spend_rows(
     conn: asyncpg.Connection, statement: str, tenant: str, since: date
 ) -> list[SpendRow]:
-    try:
-        rows = await conn.fetch(statement, tenant, since)
-    except asyncpg.UndefinedTableError:
-        return []  # the runtime has not migrated yet
+    rows = await _rows_if_migrated(conn, statement, tenant, since)
     return [(r[0], r[1], int(r[2]), r[3], int(r[4])) for r in rows]
 
 
@@ -198,8 +204,5 @@ async def own_knowledge_rows(
 async def _knowledge_rows(
     conn: asyncpg.Connection, statement: str, tenant: str, agent: str
 ) -> list[KnowledgeRow]:
-    try:
-        rows = await conn.fetch(statement, tenant, agent)
-    except asyncpg.UndefinedTableError:
-        return []  # the runtime has not migrated yet
+    rows = await _rows_if_migrated(conn, statement, tenant, agent)
     return [(r[0], int(r[1]), r[2], r[3]) for r in rows]
