@@ -43,22 +43,31 @@ def restarts(kube: KubeCluster, container: str) -> int:
     return 0
 
 
+def desired_replicas(kube: KubeCluster) -> int:
+    """The runtime Deployment's spec.replicas (0 while the tenant sleeps)."""
+    return int(
+        kube.kubectl(
+            "-n", TENANT_NS, "get", "deployment", RUNTIME, "-o", "jsonpath={.spec.replicas}"
+        ).stdout
+    )
+
+
 def wait_rolled(kube: KubeCluster, *, timeout: float = 300) -> None:
-    """Wait until the runtime Deployment has rolled out and no pod of an older one is left."""
+    """Wait until the runtime Deployment has rolled out and no pod of an older one is left.
+
+    The replicas are read again each round: the operator may scale the Deployment (a tenant
+    woken or put to sleep) while it rolls."""
     kube.kubectl(
         *("-n", TENANT_NS, "rollout", "status", f"deployment/{RUNTIME}"),
         f"--timeout={int(timeout)}s",
         timeout=timeout + 10,
     )
-    replicas = int(
-        kube.kubectl(
-            "-n", TENANT_NS, "get", "deployment", RUNTIME, "-o", "jsonpath={.spec.replicas}"
-        ).stdout
-    )
     deadline = time.monotonic() + timeout
-    while len(runtime_pods(kube)) != replicas:
+    while (pods := len(runtime_pods(kube))) != (replicas := desired_replicas(kube)):
         if time.monotonic() > deadline:
-            raise AssertionError(f"old runtime pods still there after {timeout:.0f}s")
+            raise AssertionError(
+                f"{pods} runtime pods, {replicas} wanted, still after {timeout:.0f}s"
+            )
         time.sleep(1)
 
 

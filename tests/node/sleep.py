@@ -10,7 +10,13 @@ from typing import Any
 
 from tests.kube import KubeCluster
 from tests.node.release import TENANT, TENANT_NS
-from tests.node.rollout import generation, runtime_pods, wait_rolled, wait_template_changed
+from tests.node.rollout import (
+    desired_replicas,
+    generation,
+    runtime_pods,
+    wait_rolled,
+    wait_template_changed,
+)
 
 IDLE_AFTER = "10s"
 
@@ -46,6 +52,15 @@ def _patch(kube: KubeCluster, operations: list[dict[str, Any]]) -> None:
         json.dumps(operations),
     )
     wait_template_changed(kube, before)  # the tenant's manifest is in the pods' config
+
+
+def wait_awake(kube: KubeCluster, *, timeout: float = 180) -> None:
+    """Until the tenant's runtime is scaled back up and rolled out."""
+    deadline = time.monotonic() + timeout
+    while desired_replicas(kube) == 0:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still asleep after {timeout:.0f}s: {sleeping(kube)}")
+        time.sleep(1)
     wait_rolled(kube)
 
 
@@ -60,6 +75,7 @@ def sleepy_tenant(kube: KubeCluster, *, idle_timer: str) -> Iterator[None]:
             {"op": "replace", "path": "/spec/timers/idle", "value": idle_timer},
         ],
     )
+    wait_rolled(kube)
     try:
         yield
     finally:
@@ -70,6 +86,7 @@ def sleepy_tenant(kube: KubeCluster, *, idle_timer: str) -> Iterator[None]:
                 {"op": "replace", "path": "/spec/timers/idle", "value": spec["timers"]["idle"]},
             ],
         )
+        wait_awake(kube)  # without idleAfter the operator wakes it, maybe after the roll
 
 
 def wait_asleep(kube: KubeCluster, *, pods_gone: bool = True, timeout: float = 180) -> None:
