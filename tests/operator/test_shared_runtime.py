@@ -75,6 +75,25 @@ def test_shared_tenants_run_in_one_deployment_with_their_own_secrets_mounted(
     condition = op.condition(namespace, "WhatsAppTenant", first, "Runtime")
     assert condition["reason"] == "Shared"
     assert SHARED_RUNTIME in condition["message"]
+    _assert_guarded_like_a_dedicated_runtime(op, namespace, deployment, uids)
+
+
+def _assert_guarded_like_a_dedicated_runtime(
+    op: RunningOperator, namespace: str, deployment: dict[str, Any], owners: set[str]
+) -> None:
+    """A drain evicts one shared pod at a time, and only the metrics port admits connections."""
+    pods = deployment["spec"]["template"]
+    budget = op.read(namespace, "PodDisruptionBudget", SHARED_RUNTIME) or {}
+    assert budget["spec"]["maxUnavailable"] == 1
+    assert budget["spec"]["selector"] == deployment["spec"]["selector"]
+    policy = op.read(namespace, "NetworkPolicy", SHARED_RUNTIME) or {}
+    selected = policy["spec"]["podSelector"]["matchLabels"]
+    assert selected.items() <= pods["metadata"]["labels"].items()
+    [rule] = policy["spec"]["ingress"]
+    served = {port["name"] for c in pods["spec"]["containers"] for port in c.get("ports", [])}
+    assert {port["port"] for port in rule["ports"]} == served == {"metrics"}
+    for child in (budget, policy):
+        assert {ref["uid"] for ref in child["metadata"]["ownerReferences"]} == owners
 
 
 def test_a_tenant_moves_to_the_shared_runtime_and_back(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from wta_operator.naming import (
@@ -38,7 +39,29 @@ def build_metrics_service(tenant: TenantView, metrics_port: int) -> dict[str, An
 
 
 def build_disruption_budget(tenant: TenantView) -> dict[str, Any]:
-    """At most one worker evicted at a time.
+    """At most one of the tenant's workers evicted at a time."""
+    return disruption_budget(
+        tenant.names.disruption_budget,
+        tenant.namespace,
+        child_labels(tenant.name),
+        selector_labels(tenant.name),
+    )
+
+
+def build_network_policy(tenant: TenantView) -> dict[str, Any]:
+    """The tenant's runtime pods accept connections only on their metrics port."""
+    return network_policy(
+        tenant.names.network_policy,
+        tenant.namespace,
+        child_labels(tenant.name),
+        selector_labels(tenant.name),
+    )
+
+
+def disruption_budget(
+    name: str, namespace: str, labels: Mapping[str, str], selector: Mapping[str, str]
+) -> dict[str, Any]:
+    """At most one runtime pod of `selector` evicted at a time.
 
     maxUnavailable rather than minAvailable: with one replica, minAvailable 1 would block every
     node drain forever, while a redelivered message only waits for the next pod.
@@ -46,17 +69,16 @@ def build_disruption_budget(tenant: TenantView) -> dict[str, Any]:
     return {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
-        "metadata": {
-            "name": tenant.names.disruption_budget,
-            "namespace": tenant.namespace,
-            "labels": child_labels(tenant.name),
-        },
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector_labels(tenant.name)}},
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": dict(selector)}},
     }
 
 
-def build_network_policy(tenant: TenantView) -> dict[str, Any]:
-    """Runtime pods accept connections only on their metrics port; nothing else calls them.
+def network_policy(
+    name: str, namespace: str, labels: Mapping[str, str], selector: Mapping[str, str]
+) -> dict[str, Any]:
+    """Runtime pods of `selector` accept connections only on their metrics port; nothing else
+    calls them.
 
     The port is named, not numbered: the tenant's spec may move it.
 
@@ -66,13 +88,9 @@ def build_network_policy(tenant: TenantView) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": {
-            "name": tenant.names.network_policy,
-            "namespace": tenant.namespace,
-            "labels": child_labels(tenant.name),
-        },
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
         "spec": {
-            "podSelector": {"matchLabels": selector_labels(tenant.name)},
+            "podSelector": {"matchLabels": dict(selector)},
             "policyTypes": ["Ingress"],
             "ingress": [{"ports": [{"protocol": "TCP", "port": WORKER_METRICS_PORT}]}],
         },

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from wta_operator.builders.network import disruption_budget, network_policy
 from wta_operator.builders.runtime import (
     CONFIGMAPS_DIR,
     MANIFESTS_DIR,
@@ -179,6 +180,16 @@ def build_shared_service_account(namespace: str) -> dict[str, Any]:
         "metadata": {"name": SHARED_RUNTIME, "namespace": namespace, "labels": shared_labels()},
         "automountServiceAccountToken": False,
     }
+
+
+def build_shared_disruption_budget(namespace: str) -> dict[str, Any]:
+    """At most one shared runtime pod evicted at a time (each pod serves every shared tenant)."""
+    return disruption_budget(SHARED_RUNTIME, namespace, shared_labels(), shared_selector_labels())
+
+
+def build_shared_network_policy(namespace: str) -> dict[str, Any]:
+    """The shared runtime's pods, like a tenant's own, accept only their metrics port."""
+    return network_policy(SHARED_RUNTIME, namespace, shared_labels(), shared_selector_labels())
 
 
 def build_shared_runtime_deployment(

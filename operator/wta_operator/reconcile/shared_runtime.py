@@ -12,6 +12,8 @@ from wta_operator.builders.shared_runtime import (
     SHARED_RUNTIME,
     SharedRuntimeInputs,
     SharedTenant,
+    build_shared_disruption_budget,
+    build_shared_network_policy,
     build_shared_runtime_deployment,
     build_shared_service_account,
 )
@@ -150,6 +152,8 @@ async def apply_shared_runtime(
         applied = []
         for child in (
             build_shared_service_account(namespace),
+            build_shared_disruption_budget(namespace),
+            build_shared_network_policy(namespace),
             build_shared_runtime_deployment(tenants, inputs),
         ):
             child["metadata"]["ownerReferences"] = owners
