@@ -17,6 +17,7 @@ from tests.agents.factories import (
 from tests.utils.openai_server import ScriptedModel, ScriptedReply
 from tests.utils.waiting import eventually
 from wta_runtime.agents.hot_reload import CatalogReloader
+from wta_runtime.agents.turn import AgentTurn
 
 
 def _write_agent(folder: Path, tenant: str, instructions: str) -> None:
@@ -92,3 +93,29 @@ async def test_the_polling_loop_swaps_while_a_turn_is_running(
     assert system_prompt_of(model.requests[0]).startswith("Before.")
     assert system_prompt_of(model.requests[1]).startswith("After.")
     assert fresh.text == "scripted reply"
+
+
+async def test_a_turn_whose_tenant_a_reload_removed_finishes_with_its_agents_own_key(
+    tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel
+) -> None:
+    tenant, other = new_name(), new_name()
+    own_key = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "agent-llm"}}
+    own_key["stringData"] = {"apiKey": "sk-agent-own"}
+    model_spec = {"name": "gpt-4o-mini", "apiKeySecretRef": {"name": "agent-llm", "key": "apiKey"}}
+    write(tmp_path, [*tenant_docs(tenant), own_key], "tenant.yaml")
+    write(tmp_path, [agent_doc("helper", tenant, model=model_spec)], "agent.yaml")
+    write(tmp_path, [*tenant_docs(other), agent_doc("helper", other)], "other.yaml")
+    runtime = make_runtime(tmp_path)
+    reloader = CatalogReloader(tmp_path, initial=runtime.catalog)
+    reloader.subscribe(runtime.swap)
+    # The worker took the tenant from its catalog for this turn; then the tenant moved away.
+    served = runtime.catalog.tenant(tenant)
+    assert served is not None
+    (tmp_path / "tenant.yaml").unlink()
+    (tmp_path / "agent.yaml").unlink()
+    assert reloader.check()
+
+    reply = await runtime.reply(AgentTurn(served, served.agents[0], "Ana", (), "hello"))
+
+    assert (reply.text, reply.agent) == ("scripted reply", "helper")
+    assert model.authorizations == ["Bearer sk-agent-own"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import httpx
@@ -9,8 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from tests.conftest import EXAMPLES
-from tests.utils.catalogs import catalog_variant
-from wta_runtime.agents.agent_catalog import catalog_of
+from wta_runtime.agents.agent_catalog import load_agent_catalog
 from wta_runtime.agents.builtin_tools import (
     MAX_MEDIA_PER_REPLY,
     MediaChoice,
@@ -19,7 +19,7 @@ from wta_runtime.agents.builtin_tools import (
 from wta_runtime.agents.offline import OFFLINE_LABEL, OfflineAgentProvider, named_media
 from wta_runtime.agents.toolbox import Toolbox
 from wta_runtime.agents.turn import AgentTurn, HistoryEntry
-from wta_runtime.catalog import TenantCatalog, load_catalog
+from wta_runtime.catalog import Agent, TenantCatalog, load_catalog
 from wta_runtime.db.outbound import with_media
 from wta_runtime.specs import AIAgentSpec, MediaEntry
 from wta_runtime.worker.turn_context import history_entry
@@ -132,11 +132,14 @@ def _example() -> TenantCatalog:
 
 
 async def test_send_media_is_offered_only_to_an_agent_with_files() -> None:
-    with_files = catalog_of(_example()).resources[("acme-pizza", "pizza-assistant")]
-    without = catalog_of(catalog_variant(_example(), agent_updates={"media": []}))
+    with_files = load_agent_catalog(EXAMPLES).resources[("acme-pizza", "pizza-assistant")]
+    agent = with_files.agent
+    without = dataclasses.replace(
+        with_files, agent=Agent(agent.name, agent.spec.model_copy(update={"media": []}))
+    )
     async with httpx.AsyncClient() as http:
         offered = Toolbox(with_files, http).definitions()
-        plain = Toolbox(without.resources[("acme-pizza", "pizza-assistant")], http)
+        plain = Toolbox(without, http)
 
         assert [d["function"]["name"] for d in offered] == ["send_media"]
         assert plain.definitions() == []

@@ -40,6 +40,8 @@ class ScriptedModel:
     replies: list[str | ScriptedReply] = field(default_factory=list)
     default_reply: str = "scripted reply"
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # The Authorization header of each completion request: which API key asked.
+    authorizations: list[str] = field(default_factory=list)
     fail_with_status: int | None = None
     delay_seconds: float = 0.0
     embedding_requests: list[dict[str, Any]] = field(default_factory=list)
@@ -63,6 +65,7 @@ class ScriptedModel:
     def reset(self) -> None:
         self.replies.clear()
         self.requests.clear()
+        self.authorizations.clear()
         self.embedding_requests.clear()
         self.fail_with_status = None
         self.delay_seconds = 0.0
@@ -130,6 +133,7 @@ def create_openai_app(model: ScriptedModel) -> FastAPI:
     async def create_completion(request: Request) -> dict[str, Any] | JSONResponse:
         body = await request.json()
         model.requests.append(body)
+        model.authorizations.append(request.headers.get("authorization", ""))
         if model.fail_with_status is not None:
             return _error(model.fail_with_status)
         reply = model.next_reply(body)

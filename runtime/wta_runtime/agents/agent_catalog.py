@@ -147,14 +147,3 @@ def agent_catalog_of(
     return AgentCatalog(
         tenants=tenants, resources=resources, fingerprint=stamp, config_maps=config_maps
     )
-
-
-def catalog_of(tenants: TenantCatalog) -> AgentCatalog:
-    """An AgentCatalog of tenants already loaded (no header Secrets, no ConfigMap documents)."""
-    empty = SecretResolver(ManifestSet(), None)
-    resources = {
-        (tenant.name, agent.name): _resources(tenant, agent, empty, {})
-        for tenant in tenants.tenants.values()
-        for agent in tenant.agents
-    }
-    return AgentCatalog(tenants=tenants, resources=resources, fingerprint="")

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents import usage as records
 from wta_runtime.agents.after_hours import AwayTeam, away_team, told_after_hours
-from wta_runtime.agents.agent_catalog import AgentCatalog, AgentResources, catalog_of
+from wta_runtime.agents.agent_catalog import AgentCatalog, AgentResources
 from wta_runtime.agents.builtin_tools import ACTION_TEXT
 from wta_runtime.agents.chat_model import ChatModel
 from wta_runtime.agents.document_search import DocumentSearch
@@ -61,7 +61,7 @@ from wta_runtime.agents.turn import (
     ToolCallRecord,
     Usage,
 )
-from wta_runtime.catalog import Tenant, TenantCatalog
+from wta_runtime.catalog import Tenant
 from wta_runtime.conversation.turn_text import contact_words
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
 from wta_runtime.db.knowledge_store import StoredPassage
@@ -108,7 +108,7 @@ class AgentRuntime:
     def __init__(
         self,
         *,
-        catalog: AgentCatalog | TenantCatalog,
+        catalog: AgentCatalog,
         sessions: async_sessionmaker[AsyncSession] | None,
         embedder: Embedder | None = None,
         platform_api_key: SecretStr | None = None,
@@ -122,7 +122,9 @@ class AgentRuntime:
         """`retry_later`: a model that fails in a way that may pass (timeout, 429, 5xx, no
         connection) raises `ModelFailure` instead of answering with the fallback, for a caller
         that retries the turn with backoff (the worker); otherwise the fallback answers at once."""
-        self._catalog = catalog if isinstance(catalog, AgentCatalog) else catalog_of(catalog)
+        self._catalog = catalog
+        # The tenants the last swap removed, as that version resolved them (their Secrets).
+        self._departed = catalog.only(())
         prepare_mcp(self._catalog)
         _prepare_providers(self._catalog)
         self._sessions = sessions
@@ -149,6 +151,8 @@ class AgentRuntime:
         """Serve later turns with `catalog`; turns already running finish with the old one."""
         prepare_mcp(catalog)
         _prepare_providers(catalog)
+        departed = set(self._catalog.tenants.tenants) - set(catalog.tenants.tenants)
+        self._departed = self._catalog.only(departed)
         self._catalog = catalog
 
     async def reply(self, turn: AgentTurn) -> AgentReply:
@@ -170,10 +174,15 @@ class AgentRuntime:
         catalog = self._catalog  # one version for the whole turn
         name = tenant if isinstance(tenant, str) else tenant.name
         if catalog.tenant(name) is None and isinstance(tenant, Tenant):
-            catalog = catalog_of(TenantCatalog({name: tenant}))
+            # A turn that took its tenant before a reload removed it (deleted, or moved to
+            # another runtime) finishes with that tenant's agents as they were loaded.
+            catalog = self._departed
         current = catalog.tenant(name)
         if current is None:
-            raise LookupError(f"no tenant named {name!r}")
+            raise LookupError(
+                f"tenant {name!r} is not in this runtime's agent catalog (not in its manifests, "
+                "or removed by a reload before this turn began)"
+            )
         state = await records.load_state(self._sessions, context, RECENT_TOOL_RESULTS)
         said = contact_words(user_text)
         spending = current.spec.spending
