@@ -25,6 +25,7 @@ from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.db.migrate import upgrade_database
 from wta_runtime.local.embedded_postgres import create_database, postgres_process
 from wta_runtime.local.nats_server import nats_process
+from wta_runtime.local.platform import LOCAL_EGRESS_ALLOW
 from wta_runtime.local.processes import ManagedProcess, free_port, stop_together
 from wta_runtime.local.twilio_api import RecordedMessage, create_twilio_app
 from wta_runtime.local.twilio_typing import RecordedTyping
@@ -350,6 +351,8 @@ def platform(
         "WTA_TWILIO_API_BASE": twilio.url,
         "WTA_MANIFESTS_DIR": str(manifests_dir),
         "WTA_LOG_LEVEL": "INFO",
+        # The shop's MCP server listens on loopback: the platform allows it explicitly.
+        "WTA_EGRESS_ALLOW": LOCAL_EGRESS_ALLOW,
     }
     gateway_port = free_port()
     offline_port, openai_port = free_port(), free_port()
@@ -457,6 +460,8 @@ def engine_workers(
         "WTA_TWILIO_API_BASE": twilio.url,
         "WTA_MANIFESTS_DIR": str(manifests_dir),
         "WTA_LOG_LEVEL": "INFO",
+        # The shop's MCP server listens on loopback: the platform allows it explicitly.
+        "WTA_EGRESS_ALLOW": LOCAL_EGRESS_ALLOW,
         "WTA_OPENAI_API_KEY": "sk-test-local",
         "WTA_OPENAI_BASE_URL": openai_url,
     }

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wta_runtime.egress.policy import EgressPolicy
 from wta_runtime.specs.common import DNS_SUBDOMAIN
 from wta_runtime.specs.tenant_media import MEDIA_PREFIX, S3_BUCKET_NAME
 
@@ -122,6 +123,11 @@ class OperatorConfig(BaseSettings):
         default=None,
         description="WTA_TWILIO_API_BASE of the runtime workers; unset means Twilio itself.",
     )
+    runtime_egress_allow: str = Field(
+        default="",
+        description="WTA_EGRESS_ALLOW of the runtime workers: internal CIDRs and host names "
+        "tenants' HTTP tools, knowledge URLs and MCP servers may reach (comma-separated).",
+    )
     runtime_media_store: Literal["local", "s3"] = Field(
         default="local",
         description="WTA_MEDIA_STORE of the runtime workers: local keeps media in the pod's "
@@ -164,6 +170,11 @@ class OperatorConfig(BaseSettings):
                 "WTA_NATS_AUTH_SECRET needs a user and password in WTA_NATS_URL: the operator "
                 "lists its own user in NATS's authorization block, or it would lock itself out"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _egress_allow_parses(self) -> OperatorConfig:
+        EgressPolicy.parse(self.runtime_egress_allow, setting="WTA_RUNTIME_EGRESS_ALLOW")
         return self
 
     @model_validator(mode="after")

@@ -20,6 +20,12 @@ DB_STATEMENTS = Counter(
     "SQL statements this process sent to PostgreSQL (transaction control not counted).",
     ["kind"],
 )
+EGRESS_REFUSED = Counter(
+    "wta_egress_refused_total",
+    "Connections a tenant's configuration asked for that the platform's egress policy refused, "
+    "by tenant and kind (http_tool, knowledge, mcp, media).",
+    ["tenant", "kind"],
+)
 THREAD_LEASES_LOST = Counter(
     "wta_thread_leases_lost",
     "Turns stopped because another worker took their conversation thread over.",

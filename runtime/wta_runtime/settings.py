@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wta_runtime.channel.media import DEFAULT_CONTENT_TYPES
+from wta_runtime.egress.policy import EgressPolicy
 from wta_runtime.specs.tenant_media import MEDIA_PREFIX, S3_BUCKET_NAME
 
 TWILIO_PUBLIC_API = "https://api.twilio.com"
@@ -86,6 +87,11 @@ class Settings(BaseSettings):
     )
     openai_api_key: SecretStr | None = None
     openai_base_url: str | None = None
+    egress_allow: str = Field(
+        default="",
+        description="Internal CIDRs, addresses and host names (or *.domain) tenants' HTTP tools, "
+        "knowledge URLs and MCP servers may reach, comma-separated; public addresses always are.",
+    )
 
     worker_metrics_port: int = 9101
     metrics_host: str = Field(
@@ -195,6 +201,16 @@ class Settings(BaseSettings):
                 "WTA_MEDIA_S3_KMS_KEY_ID needs WTA_MEDIA_S3_SERVER_SIDE_ENCRYPTION=aws:kms"
             )
         return self
+
+    @model_validator(mode="after")
+    def _egress_allow_parses(self) -> Settings:
+        EgressPolicy.parse(self.egress_allow)
+        return self
+
+    @property
+    def egress_policy(self) -> EgressPolicy:
+        """Where a tenant's configuration may make the runtime connect."""
+        return EgressPolicy.parse(self.egress_allow)
 
     @property
     def twilio_api_url(self) -> str:

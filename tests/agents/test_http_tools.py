@@ -1,4 +1,5 @@
-"""Declarative HTTP tools: called on allowed hosts with Secret headers, refused anywhere else."""
+"""Declarative HTTP tools: called on allowed hosts with Secret headers, refused anywhere else;
+on loopback only when the platform's egress policy allows it (as these tests' servers need)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import agent_doc, context, new_name, tenant_docs, write
+from tests.utils.egress import refusals
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from tests.utils.servers import serve_in_thread
 from wta_runtime.agents.agent_catalog import load_agent_catalog
+from wta_runtime.egress.policy import LOOPBACK
 from wta_runtime.manifests import ManifestError
 
 
@@ -83,7 +86,7 @@ async def test_http_tool_calls_the_allowed_host_with_the_secret_header(
 ) -> None:
     base, seen = shop_api
     name = _tenant(tmp_path, base)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += [
         ScriptedReply(tool_calls=[call("order_status", order="A-17")]),
         "Your order A-17 is in the oven.",
@@ -107,7 +110,7 @@ async def test_a_redirect_to_a_host_not_allowed_is_refused(
 ) -> None:
     base, seen = shop_api
     name = _tenant(tmp_path, base)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += [
         ScriptedReply(tool_calls=[call("cancel_order", order="A-17")]),
         "Sorry, I could not cancel it.",
@@ -121,6 +124,38 @@ async def test_a_redirect_to_a_host_not_allowed_is_refused(
     assert "localhost is not allowed" in record.result
     assert seen[before:] == [{"cancel": {"order": "A-17"}}]  # the redirect was not followed
     assert reply.text == "Sorry, I could not cancel it."
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_a_tool_on_an_internal_address_is_refused_by_the_platform_and_never_called(
+    tmp_path: Path,
+    make_runtime: RuntimeFactory,
+    model: ScriptedModel,
+    shop_api: tuple[str, list[dict[str, Any]]],
+    host: str,
+) -> None:
+    base, seen = shop_api
+    base = base.replace("127.0.0.1", host)
+    name = new_name()
+    tool = _tool(base, name="order_status", allowedHosts=[host])
+    write(tmp_path, [*tenant_docs(name), agent_doc("orders", name, tools={"http": [tool]})])
+    runtime = make_runtime(tmp_path)  # the platform's default: public addresses only
+    model.replies += [
+        ScriptedReply(tool_calls=[call("order_status", order="A-17")]),
+        "Sorry, I cannot look orders up right now.",
+    ]
+    before = len(seen)
+
+    reply = await runtime.respond(name, context(), "where is order A-17?", [])
+
+    [record] = reply.tool_calls
+    assert record.status == "refused"
+    assert record.result.startswith(
+        f"refused: {host} is not allowed by the platform's egress policy"
+    )
+    assert model.requests[1]["messages"][-1]["content"] == record.result
+    assert seen[before:] == []
+    assert refusals(name, "http_tool") == 1
 
 
 def test_a_tool_url_outside_its_allowed_hosts_is_refused_at_load(
@@ -141,7 +176,7 @@ async def test_missing_required_argument_is_retried_then_falls_back(
     shop_api: tuple[str, list[dict[str, Any]]],
 ) -> None:
     name = _tenant(tmp_path, shop_api[0])
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     bad = ScriptedReply(tool_calls=[call("order_status", id="A-17")])
     model.replies += [bad, bad]
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import agent_doc, context, new_name, tenant_docs, write
 from tests.utils.documents import pdf_of
+from tests.utils.egress import refusals
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from tests.utils.s3_server import S3Server
 from tests.utils.servers import serve_in_thread
@@ -29,6 +30,8 @@ from wta_runtime.agents.knowledge_ingest import KnowledgeIngester, utcnow
 from wta_runtime.channel.s3_media_store import S3Bucket, S3MediaStore
 from wta_runtime.db import knowledge_store
 from wta_runtime.db.knowledge_tables import KnowledgeChunk, KnowledgeSourceRow
+from wta_runtime.egress.connections import egress_client
+from wta_runtime.egress.policy import LOOPBACK, EgressPolicy
 
 RETURNS_V1 = "# Returns\n\nReturns are accepted within 30 days with the receipt."
 RETURNS_V2 = "# Returns\n\nReturns are accepted within 14 days, receipt or not."
@@ -54,7 +57,8 @@ def documents() -> Iterator[tuple[dict[str, tuple[bytes, str]], str]]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as client:
+    """The worker's client, with loopback allowed as the document server needs."""
+    async with egress_client(LOOPBACK) as client:
         yield client
 
 
@@ -181,6 +185,38 @@ async def test_a_url_document_from_an_allowed_host_is_ingested_and_http_needs_pe
     stored = await _sources(sessions, tenant)
     assert stored[f"{url}/{tenant}/gone"].error == f"{url}/{tenant}/gone answered HTTP 404"
     assert "s3cret" not in str([(s.source, s.error) for s in stored.values()])
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_a_url_on_an_internal_address_is_refused_by_the_platform_and_never_asked(
+    tmp_path: Path, sessions: async_sessionmaker[AsyncSession], pgvector: None, host: str
+) -> None:
+    asked: list[str] = []
+    app = FastAPI()
+
+    @app.get("/{path:path}")
+    async def document(path: str) -> Response:
+        asked.append(path)
+        return Response("# Secrets of the cluster", media_type="text/markdown")
+
+    tenant = new_name()
+    with serve_in_thread(app) as url:
+        url = url.replace("127.0.0.1", host)
+        knowledge = {"sources": [{"url": f"{url}/faq.md"}], "allowedHosts": [host]}
+        _manifests(tmp_path, tenant, RETURNS_V1, knowledge)
+        async with egress_client(EgressPolicy()) as platform_default:
+            ingester = _ingester(sessions, platform_default, tenant)
+            ingester.use_catalog(load_agent_catalog(tmp_path))
+            report = await ingester.ingest_all()
+
+    where = f"{tenant}/helper/{url}/faq.md"
+    expected = f"{url}/faq.md is refused: {host} is not allowed by the platform's egress policy"
+    assert report.failed[where].startswith(expected)
+    stored = await _sources(sessions, tenant)
+    assert stored[f"{url}/faq.md"].error.startswith(expected)  # shown in status.knowledge
+    assert asked == []
+    assert await _chunks(sessions, tenant) == []
+    assert refusals(tenant, "knowledge") == 1
 
 
 async def test_a_pdf_in_the_tenants_s3_store_is_ingested_page_by_page(

@@ -1,5 +1,6 @@
 """MCP tools: a real MCP server's allowed tools offered, called with the Secret's token, and a
-server that is down, slow, broken or refusing us costs its tools, never the turn."""
+server that is down, slow, broken, refusing us or outside the platform's egress policy costs its
+tools, never the turn. The shop server is on loopback: the platform allows it (`LOOPBACK`)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from prometheus_client import REGISTRY
 
 from tests.agents.conftest import RuntimeFactory
 from tests.agents.factories import agent_doc, context, new_name, tenant_docs, write
+from tests.utils.egress import refusals
 from tests.utils.mcp_server import SHOP_TOKEN, ShopMcp, serve_shop_mcp, shop_mcp_manifests
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from wta_runtime.agents.mcp_tools import LIST_TTL_SECONDS, RETRY_SECONDS, McpTools
+from wta_runtime.egress.policy import LOOPBACK
 from wta_runtime.local.processes import free_port
 from wta_runtime.specs import McpServer
 
@@ -56,7 +59,7 @@ async def test_the_model_calls_an_allowed_tool_and_answers_with_its_result(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
     name = _tenant(tmp_path, shop.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += [
         ScriptedReply(tool_calls=[call("shop_check_order_status", order="A-17")]),
         "Your order A-17 is out for delivery: about 20 minutes.",
@@ -90,7 +93,7 @@ async def test_the_tools_are_listed_once_for_many_turns(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
     name = _tenant(tmp_path, shop.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
 
     for turn in range(3):
         await runtime.respond(name, context(), f"hello {turn}", [])
@@ -103,7 +106,7 @@ async def test_a_tool_outside_the_allow_list_cannot_be_called(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
     name = _tenant(tmp_path, shop.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     cancel = ScriptedReply(tool_calls=[call("shop_cancel_order", order="A-17")])
     model.replies += [cancel, cancel]
 
@@ -117,7 +120,7 @@ async def test_a_server_that_refuses_our_token_leaves_its_tools_out(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
     name = _tenant(tmp_path, shop.url, token="an-old-token")
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += ["I cannot look orders up right now; a person will check A-17."]
     before = _unavailable(name)
 
@@ -137,7 +140,7 @@ async def test_a_server_that_is_down_leaves_its_tools_out_and_the_turn_answers(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel
 ) -> None:
     name = _tenant(tmp_path, f"http://127.0.0.1:{free_port()}/mcp", timeoutSeconds=2)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += ["Our order system is not answering; a person will check A-17."]
 
     reply = await runtime.respond(name, context(), "where is my order A-17?", [])
@@ -147,11 +150,35 @@ async def test_a_server_that_is_down_leaves_its_tools_out_and_the_turn_answers(
     assert not reply.fallback
 
 
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+async def test_a_server_on_an_internal_address_is_unavailable_and_never_asked(
+    tmp_path: Path,
+    make_runtime: RuntimeFactory,
+    model: ScriptedModel,
+    shop: ShopMcp,
+    caplog: pytest.LogCaptureFixture,
+    host: str,
+) -> None:
+    name = _tenant(tmp_path, shop.url.replace("127.0.0.1", host))
+    runtime = make_runtime(tmp_path)  # the platform's default: public addresses only
+    model.replies += ["Our order system is not available; a person will check A-17."]
+
+    with caplog.at_level(logging.WARNING):
+        reply = await runtime.respond(name, context(), "where is my order A-17?", [])
+
+    assert set(_offered(model.requests[0])) == {"handoff_to_human"}
+    assert not reply.fallback
+    assert (shop.methods, shop.refused) == ([], [])
+    assert _unavailable(name) == 1
+    assert refusals(name, "mcp") == 1
+    assert f"refused ({host} is not allowed by the platform's egress policy" in caplog.text
+
+
 async def test_a_server_that_goes_down_after_listing_fails_the_call_not_the_turn(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
     name = _tenant(tmp_path, shop.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     await runtime.respond(name, context(), "hello", [])  # lists the tools
     shop.down = True
     model.replies += [
@@ -174,7 +201,7 @@ async def test_a_slow_tool_times_out_into_an_error_the_model_reads(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
     name = _tenant(tmp_path, shop.url, allowTools=["slow_lookup"], timeoutSeconds=1)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += [
         ScriptedReply(tool_calls=[call("shop_slow_lookup", order="A-17")]),
         "The order system is slow today; a person will check A-17.",
@@ -194,7 +221,7 @@ async def test_a_tool_error_is_told_to_the_model(
     tmp_path: Path, make_runtime: RuntimeFactory, model: ScriptedModel, shop: ShopMcp
 ) -> None:
     name = _tenant(tmp_path, shop.url, allowTools=["broken_lookup"])
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += [
         ScriptedReply(tool_calls=[call("shop_broken_lookup", order="A-17")]),
         "I cannot see your order now.",
@@ -218,7 +245,7 @@ async def test_the_token_never_reaches_the_logs(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     name = _tenant(tmp_path, shop.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     model.replies += [
         ScriptedReply(tool_calls=[call("shop_check_order_status", order="A-17")]),
         "ok",
@@ -253,7 +280,7 @@ class _Clock:
 
 async def test_a_server_back_up_is_listed_again_after_the_retry_delay(shop: ShopMcp) -> None:
     clock = _Clock()
-    servers = McpTools(clock)
+    servers = McpTools(LOOPBACK, clock)
     spec, headers = _resolved("t-retry", shop.url)
     shop.down = True
 
@@ -270,7 +297,7 @@ async def test_a_server_back_up_is_listed_again_after_the_retry_delay(shop: Shop
 
 async def test_a_listing_is_renewed_when_it_expires(shop: ShopMcp) -> None:
     clock = _Clock()
-    servers = McpTools(clock)
+    servers = McpTools(LOOPBACK, clock)
     spec, headers = _resolved("t-ttl", shop.url)
 
     await servers.offer("t-ttl", AGENT, [spec], headers)

@@ -138,6 +138,9 @@ def test_rendered_settings_are_read_by_the_processes(
     assert operator.number_claims_config_map == "wta-number-claims"
     assert operator.runtime_media_env["WTA_MEDIA_S3_BUCKET"] == "wta-media"
     assert operator.runtime_media_s3_credentials_secret == "wta-media-s3"
+    assert operator.runtime_egress_allow == (
+        "10.20.0.0/16,crm.tools.svc.cluster.local,*.tools.example.internal"
+    )
     assert operator.runtime_service_account_annotations == {
         "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/wta-media"
     }

@@ -116,6 +116,8 @@ def test_metrics_listen_on_loopback_and_media_stays_in_the_data_folder(
     environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
     media = str(tmp_path / "wta-data" / "media").encode()
     assert b"WTA_MEDIA_DIR=" + media in environ
+    # Tools and documents served on this machine are reachable in a local run.
+    assert b"WTA_EGRESS_ALLOW=127.0.0.0/8,::1/128" in environ
 
 
 def test_the_worker_connects_to_nats_as_its_tenants_own_user(

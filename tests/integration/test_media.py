@@ -8,7 +8,6 @@ import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -42,33 +41,32 @@ async def processor(
     clock = Clock()
     agent = ScriptedAgent()
     sender = OutboundSender(twilio.url)
-    async with httpx.AsyncClient() as http:
-        transcriber = OpenAITranscriber(
-            api_key=SecretStr("sk-test"), base_url=media_host.url + "/v1", model="whisper-1"
-        )
-        media = MediaIntake(
+    downloader = MediaDownloader(MediaPolicy(max_bytes=4096), twilio_api_url=media_host.url)
+    transcriber = OpenAITranscriber(
+        api_key=SecretStr("sk-test"), base_url=media_host.url + "/v1", model="whisper-1"
+    )
+    media = MediaIntake(
+        sessions=sessions,
+        downloader=downloader,
+        stores=MediaStores(LocalMediaStore(tmp_path / "media")),
+        transcriber=transcriber,
+        clock=clock,
+    )
+    yield (
+        TurnProcessor(
+            catalog=catalog,
             sessions=sessions,
-            downloader=MediaDownloader(
-                http, MediaPolicy(max_bytes=4096), twilio_api_url=media_host.url
-            ),
-            stores=MediaStores(LocalMediaStore(tmp_path / "media")),
-            transcriber=transcriber,
+            provider=agent,
+            sender=sender,
             clock=clock,
-        )
-        yield (
-            TurnProcessor(
-                catalog=catalog,
-                sessions=sessions,
-                provider=agent,
-                sender=sender,
-                clock=clock,
-                media=media,
-                sleep=clock.sleep,
-            ),
-            agent,
-            tmp_path / "media",
-        )
-        await transcriber.close()
+            media=media,
+            sleep=clock.sleep,
+        ),
+        agent,
+        tmp_path / "media",
+    )
+    await transcriber.close()
+    await downloader.close()
     await sender.close()
 
 
@@ -192,12 +190,12 @@ def _elsewhere(media_host: MediaHost, media_id: str) -> str:
 async def test_a_loopback_host_that_is_not_the_twilio_base_is_never_asked(
     media_host: MediaHost, catalog: TenantCatalog
 ) -> None:
-    async with httpx.AsyncClient() as http:
-        downloader = MediaDownloader(http, MediaPolicy(), twilio_api_url=media_host.url)
-        asked = len(media_host.files.media_auth)
+    downloader = MediaDownloader(MediaPolicy(), twilio_api_url=media_host.url)
+    asked = len(media_host.files.media_auth)
 
-        with pytest.raises(MediaRefusedError, match="not a public address"):
-            await downloader.download(catalog.by_name("acme-pizza"), _elsewhere(media_host, "ME1"))
+    with pytest.raises(MediaRefusedError, match="not a public address"):
+        await downloader.download(catalog.by_name("acme-pizza"), _elsewhere(media_host, "ME1"))
+    await downloader.close()
 
     assert len(media_host.files.media_auth) == asked
 
@@ -209,14 +207,14 @@ async def test_a_redirect_to_a_private_host_is_refused(
     media_host.files.redirects["ME-REDIRECT"] = (
         media_host.url.replace("127.0.0.1", "localhost") + "/files/ME-REDIRECT"
     )
-    async with httpx.AsyncClient() as http:
-        downloader = MediaDownloader(http, MediaPolicy(), twilio_api_url=media_host.url)
-        fetched = len(media_host.files.file_auth)
+    downloader = MediaDownloader(MediaPolicy(), twilio_api_url=media_host.url)
+    fetched = len(media_host.files.file_auth)
 
-        with pytest.raises(MediaRefusedError, match="not a public address"):
-            await downloader.download(
-                catalog.by_name("acme-pizza"), media_host.media_url("ME-REDIRECT")
-            )
+    with pytest.raises(MediaRefusedError, match="not a public address"):
+        await downloader.download(
+            catalog.by_name("acme-pizza"), media_host.media_url("ME-REDIRECT")
+        )
+    await downloader.close()
 
     assert len(media_host.files.file_auth) == fetched
 

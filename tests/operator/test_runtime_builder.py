@@ -280,3 +280,20 @@ def test_the_service_account_can_carry_a_cloud_identity_for_the_bucket() -> None
 
     assert account["metadata"]["annotations"] == role
     assert "annotations" not in build_service_account(tenant_view())["metadata"]
+
+
+def test_the_platforms_egress_allow_list_reaches_the_workers_and_nothing_is_allowed_without() -> (
+    None
+):
+    config = OperatorConfig(_env_file=None, runtime_egress_allow="10.20.0.0/16,crm.tools.svc")
+    tenant = tenant_view()
+
+    allowed = env_of(
+        build_runtime_deployment(
+            tenant, runtime_inputs(tenant, egress_allow=config.runtime_egress_allow)
+        )
+    )
+    default = env_of(build_runtime_deployment(tenant, runtime_inputs(tenant)))
+
+    assert allowed["WTA_EGRESS_ALLOW"] == "10.20.0.0/16,crm.tools.svc"
+    assert "WTA_EGRESS_ALLOW" not in default

@@ -50,3 +50,8 @@ def test_chart_style_media_settings_are_read(monkeypatch: pytest.MonkeyPatch) ->
         "WTA_MEDIA_S3_SERVER_SIDE_ENCRYPTION": "aws:kms",
     }
     assert config.runtime_service_account_annotations == {"eks.amazonaws.com/role-arn": "r"}
+
+
+def test_a_malformed_egress_allow_list_is_refused_at_start_naming_the_entry() -> None:
+    with pytest.raises(ValidationError, match="WTA_RUNTIME_EGRESS_ALLOW entry 'http://crm'"):
+        OperatorConfig(_env_file=None, runtime_egress_allow="10.0.0.0/8,http://crm")

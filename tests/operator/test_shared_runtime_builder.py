@@ -96,3 +96,12 @@ def test_the_shared_runtime_applies_without_warnings(
 
     assert "deployment.apps/wta-shared-runtime created" in applied.stdout
     assert "Warning" not in applied.stderr, applied.stderr
+
+
+def test_the_platforms_egress_allow_list_reaches_the_shared_workers() -> None:
+    deployment = build_shared_runtime_deployment(
+        [_tenant("bakery")], shared_runtime_inputs(egress_allow="10.20.0.0/16")
+    )
+    [worker] = deployment["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in worker["env"]}
+    assert env["WTA_EGRESS_ALLOW"] == "10.20.0.0/16"

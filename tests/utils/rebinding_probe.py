@@ -18,8 +18,6 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
-
 from wta_runtime.catalog import load_catalog
 from wta_runtime.channel.media import MediaDownloader, MediaPolicy, MediaRefusedError
 
@@ -81,14 +79,13 @@ def serving(address: str, port: int, content: bytes, seen: Seen) -> Iterator[int
 async def download(url: str, resolver: RebindingResolver, twilio_base: str) -> str:
     """`photo`, `inside` or `refused: <reason>`: what the download of `url` got."""
     tenant = load_catalog(EXAMPLES).by_name("acme-pizza")
-    async with httpx.AsyncClient(timeout=5) as client:
-        downloader = MediaDownloader(
-            client, MediaPolicy(), twilio_api_url=twilio_base, resolve=resolver
-        )
-        try:
-            media = await downloader.download(tenant, url)
-        except MediaRefusedError as exc:
-            return f"refused: {exc.reason}"
+    downloader = MediaDownloader(MediaPolicy(), twilio_api_url=twilio_base, resolve=resolver)
+    try:
+        media = await downloader.download(tenant, url)
+    except MediaRefusedError as exc:
+        return f"refused: {exc.reason}"
+    finally:
+        await downloader.close()
     return {PHOTO: "photo", INSIDE: "inside"}.get(media.content, "something else")
 
 

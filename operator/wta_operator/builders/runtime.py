@@ -55,6 +55,8 @@ class RuntimeInputs:
     nats_url_secret: SecretKeyRef | None = None
     # True while the tenant sleeps (spec.runtime.idleAfter): no workers until it wakes.
     sleeping: bool = False
+    # WTA_EGRESS_ALLOW: internal networks and hosts the tenant's tools and documents may reach.
+    egress_allow: str = ""
 
 
 def media_credential_refs(secret: str | None) -> list[SecretKeyRef]:
@@ -116,6 +118,8 @@ def runtime_env(tenant: TenantView, inputs: RuntimeInputs) -> list[dict[str, Any
     ]
     if inputs.twilio_api_base:
         env.append({"name": "WTA_TWILIO_API_BASE", "value": inputs.twilio_api_base})
+    if inputs.egress_allow:
+        env.append({"name": "WTA_EGRESS_ALLOW", "value": inputs.egress_allow})
     source = inputs.database_url
     if source is not None and source.secret is not None:
         ref = {"name": source.secret.name, "key": source.secret.key}

@@ -57,6 +57,7 @@ class SharedRuntimeInputs:
     nats_url: str | None = None
     database_url: str | None = None
     twilio_api_base: str | None = None
+    egress_allow: str = ""
     media_env: Mapping[str, str] = field(default_factory=dict)
     media_credentials: Sequence[SecretKeyRef] = ()
 
@@ -97,6 +98,7 @@ def shared_env(
         "WTA_NATS_URL": inputs.nats_url,
         "WTA_DATABASE_URL": inputs.database_url,
         "WTA_TWILIO_API_BASE": inputs.twilio_api_base,
+        "WTA_EGRESS_ALLOW": inputs.egress_allow,
     }
     env += [{"name": name, "value": value} for name, value in optional.items() if value]
     if any(t.knowledge_config_maps for t in tenants):

@@ -110,6 +110,7 @@ def runtime_inputs(
         secret_refs=all_secret_refs(tenant, list(agents)),
         database_url=database_url_source(tenant, config),
         twilio_api_base=config.runtime_twilio_api_base,
+        egress_allow=config.runtime_egress_allow,
         may_run=may_run,
         knowledge_config_maps=knowledge_config_maps([agent.spec.knowledge for agent in agents]),
         media_env=config.runtime_media_env,

@@ -145,6 +145,7 @@ async def apply_shared_runtime(
             nats_url=config.nats_url_for_runtime if plain_nats else None,
             database_url=config.runtime_database_url,
             twilio_api_base=config.runtime_twilio_api_base,
+            egress_allow=config.runtime_egress_allow,
             media_env=config.runtime_media_env,
             media_credentials=media,
         )

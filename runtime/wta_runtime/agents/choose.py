@@ -90,6 +90,7 @@ def agent_runtime(
         # The worker retries a turn the model could not answer yet, then dead-letters it.
         retry_later=True,
         http=http,
+        egress=settings.egress_policy,
     )
 
 

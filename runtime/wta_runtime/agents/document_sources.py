@@ -1,5 +1,7 @@
 """Fetching a knowledge source's bytes: a ConfigMap key, an allowed URL, or a tenant's object.
 
+A URL's host must be in the agent's `knowledge.allowedHosts` (the tenant's list), and its
+addresses within the platform's egress policy (checked by the client's connections).
 Every failure is a SourceError whose message says what to fix and carries no secret (a URL's
 query string, which may hold a token, is never repeated).
 """
@@ -14,6 +16,7 @@ import httpx
 
 from wta_runtime.agents.knowledge import as_bytes
 from wta_runtime.channel.media_store import MediaStore, MediaStoreError
+from wta_runtime.egress.policy import EgressRefused
 from wta_runtime.specs.agent import Knowledge, KnowledgeSource
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -22,6 +25,10 @@ FETCH_TIMEOUT_SECONDS = 20.0
 
 class SourceError(Exception):
     """The source could not be fetched; the message is safe for logs and CR status."""
+
+
+class SourceRefusedByEgress(SourceError):
+    """The URL's host is not one the platform's egress policy lets the runtime reach."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,8 @@ async def fetch_url(
                 if len(body) > policy.max_bytes:
                     raise SourceError(f"{shown} is larger than {policy.max_bytes} bytes")
             content_type = response.headers.get("content-type")
+    except EgressRefused as exc:
+        raise SourceRefusedByEgress(f"{shown} is refused: {exc}") from None
     except httpx.HTTPError as exc:
         raise SourceError(f"{shown} could not be fetched ({type(exc).__name__})") from None
     return FetchedDocument(bytes(body), urlsplit(url).path, content_type)

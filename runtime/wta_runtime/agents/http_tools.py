@@ -1,4 +1,8 @@
-"""Declarative HTTP tools: one request per call, to allowed hosts only, never redirected."""
+"""Declarative HTTP tools: one request per call, to allowed hosts only, never redirected.
+
+The agent's `allowedHosts` is the tenant's own list; where those hosts may resolve to is the
+platform's egress policy, checked by the client's connections (`wta_runtime.egress`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from wta_runtime.egress.policy import EgressRefused
 from wta_runtime.specs import HttpTool
 
 if TYPE_CHECKING:
@@ -25,6 +30,8 @@ class HttpToolResult:
 
     text: str
     status: Literal["ok", "error", "refused"]
+    # Refused by the platform's egress policy, not by the agent's allowedHosts.
+    by_egress_policy: bool = False
 
 
 def definition(tool: HttpTool) -> ChatCompletionToolParam:
@@ -69,6 +76,8 @@ async def call(
     )
     try:
         response = await client.send(request, follow_redirects=False)
+    except EgressRefused as exc:
+        return HttpToolResult(f"refused: {exc}", "refused", by_egress_policy=True)
     except httpx.TimeoutException:
         return HttpToolResult(f"error: no answer within {tool.timeout_seconds:g}s", "error")
     except httpx.HTTPError as exc:

@@ -28,6 +28,7 @@ from wta_runtime.agents.document_sources import (
     FetchedDocument,
     FetchPolicy,
     SourceError,
+    SourceRefusedByEgress,
     fetch_config_map,
     fetch_object,
     fetch_url,
@@ -38,6 +39,7 @@ from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media_store import MediaStore
 from wta_runtime.db import knowledge_store
 from wta_runtime.db.driver import DATABASE_ERRORS
+from wta_runtime.metrics import EGRESS_REFUSED
 from wta_runtime.openai_errors import openai_errors
 from wta_runtime.specs.agent import Knowledge, KnowledgeSource
 
@@ -202,6 +204,8 @@ class KnowledgeIngester:
                 return
         except (SourceError, DocumentError) as exc:
             error = str(exc)[:1024]
+            if isinstance(exc, SourceRefusedByEgress):
+                EGRESS_REFUSED.labels(tenant.name, "knowledge").inc()
         except openai_errors(httpx.HTTPError) as exc:
             error = f"the embeddings could not be made ({type(exc).__name__}); retried later"
         if error is not None:

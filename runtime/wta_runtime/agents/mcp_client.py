@@ -3,7 +3,8 @@
 The `mcp` SDK is imported by `load_sdk`, when the catalog has an agent with MCP servers: a
 worker without any never loads it, and one with some does before its first turn (an import in
 a turn would block the event loop for seconds). Each request opens its own session and closes
-it; the whole of it, connecting included, must finish within the server's timeout.
+it; the whole of it, connecting included, must finish within the server's timeout. Every
+connection, redirects included, goes only where the platform's egress policy allows.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from wta_runtime.agents.http_tools import MAX_RESULT_CHARS
+from wta_runtime.egress.connections import egress_client2
+from wta_runtime.egress.policy import EgressPolicy, EgressRefused
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -24,7 +27,8 @@ if TYPE_CHECKING:
 # A server with more pages of tools than this is listed only this far.
 MAX_PAGES = 10
 
-Outcome = Literal["ok", "error", "timeout", "unreachable"]
+Outcome = Literal["ok", "error", "timeout", "unreachable", "refused"]
+Unavailable = Literal["timeout", "unreachable", "refused"]
 
 
 @dataclass(frozen=True)
@@ -45,9 +49,10 @@ class CallResult:
 
 
 class McpUnavailable(Exception):
-    """The server could not be reached, refused us, broke the protocol or was too slow."""
+    """The server could not be reached, refused us, broke the protocol or was too slow; or the
+    platform's egress policy does not let us reach it (`refused`)."""
 
-    def __init__(self, outcome: Literal["timeout", "unreachable"], cause: str) -> None:
+    def __init__(self, outcome: Unavailable, cause: str) -> None:
         super().__init__(f"{outcome} ({cause})")
         self.outcome = outcome
 
@@ -57,24 +62,39 @@ def load_sdk() -> None:
     import mcp.client.streamable_http  # noqa: F401
 
 
+def egress_refusal(exc: BaseException) -> EgressRefused | None:
+    """The egress refusal behind `exc`, however the SDK's task groups wrapped it."""
+    if isinstance(exc, EgressRefused):
+        return exc
+    inner: list[BaseException] = list(getattr(exc, "exceptions", ()))
+    inner += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+    for found in map(egress_refusal, inner):
+        if found is not None:
+            return found
+    return None
+
+
 @asynccontextmanager
-async def _session(url: str, headers: Mapping[str, str]) -> AsyncIterator[Client]:
-    import httpx2
+async def _session(
+    url: str, headers: Mapping[str, str], egress: EgressPolicy
+) -> AsyncIterator[Client]:
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
 
     async with (
-        httpx2.AsyncClient(headers=dict(headers)) as http,
+        egress_client2(egress, headers=dict(headers)) as http,
         Client(streamable_http_client(url, http_client=http), cache=None) as client,
     ):
         yield client
 
 
-async def list_tools(url: str, headers: Mapping[str, str], timeout: float) -> list[ListedTool]:
+async def list_tools(
+    url: str, headers: Mapping[str, str], timeout: float, egress: EgressPolicy
+) -> list[ListedTool]:
     """Every tool the server offers (first `MAX_PAGES` pages); raises McpUnavailable."""
     found: list[ListedTool] = []
     try:
-        async with asyncio.timeout(timeout), _session(url, headers) as client:
+        async with asyncio.timeout(timeout), _session(url, headers, egress) as client:
             cursor: str | None = None
             for _ in range(MAX_PAGES):
                 page = await client.list_tools(cursor=cursor)
@@ -88,6 +108,9 @@ async def list_tools(url: str, headers: Mapping[str, str], timeout: float) -> li
     except TimeoutError:
         raise McpUnavailable("timeout", f"no answer within {timeout:g}s") from None
     except Exception as exc:  # whatever a remote server does wrong, its tools are left out
+        refusal = egress_refusal(exc)
+        if refusal is not None:
+            raise McpUnavailable("refused", str(refusal)) from None
         raise McpUnavailable("unreachable", type(exc).__name__) from None
     return found
 
@@ -104,15 +127,23 @@ def result_text(result: CallToolResult) -> str:
 
 
 async def call_tool(
-    url: str, headers: Mapping[str, str], timeout: float, tool: str, arguments: dict[str, Any]
+    url: str,
+    headers: Mapping[str, str],
+    timeout: float,
+    egress: EgressPolicy,
+    tool: str,
+    arguments: dict[str, Any],
 ) -> CallResult:
     """Call `tool`; a failure is a result the model can read, never an exception."""
     try:
-        async with asyncio.timeout(timeout), _session(url, headers) as client:
+        async with asyncio.timeout(timeout), _session(url, headers, egress) as client:
             result = await client.call_tool(tool, arguments)
     except TimeoutError:
         return CallResult(f"error: no answer within {timeout:g}s", "timeout")
     except Exception as exc:  # a remote server's failure is the model's to explain, not ours
+        refusal = egress_refusal(exc)
+        if refusal is not None:
+            return CallResult(f"refused: {refusal}", "refused")
         return CallResult(f"error: the tool's server failed ({type(exc).__name__})", "unreachable")
     if result.is_error:
         return CallResult(f"error: {result_text(result)}", "error")

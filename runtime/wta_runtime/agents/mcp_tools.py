@@ -21,6 +21,8 @@ from wta_runtime.agents import mcp_client
 from wta_runtime.agents.agent_catalog import AgentCatalog
 from wta_runtime.agents.mcp_client import CallResult, ListedTool, McpUnavailable
 from wta_runtime.agents.turn import ToolStatus
+from wta_runtime.egress.policy import EgressPolicy
+from wta_runtime.metrics import EGRESS_REFUSED
 from wta_runtime.specs.agent_mcp import McpServer, function_name
 
 if TYPE_CHECKING:
@@ -97,7 +99,11 @@ class McpOffer:
 class McpTools:
     """The MCP servers of every agent of this process: listings cached, calls counted."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, egress: EgressPolicy | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """`egress`: where the servers may be; public addresses only unless it says more."""
+        self._egress = egress or EgressPolicy()
         self._clock = clock
         self._listings: dict[str, _Listing] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -119,7 +125,7 @@ class McpTools:
     async def _tools_of(
         self, tenant: str, agent: str, server: McpServer, headers: Mapping[str, str]
     ) -> list[McpTool]:
-        listed = await self._listing(server, headers)
+        listed = await self._listing(tenant, server, headers)
         if listed is None:
             MCP_UNAVAILABLE.labels(tenant, agent, server.name).inc()
             return []
@@ -131,7 +137,7 @@ class McpTools:
         ]
 
     async def _listing(
-        self, server: McpServer, headers: Mapping[str, str]
+        self, tenant: str, server: McpServer, headers: Mapping[str, str]
     ) -> tuple[ListedTool, ...] | None:
         key = _key(server, headers)
         lock = self._locks.setdefault(key, asyncio.Lock())
@@ -141,11 +147,15 @@ class McpTools:
                 return cached.tools
             try:
                 tools: tuple[ListedTool, ...] | None = tuple(
-                    await mcp_client.list_tools(server.url, headers, server.timeout_seconds)
+                    await mcp_client.list_tools(
+                        server.url, headers, server.timeout_seconds, self._egress
+                    )
                 )
                 ttl = LIST_TTL_SECONDS
             except McpUnavailable as exc:
                 log.warning("MCP server %s could not be listed: %s", server.name, exc)
+                if exc.outcome == "refused":
+                    EGRESS_REFUSED.labels(tenant, "mcp").inc()
                 tools, ttl = None, RETRY_SECONDS
             self._listings[key] = _Listing(tools, self._clock() + ttl)
             return tools
@@ -156,12 +166,19 @@ class McpTools:
         """Run the tool on its server; the text the model reads, and the call's status."""
         server = tool.server
         result: CallResult = await mcp_client.call_tool(
-            server.url, tool.headers, server.timeout_seconds, tool.listed.name, arguments
+            server.url,
+            tool.headers,
+            server.timeout_seconds,
+            self._egress,
+            tool.listed.name,
+            arguments,
         )
         MCP_CALLS.labels(tenant, agent, server.name, result.outcome).inc()
+        if result.outcome == "refused":
+            EGRESS_REFUSED.labels(tenant, "mcp").inc()
         if result.outcome != "ok":
             log.warning("MCP tool %s ended: %s", tool.function, result.outcome)
-        if result.outcome == "unreachable":
+        if result.outcome in ("unreachable", "refused"):
             # Listed again on the next turn: the server may have moved or changed.
             self._listings.pop(_key(server, tool.headers), None)
         return result.text, "ok" if result.outcome == "ok" else "error"

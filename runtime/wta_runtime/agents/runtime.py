@@ -66,6 +66,8 @@ from wta_runtime.conversation.turn_text import contact_words
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
 from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.db.spend import spend_totals
+from wta_runtime.egress.connections import egress_client
+from wta_runtime.egress.policy import EgressPolicy
 from wta_runtime.openai_errors import openai_errors
 
 
@@ -117,9 +119,12 @@ class AgentRuntime:
         max_tool_steps: int = DEFAULT_MAX_STEPS,
         clock: Callable[[], datetime] = utcnow,
         http: httpx.AsyncClient | None = None,
+        egress: EgressPolicy | None = None,
         retry_later: bool = False,
     ) -> None:
-        """`retry_later`: a model that fails in a way that may pass (timeout, 429, 5xx, no
+        """`http`: the client of HTTP tools, made with `egress_client` (else one is made);
+        `egress`: where HTTP tools and MCP servers may be (public addresses unless it says more);
+        `retry_later`: a model that fails in a way that may pass (timeout, 429, 5xx, no
         connection) raises `ModelFailure` instead of answering with the fallback, for a caller
         that retries the turn with backoff (the worker); otherwise the fallback answers at once."""
         self._catalog = catalog
@@ -135,9 +140,10 @@ class AgentRuntime:
         self._clock = clock
         self._retry_later = retry_later
         self._owns_http = http is None
-        self._http = http or httpx.AsyncClient()
+        egress = egress or EgressPolicy()
+        self._http = http or egress_client(egress)
         self._models = ChatModels()
-        self._mcp = McpTools()
+        self._mcp = McpTools(egress)
         embedder = embedder or HashingEmbedder()
         self.embedder = embedder
         self._memory = ContactMemory(sessions, embedder, clock) if sessions else None

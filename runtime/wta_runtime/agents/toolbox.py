@@ -16,6 +16,7 @@ from wta_runtime.agents.mcp_tools import McpOffer
 from wta_runtime.agents.model_calls import MalformedReply
 from wta_runtime.agents.turn import AgentAction, ToolCallRecord, ToolStatus
 from wta_runtime.db.knowledge_store import StoredPassage
+from wta_runtime.metrics import EGRESS_REFUSED
 from wta_runtime.specs.agent import SEND_MEDIA
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class Toolbox:
             headers = self._resources.tool_headers.get(name, {})
             result = await http_tools.call(self._http, tool, arguments, headers)
             text, status = result.text, result.status
+            if result.by_egress_policy:
+                EGRESS_REFUSED.labels(self._resources.agent.spec.tenant_ref.name, "http_tool").inc()
         record = ToolCallRecord(
             name=name,
             arguments=arguments,

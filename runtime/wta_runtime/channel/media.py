@@ -7,14 +7,10 @@ from dataclasses import dataclass
 import httpx
 
 from wta_runtime.catalog import Tenant
-from wta_runtime.channel.media_source import (
-    Hop,
-    MediaSourceRefused,
-    MediaSources,
-    MediaSourceUnresolved,
-    Resolve,
-    resolve_host,
-)
+from wta_runtime.channel.media_source import MediaSourceRefused, MediaSources
+from wta_runtime.egress.connections import Resolve, egress_client, resolve_host
+from wta_runtime.egress.policy import EgressPolicy, EgressRefused
+from wta_runtime.metrics import EGRESS_REFUSED
 
 DEFAULT_CONTENT_TYPES = (
     "image/jpeg",
@@ -32,6 +28,7 @@ DEFAULT_CONTENT_TYPES = (
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 # Twilio's media URL redirects once, to its CDN.
 MAX_REDIRECTS = 5
+DOWNLOAD_TIMEOUT_SECONDS = 30.0
 
 
 class MediaRefusedError(Exception):
@@ -66,19 +63,30 @@ def bare_type(header: str | None) -> str:
 
 
 class MediaDownloader:
-    """HTTP Basic with the tenant's Account SID and token to Twilio only; redirects without them."""
+    """HTTP Basic with the tenant's Account SID and token to Twilio only; redirects without them.
+
+    Its own client connects where the platform's egress policy allows (the Twilio base too),
+    one new connection per hop: each redirect's host is resolved and checked again."""
 
     def __init__(
         self,
-        client: httpx.AsyncClient,
         policy: MediaPolicy,
         *,
         twilio_api_url: str,
+        egress: EgressPolicy | None = None,
         resolve: Resolve = resolve_host,
     ) -> None:
-        self._client = client
         self._policy = policy
-        self._sources = MediaSources(twilio_api_url, resolve)
+        self._sources = MediaSources(twilio_api_url)
+        self._client = egress_client(
+            self._sources.egress(egress or EgressPolicy()),
+            resolve=resolve,
+            timeout=DOWNLOAD_TIMEOUT_SECONDS,
+            limits=httpx.Limits(max_keepalive_connections=0),
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
 
     async def download(self, tenant: Tenant, url: str) -> DownloadedMedia:
         """The media at `url`; refused (permanent) or unavailable (retry later) otherwise."""
@@ -88,43 +96,27 @@ class MediaDownloader:
             if self._sources.credentials_allowed(target):
                 auth = httpx.BasicAuth(tenant.account_sid, tenant.auth_token.get_secret_value())
             for _ in range(MAX_REDIRECTS + 1):
-                fetched = await self._fetch(await self._sources.hops(target), auth)
+                fetched = await self._get(self._sources.check(target), auth)
                 if isinstance(fetched, DownloadedMedia):
                     return fetched
                 # The token is for Twilio's API only: the CDN's signed URL needs none.
                 target, auth = target.join(fetched), None
         except MediaSourceRefused as exc:
             raise MediaRefusedError(str(exc)) from None
+        except EgressRefused:
+            EGRESS_REFUSED.labels(tenant.name, "media").inc()
+            raise MediaRefusedError("media host is not a public address") from None
         except httpx.InvalidURL:
             raise MediaRefusedError("media redirect is not a valid URL") from None
-        except MediaSourceUnresolved as exc:
-            raise MediaUnavailableError(str(exc)) from None
         except httpx.UnsupportedProtocol:
             raise MediaRefusedError("media URL scheme is not allowed") from None
         except httpx.TransportError as exc:
             raise MediaUnavailableError(f"media download failed: {type(exc).__name__}") from exc
         raise MediaRefusedError(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _fetch(self, hops: list[Hop], auth: httpx.Auth | None) -> DownloadedMedia | str:
-        """The media, or where the server redirects to; each of the host's addresses in turn
-        until one connects (only addresses that were checked)."""
-        *others, last = hops
-        for hop in others:
-            try:
-                return await self._get(hop, auth)
-            except httpx.ConnectError:
-                continue
-        return await self._get(last, auth)
-
-    async def _get(self, hop: Hop, auth: httpx.Auth | None) -> DownloadedMedia | str:
-        async with self._client.stream(
-            "GET",
-            hop.url,
-            headers=hop.headers,
-            extensions=hop.extensions,
-            auth=auth,
-            follow_redirects=False,
-        ) as reply:
+    async def _get(self, url: httpx.URL, auth: httpx.Auth | None) -> DownloadedMedia | str:
+        """The media, or where the server redirects to."""
+        async with self._client.stream("GET", url, auth=auth, follow_redirects=False) as reply:
             location = reply.headers.get("location")
             if reply.is_redirect and location:
                 return str(location)

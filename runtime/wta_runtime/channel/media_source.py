@@ -3,47 +3,24 @@
 `MediaUrlN` is whatever the webhook says. Twilio's media URLs are `https://api.twilio.com/...` and
 redirect to its CDN; only Twilio's own hosts over https (or the configured Twilio API base, which is
 the local server in development and tests) get the tenant's Account SID and token. Every hop,
-redirects included, must be http(s) to a public address: a URL naming a loopback, private or
-link-local address would make the worker fetch from inside the cluster (SSRF).
-
-A host is resolved once per hop and the request goes to an address that was checked, with the name
-kept for the Host header, TLS SNI and the certificate check: a name that resolves to a public
-address when checked and to a private one when connecting (DNS rebinding) never reaches the latter.
+redirects included, must be http(s); where it may connect is the platform's egress policy
+(`wta_runtime.egress`: public addresses, pinned), with the configured Twilio base trusted
+wherever it is.
 """
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import socket
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-
 import httpx
+
+from wta_runtime.egress.policy import EgressPolicy
 
 # Twilio's API (api.twilio.com, regional edges such as api.dublin.ie1.twilio.com) and media CDN
 # (media.twiliocdn.com, mms.twiliocdn.com...).
 TWILIO_MEDIA_DOMAINS = ("twilio.com", "twiliocdn.com")
 
-Resolve = Callable[[str, int], Awaitable[Sequence[str]]]
-
 
 class MediaSourceRefused(Exception):
     """The URL is no place to fetch media from; no retry changes that."""
-
-
-class MediaSourceUnresolved(Exception):
-    """The media host's name could not be resolved now."""
-
-
-async def resolve_host(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to."""
-    loop = asyncio.get_running_loop()
-    try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
-        raise MediaSourceUnresolved(f"media host not resolved: {exc}") from None
-    return [str(info[4][0]) for info in infos]
 
 
 def same_origin(url: httpx.URL, base: httpx.URL) -> bool:
@@ -61,39 +38,15 @@ def credentials_allowed(url: httpx.URL, twilio_base: httpx.URL) -> bool:
     return url.scheme == "https" and is_twilio_host(url.host)
 
 
-def public_address(address: str) -> bool:
-    """A globally routable unicast address (IPv4-mapped IPv6 judged as the IPv4 it maps)."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
-
-
-@dataclass(frozen=True)
-class Hop:
-    """One request of a download: `url` names the checked address instead of the host, and the
-    host's name goes where the server reads it (Host header, TLS SNI)."""
-
-    url: httpx.URL
-    headers: dict[str, str] = field(default_factory=dict)
-    extensions: dict[str, str] = field(default_factory=dict)
-
-
-def pinned(url: httpx.URL, address: str) -> Hop:
-    """The request for `url` sent to `address`, which the host's name resolved to."""
-    return Hop(
-        url.copy_with(host=address),
-        headers={"Host": url.netloc.decode("ascii")},
-        extensions={"sni_hostname": url.raw_host.decode("ascii")},
-    )
+def default_port(url: httpx.URL) -> int:
+    return url.port or (443 if url.scheme == "https" else 80)
 
 
 class MediaSources:
     """Checks each URL the download touches against the configured Twilio base."""
 
-    def __init__(self, twilio_base: str, resolve: Resolve = resolve_host) -> None:
+    def __init__(self, twilio_base: str) -> None:
         self.twilio_base = httpx.URL(twilio_base)
-        self._resolve = resolve
 
     def parse(self, url: str) -> httpx.URL:
         """The URL, if it is one the download may start from."""
@@ -103,23 +56,18 @@ class MediaSources:
             raise MediaSourceRefused("media URL is not a valid URL") from None
         return parsed
 
-    async def hops(self, url: httpx.URL) -> list[Hop]:
-        """The requests that may fetch `url`, one per address of its host, to try in order.
-
-        Refuses a scheme other than http(s), and a host with any non-public address. The
-        configured Twilio base is asked by name: it is trusted, wherever it is.
-        """
+    def check(self, url: httpx.URL) -> httpx.URL:
+        """`url`, if its scheme is http(s) and it names a host; MediaSourceRefused otherwise."""
         if url.scheme not in ("http", "https"):
             raise MediaSourceRefused(f"media URL scheme {url.scheme[:16]!r} is not allowed")
         if not url.host:
             raise MediaSourceRefused("media URL has no host")
-        if same_origin(url, self.twilio_base):
-            return [Hop(url)]
-        port = url.port or (443 if url.scheme == "https" else 80)
-        addresses = await self._resolve(url.raw_host.decode("ascii"), port)
-        if not addresses or not all(public_address(a) for a in addresses):
-            raise MediaSourceRefused("media host is not a public address")
-        return [pinned(url, address) for address in dict.fromkeys(addresses)]
+        return url
+
+    def egress(self, platform: EgressPolicy) -> EgressPolicy:
+        """The platform's policy, with the configured Twilio base asked by name wherever it is."""
+        base = self.twilio_base
+        return platform.trusting(base.raw_host.decode("ascii"), default_port(base))
 
     def credentials_allowed(self, url: httpx.URL) -> bool:
         return credentials_allowed(url, self.twilio_base)

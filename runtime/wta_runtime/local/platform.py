@@ -28,6 +28,9 @@ from wta_runtime.local.processes import (
 )
 from wta_runtime.settings import Settings
 
+# Locally, tenants' tools and documents may be served on this machine (an offline `make run`).
+LOCAL_EGRESS_ALLOW = "127.0.0.0/8,::1/128"
+
 LOCAL_DATABASE = "wta"
 
 
@@ -146,6 +149,7 @@ def application_processes(
         # Twilio signs callbacks with this URL; locally it also turns on delivery callbacks.
         "WTA_PUBLIC_BASE_URL": settings.public_base_url
         or f"http://{settings.gateway_host}:{settings.gateway_port}",
+        "WTA_EGRESS_ALLOW": ",".join(filter(None, [LOCAL_EGRESS_ALLOW, settings.egress_allow])),
         # Media lives with the rest of the local data unless a folder was chosen for it.
         "WTA_MEDIA_DIR": str(
             settings.media_dir

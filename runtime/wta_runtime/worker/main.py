@@ -8,7 +8,6 @@ import os
 import signal
 import socket
 
-import httpx
 from prometheus_client import start_http_server
 
 from wta_runtime.agents.choose import AgentSettings, catalog_reloader, embedder_from_settings
@@ -18,6 +17,7 @@ from wta_runtime.channel.media_store import MediaStoreError
 from wta_runtime.channel.media_stores import MediaStores, platform_media_store
 from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.channel.transcription import OpenAITranscriber
+from wta_runtime.egress.connections import egress_client
 from wta_runtime.settings import Settings
 from wta_runtime.worker.lane_plans import plan_lanes
 from wta_runtime.worker.lane_supervisor import LaneSupervisor
@@ -82,19 +82,21 @@ async def run_worker(settings: Settings) -> None:
     sender = OutboundSender(
         settings.twilio_api_url, status_callback_url=status_callback_url(settings.public_base_url)
     )
-    http = httpx.AsyncClient(timeout=30.0)
+    # Tenants' HTTP tools and knowledge URLs reach only where the platform allows.
+    http = egress_client(settings.egress_policy, timeout=30.0)
     transcriber = _transcriber(settings)
+    downloader = MediaDownloader(
+        MediaPolicy(frozenset(settings.media_content_types), settings.media_max_bytes),
+        twilio_api_url=settings.twilio_api_url,
+        egress=settings.egress_policy,
+    )
     tools = SharedTools(
         settings=settings,
         agent_settings=agent_settings,
         embedder=embedder_from_settings(settings, agent_settings),
         http=http,
         sender=sender,
-        downloader=MediaDownloader(
-            http,
-            MediaPolicy(frozenset(settings.media_content_types), settings.media_max_bytes),
-            twilio_api_url=settings.twilio_api_url,
-        ),
+        downloader=downloader,
         stores=stores,
         transcriber=transcriber,
     )
@@ -114,6 +116,7 @@ async def run_worker(settings: Settings) -> None:
         await reloading
         await sender.close()
         await http.aclose()
+        await downloader.close()
         stores.close()
         if transcriber is not None:
             await transcriber.close()
