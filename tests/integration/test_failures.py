@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 
@@ -11,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.utils.conversations import conversations_of, messages_of
-from tests.utils.flaky_twilio import FlakyTwilio
+from tests.utils.flaky_twilio import Fault, FlakyTwilio
 from tests.utils.inprocess_worker import Worker, new_tenant_name, running_worker
 from tests.utils.scripted_agent import ScriptedAgent
 from tests.utils.waiting import eventually
@@ -25,6 +24,9 @@ from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ensure_tenant_stream, worker_consumer_config
 from wta_runtime.worker.consumer import RetryPolicy
+
+# Shorter than a too-slow Twilio's answer (`Fault.TOO_SLOW`), long enough for a busy machine.
+SEND_TIMEOUT = 3.0
 
 
 class PoisonAwareAgent(ScriptedAgent):
@@ -53,7 +55,14 @@ async def worker(
     """An in-process worker with fast retries and no burst wait."""
     policy = RetryPolicy(attempts=3, delays=(0.2,))
     async with running_worker(
-        catalog, sessions, nats_url, flaky.url, agent, policy=policy, concurrency=4
+        catalog,
+        sessions,
+        nats_url,
+        flaky.url,
+        agent,
+        policy=policy,
+        concurrency=4,
+        send_timeout=SEND_TIMEOUT,
     ) as worker:
         yield worker
 
@@ -150,31 +159,44 @@ async def test_a_consumer_made_with_a_delivery_cap_loses_it_on_the_next_update(
         await connection.close()
 
 
-async def test_twilio_5xx_and_429_are_retried_and_the_stored_reply_is_sent_once(
+RETRIED = [[503, 429], *([fault] for fault in Fault if fault is not Fault.PROBLEM_400)]
+
+
+@pytest.mark.parametrize("failures", RETRIED, ids=lambda f: "-then-".join(map(str, f)))
+async def test_a_failed_send_is_retried_and_the_stored_reply_is_sent_once(
+    failures: list[int | Fault],
     worker: Worker,
     flaky: FlakyTwilio,
     sessions: async_sessionmaker[AsyncSession],
     agent: PoisonAwareAgent,
 ) -> None:
+    """Twilio's 5xx and 429, and failures outside its JSON errors (`Fault`): a proxy's page, a
+    problem document, a cut-off or late answer, a body that is not JSON."""
     contact = new_contact()
-    flaky.failures.extend([503, 429])
+    flaky.failures.extend(failures)
 
     await worker.publish(worker.message(contact, "menu"))
 
-    [reply] = await eventually(lambda: flaky.sent_to(contact), until=bool, timeout=10)
-    await asyncio.sleep(0.5)
-    assert len(flaky.sent_to(contact)) == 1
-    assert reply.body == "answer to menu"
+    async def stored_reply() -> list[Message]:
+        return [m for m in await messages_of(sessions, contact) if m.direction == "outbound"]
+
+    [stored] = await eventually(
+        stored_reply, until=lambda r: bool(r) and r[0].delivery_status not in UNSENT, timeout=20
+    )
+    [sent] = flaky.sent_to(contact)  # a retry of a send Twilio had recorded found it there
+    assert (sent.body, sent.sid) == ("answer to menu", stored.twilio_sid)
     assert len(agent.turns) == 1  # the model was asked once; the retry sent its reply
-    outbound = [m for m in await messages_of(sessions, contact) if m.direction == "outbound"]
-    assert [(m.body, m.twilio_sid) for m in outbound] == [("answer to menu", reply.sid)]
 
 
+@pytest.mark.parametrize("refusal", [400, Fault.PROBLEM_400], ids=str)
 async def test_a_refused_send_is_final_and_the_contact_gets_the_fallback(
-    worker: Worker, flaky: FlakyTwilio, sessions: async_sessionmaker[AsyncSession]
+    refusal: int | Fault,
+    worker: Worker,
+    flaky: FlakyTwilio,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     contact = new_contact()
-    flaky.failures.append(400)
+    flaky.failures.append(refusal)
 
     await worker.publish(worker.message(contact, "menu"))
 

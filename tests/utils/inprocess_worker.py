@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.utils.conversations import inbound
 from wta_runtime.agents.turn import AgentProvider
 from wta_runtime.catalog import TenantCatalog
-from wta_runtime.channel.sender import OutboundSender
+from wta_runtime.channel.sender import REQUEST_TIMEOUT_SECONDS, OutboundSender
 from wta_runtime.specs.tenant import ConversationRules
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
@@ -60,6 +60,7 @@ async def running_worker(
     policy: RetryPolicy,
     concurrency: int,
     name: str | None = None,
+    send_timeout: float = REQUEST_TIMEOUT_SECONDS,
 ) -> AsyncIterator[Worker]:
     """A worker for a fresh copy of acme-pizza (its own stream, `name` or a new one) with no
     burst wait."""
@@ -69,7 +70,7 @@ async def running_worker(
         update={"conversation": ConversationRules(burst_window=timedelta(0))}
     )
     tenants = TenantCatalog({name: dataclasses.replace(base, name=name, spec=spec)})
-    sender = OutboundSender(twilio_url)
+    sender = OutboundSender(twilio_url, timeout=send_timeout)
     processor = TurnProcessor(catalog=tenants, sessions=sessions, provider=agent, sender=sender)
     connection = await nats.connect(nats_url)
     js = connection.jetstream()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import aiohttp
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.base.version import Version
 from twilio.rest import Client
 from twilio.rest.api.v2010.account.message import MessageInstance
@@ -28,6 +28,9 @@ STATUS_CALLBACK_PATH = "/api/v1/twilio/status"
 MESSAGES_URL = "https://api.twilio.com/2010-04-01/Accounts/{account}/Messages.json"
 # Messages to one contact since an attempt: a handful; the bound keeps a lookup one request or two.
 LOOKUP_LIMIT = 100
+# A send Twilio has not answered in this long is given up and retried (found, not sent again,
+# if Twilio had it).
+REQUEST_TIMEOUT_SECONDS = 10.0
 
 
 class SendError(RuntimeError):
@@ -53,19 +56,42 @@ class Template:
     variables: dict[str, str]
 
 
+def _may_pass(status: int) -> bool:
+    return status == 429 or status >= 500
+
+
 @asynccontextmanager
 async def _twilio_errors(what: str) -> AsyncIterator[None]:
-    """Twilio's refusals and network failures as `SendError`, retryable when trying may help."""
+    """Twilio's refusals and network failures as `SendError`, retryable when trying may help.
+
+    A 2xx whose body is not Twilio's JSON (a proxy's page) is retryable too: the retry looks
+    the message up before sending it again (`find_sent`), so it is never sent twice.
+    """
     try:
         yield
-    except TwilioRestException as exc:
+    except (TwilioRestException, TwilioServiceException) as exc:
+        # TwilioServiceException: an RFC 9457 problem document instead of the legacy error.
+        status, code = int(exc.status), exc.code
         raise SendError(
-            f"Twilio refused {what} ({exc.status}, code {exc.code})",
-            retryable=exc.status == 429 or exc.status >= 500,
-            code=exc.code,
+            f"Twilio refused {what} ({status}, code {code})",
+            retryable=_may_pass(status),
+            code=code,
         ) from None
+    except TwilioException as exc:
+        # A page of a listing that failed: its status, when the SDK kept the response.
+        response = exc.args[1] if len(exc.args) > 1 else None
+        answered: int | None = getattr(response, "status_code", None)
+        detail = answered or (exc.args[0] if exc.args else type(exc).__name__)
+        raise SendError(
+            f"Twilio failed {what} ({detail})",
+            retryable=answered is None or _may_pass(answered),
+        ) from None
+    except json.JSONDecodeError:
+        raise SendError(f"Twilio's answer to {what} is not JSON", retryable=True) from None
     except (OSError, TimeoutError, aiohttp.ClientError) as exc:
-        raise SendError(f"Twilio unreachable: {exc}", retryable=True) from None
+        raise SendError(
+            f"Twilio unreachable: {exc or type(exc).__name__}", retryable=True
+        ) from None
 
 
 def _listed(message: MessageInstance) -> ListedMessage:
@@ -93,8 +119,15 @@ def status_callback_url(public_base_url: str | None) -> str | None:
 class OutboundSender:
     """One Twilio client per tenant, all sharing one HTTP session."""
 
-    def __init__(self, api_base: str, *, status_callback_url: str | None = None) -> None:
-        self._http = RebasedTwilioHttpClient(api_base)
+    def __init__(
+        self,
+        api_base: str,
+        *,
+        status_callback_url: str | None = None,
+        timeout: float = REQUEST_TIMEOUT_SECONDS,
+    ) -> None:
+        """`timeout`: how long one request to Twilio may take, connecting included."""
+        self._http = RebasedTwilioHttpClient(api_base, timeout=timeout)
         self._status_callback_url = status_callback_url
         self._clients: dict[tuple[str, str, str], Client] = {}
 
@@ -154,10 +187,10 @@ class OutboundSender:
             response = await self._client(tenant).request_async("POST", url, data=data)
             if not 200 <= response.status_code < 300:
                 raise Version.exception("POST", url, response, "Unable to create record")
-        message = json.loads(response.text) if response.text else {}
-        return SentMessage(
-            sid=str(message.get("sid")), status=str(message.get("status") or "queued")
-        )
+            message = json.loads(response.text) if response.text else {}
+            if not isinstance(message, dict) or not message.get("sid"):
+                raise SendError("Twilio's answer to the message has no SID", retryable=True)
+        return SentMessage(sid=str(message["sid"]), status=str(message.get("status") or "queued"))
 
     async def show_typing(self, tenant: Tenant, message_sid: str) -> None:
         """Show the contact "typing..." for their message `message_sid` (it also marks it read)."""

@@ -46,6 +46,10 @@ class RebasedTwilioHttpClient(AsyncTwilioHttpClient):  # type: ignore[misc]
             # builds a multipart writer and a form object first, a quarter of a send's CPU.
             form = urlencode(data, doseq=True).encode()
             headers = {**(headers or {}), "Content-Type": FORM}
+        # The SDK passes timeout=None unless a call names one, and aiohttp reads None as "no
+        # timeout at all": a Twilio that never answers would hold the turn for ever.
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = self.timeout
         return await super().request(
             method, self.rebase(url), params, form, headers, *args, **kwargs
         )
