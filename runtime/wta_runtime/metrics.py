@@ -23,7 +23,7 @@ DB_STATEMENTS = Counter(
 EGRESS_REFUSED = Counter(
     "wta_egress_refused_total",
     "Connections a tenant's configuration asked for that the platform's egress policy refused, "
-    "by tenant and kind (http_tool, knowledge, mcp, media).",
+    "by tenant and kind (http_tool, knowledge, mcp, media, model).",
     ["tenant", "kind"],
 )
 THREAD_LEASES_LOST = Counter(

@@ -206,6 +206,10 @@ def test_config_change_rolls_the_gateway(helm: Helm) -> None:
         (["operator.runtime.media.store=s3"], "set operator.runtime.media.s3.bucket"),
         (["operator.runtime.media.store=gcs"], "at '/operator/runtime/media/store'"),
         (
+            ["operator.runtime.egressAllow={http://crm.svc}"],
+            "at '/operator/runtime/egressAllow/0'",
+        ),
+        (
             ["operator.runtime.media.s3.bucket=b-1", "operator.runtime.media.s3.kmsKeyId=k"],
             "kmsKeyId needs operator.runtime.media.s3.serverSideEncryption: aws:kms",
         ),
@@ -231,6 +235,17 @@ def test_wrong_values_are_refused_with_a_clear_message(
     helm: Helm, sets: list[str], message: str
 ) -> None:
     assert message in helm.refusal(*sets)
+
+
+def test_the_egress_allow_list_reaches_the_operator_and_none_is_set_by_default(
+    helm: Helm,
+) -> None:
+    allowed = helm.render(sets=["operator.runtime.egressAllow={10.250.0.1/32,*.tools.svc}"])
+    data = find(allowed, "ConfigMap", "wta-operator")["data"]
+    assert data["WTA_RUNTIME_EGRESS_ALLOW"] == "10.250.0.1/32,*.tools.svc"
+    assert (
+        "WTA_RUNTIME_EGRESS_ALLOW" not in find(helm.render(), "ConfigMap", "wta-operator")["data"]
+    )
 
 
 def test_every_values_key_has_a_doc_comment() -> None:

@@ -42,8 +42,9 @@ def helm(node: RealNode, *args: str, timeout: float = 600) -> str:
     return done.stdout
 
 
-def chart_values(image: str, services: NodeServices) -> list[str]:
-    """Helm arguments: the built image (never pulled), the host's services, one gateway."""
+def chart_values(image: str, services: NodeServices, host_ip: str) -> list[str]:
+    """Helm arguments: the built image (never pulled), the host's services, one gateway; the
+    tenant's scripted model on the host is an internal address the platform allows."""
     repository, tag = image.rsplit(":", 1)
     values = {
         "image.repository": repository,
@@ -57,7 +58,8 @@ def chart_values(image: str, services: NodeServices) -> list[str]:
     # Idle tenants (test_sleep) are checked every 2 s and woken 20 s before a timer; a sleeping
     # one's stream is polled at the chart's default, as the wake-up benchmark measures.
     sleep = ["operator.sleep.checkSeconds=2", "operator.sleep.wakeBeforeTimerSeconds=20"]
-    return [*strings, "--set", "gateway.replicas=1", *(a for v in sleep for a in ("--set", v))]
+    others = ["gateway.replicas=1", f"operator.runtime.egressAllow={{{host_ip}/32}}"]
+    return [*strings, *(a for v in [*others, *sleep] for a in ("--set", v))]
 
 
 def install(node: RealNode, services: NodeServices) -> Release:
@@ -80,7 +82,7 @@ def install(node: RealNode, services: NodeServices) -> Release:
         str(CHART),
         "--namespace",
         SYSTEM_NS,
-        *chart_values(node.image, services),
+        *chart_values(node.image, services, node.network.host_ip),
         "--wait",
         "--timeout",
         "5m",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from wta_runtime.agents.http_tools import MAX_RESULT_CHARS
 from wta_runtime.egress.connections import egress_client2
-from wta_runtime.egress.policy import EgressPolicy, EgressRefused
+from wta_runtime.egress.policy import EgressPolicy, refusal_in
 
 if TYPE_CHECKING:
     from mcp import Client
@@ -62,18 +62,6 @@ def load_sdk() -> None:
     import mcp.client.streamable_http  # noqa: F401
 
 
-def egress_refusal(exc: BaseException) -> EgressRefused | None:
-    """The egress refusal behind `exc`, however the SDK's task groups wrapped it."""
-    if isinstance(exc, EgressRefused):
-        return exc
-    inner: list[BaseException] = list(getattr(exc, "exceptions", ()))
-    inner += [e for e in (exc.__cause__, exc.__context__) if e is not None]
-    for found in map(egress_refusal, inner):
-        if found is not None:
-            return found
-    return None
-
-
 @asynccontextmanager
 async def _session(
     url: str, headers: Mapping[str, str], egress: EgressPolicy
@@ -108,7 +96,7 @@ async def list_tools(
     except TimeoutError:
         raise McpUnavailable("timeout", f"no answer within {timeout:g}s") from None
     except Exception as exc:  # whatever a remote server does wrong, its tools are left out
-        refusal = egress_refusal(exc)
+        refusal = refusal_in(exc)
         if refusal is not None:
             raise McpUnavailable("refused", str(refusal)) from None
         raise McpUnavailable("unreachable", type(exc).__name__) from None
@@ -141,7 +129,7 @@ async def call_tool(
     except TimeoutError:
         return CallResult(f"error: no answer within {timeout:g}s", "timeout")
     except Exception as exc:  # a remote server's failure is the model's to explain, not ours
-        refusal = egress_refusal(exc)
+        refusal = refusal_in(exc)
         if refusal is not None:
             return CallResult(f"refused: {refusal}", "refused")
         return CallResult(f"error: the tool's server failed ({type(exc).__name__})", "unreachable")

@@ -14,6 +14,8 @@ from pydantic import SecretStr
 
 from wta_runtime.agents.chat_model import ChatModel, FailureReason, ModelStep, StepCall, StepRequest
 from wta_runtime.agents.turn import Usage
+from wta_runtime.egress.connections import egress_client2
+from wta_runtime.egress.policy import EgressPolicy, EgressRefused
 from wta_runtime.openai_errors import openai_errors
 
 if TYPE_CHECKING:
@@ -120,6 +122,8 @@ class OpenAIChatModel:
         return step_of(completion)
 
     def failure_reason(self, exc: Exception) -> FailureReason | None:
+        if isinstance(exc, EgressRefused):
+            return "rejected"  # the platform's policy: asking again changes nothing
         return classify(exc) if isinstance(exc, openai_errors(TimeoutError)) else None
 
 
@@ -155,22 +159,40 @@ async def complete(
 
 
 class ModelClients:
-    """One AsyncOpenAI client per (key, base URL); the SDK's own retries are off, ours count."""
+    """One AsyncOpenAI client per (key, base URL); the SDK's own retries are off, ours count.
 
-    def __init__(self) -> None:
-        self._clients: dict[tuple[str, str | None], AsyncOpenAI] = {}
+    A base URL a tenant wrote (`checked`) is reached only where `egress` allows."""
 
-    def get(self, api_key: SecretStr, base_url: str | None) -> AsyncOpenAI:
-        key = (api_key.get_secret_value(), base_url)
+    def __init__(self, egress: EgressPolicy | None = None) -> None:
+        self._egress = egress or EgressPolicy()
+        self._clients: dict[tuple[str, str | None, bool], AsyncOpenAI] = {}
+
+    def get(
+        self, api_key: SecretStr, base_url: str | None, *, checked: bool = False
+    ) -> AsyncOpenAI:
+        key = (api_key.get_secret_value(), base_url, checked)
         if key not in self._clients:
-            from openai import AsyncOpenAI, DefaultAioHttpClient
+            from openai import (
+                DEFAULT_CONNECTION_LIMITS,
+                DEFAULT_TIMEOUT,
+                AsyncOpenAI,
+                DefaultAioHttpClient,
+            )
 
-            # aiohttp under the SDK costs less CPU a call than httpx (the SDK ships the transport).
+            # aiohttp under the SDK costs less CPU a call than httpx (the SDK ships the transport);
+            # a tenant's endpoint goes through httpx2, whose connections the egress policy checks.
+            http = (
+                egress_client2(
+                    self._egress,
+                    timeout=DEFAULT_TIMEOUT,
+                    limits=DEFAULT_CONNECTION_LIMITS,
+                    follow_redirects=True,
+                )
+                if checked
+                else DefaultAioHttpClient()
+            )
             self._clients[key] = AsyncOpenAI(
-                api_key=key[0],
-                base_url=base_url,
-                max_retries=0,
-                http_client=DefaultAioHttpClient(),
+                api_key=key[0], base_url=base_url, max_retries=0, http_client=http
             )
         return self._clients[key]
 

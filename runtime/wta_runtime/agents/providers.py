@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from wta_runtime.agents.chat_model import ChatModel, FailureReason, ModelStep, StepRequest
 from wta_runtime.agents.model_calls import ModelClients, OpenAIChatModel
+from wta_runtime.egress.policy import EgressPolicy
 
 # provider -> (the LangChain integration's module, the runtime's extra that installs it)
 INTEGRATIONS: dict[str, tuple[str, str]] = {
@@ -69,19 +70,26 @@ class UnavailableChatModel:
 class ChatModels:
     """One chat model per (provider, key, base URL), made on first use and kept."""
 
-    def __init__(self) -> None:
-        self.openai = ModelClients()
-        self._models: dict[tuple[str, str, str | None], ChatModel] = {}
+    def __init__(self, egress: EgressPolicy | None = None) -> None:
+        """`egress`: where an `openai` endpoint a tenant wrote may be (LangChain's providers
+        make their own HTTP clients: their `baseUrl` is not checked)."""
+        self.openai = ModelClients(egress)
+        self._models: dict[tuple[str, str, str | None, bool], ChatModel] = {}
 
-    def get(self, provider: str, api_key: SecretStr, base_url: str | None) -> ChatModel:
-        key = (provider, api_key.get_secret_value(), base_url)
+    def get(
+        self, provider: str, api_key: SecretStr, base_url: str | None, *, checked: bool = False
+    ) -> ChatModel:
+        """`checked`: `base_url` is the tenant's, reached only where the egress policy allows."""
+        key = (provider, api_key.get_secret_value(), base_url, checked)
         if key not in self._models:
-            self._models[key] = self._make(provider, api_key, base_url)
+            self._models[key] = self._make(provider, api_key, base_url, checked)
         return self._models[key]
 
-    def _make(self, provider: str, api_key: SecretStr, base_url: str | None) -> ChatModel:
+    def _make(
+        self, provider: str, api_key: SecretStr, base_url: str | None, checked: bool
+    ) -> ChatModel:
         if provider == "openai":
-            return OpenAIChatModel(self.openai.get(api_key, base_url))
+            return OpenAIChatModel(self.openai.get(api_key, base_url, checked=checked))
         problem = missing_integration(provider)
         if problem is not None:
             return UnavailableChatModel(provider, problem)

@@ -67,7 +67,8 @@ from wta_runtime.db.driver import DATABASE_ERRORS, driver
 from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.db.spend import spend_totals
 from wta_runtime.egress.connections import egress_client
-from wta_runtime.egress.policy import EgressPolicy
+from wta_runtime.egress.policy import EgressPolicy, EgressRefused
+from wta_runtime.metrics import EGRESS_REFUSED
 from wta_runtime.openai_errors import openai_errors
 
 
@@ -142,7 +143,7 @@ class AgentRuntime:
         self._owns_http = http is None
         egress = egress or EgressPolicy()
         self._http = http or egress_client(egress)
-        self._models = ChatModels()
+        self._models = ChatModels(egress)
         self._mcp = McpTools(egress)
         embedder = embedder or HashingEmbedder()
         self.embedder = embedder
@@ -269,7 +270,9 @@ class AgentRuntime:
         if key is None or not key.get_secret_value():
             return None
         base_url = resources.base_url or (self._platform_base_url if openai_provider else None)
-        return self._models.get(resources.provider, key, base_url)
+        # The tenant's own endpoint, not the platform's, is reached only where egress allows.
+        checked = base_url not in (None, self._platform_base_url)
+        return self._models.get(resources.provider, key, base_url, checked=checked)
 
     def _handoff(self, resources: AgentResources, reason: str) -> _Answer:
         text = ACTION_TEXT["handoff_to_human"]
@@ -336,6 +339,8 @@ class AgentRuntime:
             log.warning(
                 "agent %s of tenant %s failed: %s", turn.agent.name, turn.tenant.name, failure
             )
+            if isinstance(failure.__cause__, EgressRefused):
+                EGRESS_REFUSED.labels(turn.tenant.name, "model").inc()
             text = spec.fallback_message or turn.tenant.spec.fallback_message
             return _Answer(text, "fallback", "fallback", usage=failure.usage)
         return _Answer(

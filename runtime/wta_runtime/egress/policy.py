@@ -32,6 +32,18 @@ class EgressRefused(Exception):
         self.host = host
 
 
+def refusal_in(exc: BaseException) -> EgressRefused | None:
+    """The egress refusal behind `exc`, however a client library or task group wrapped it."""
+    if isinstance(exc, EgressRefused):
+        return exc
+    inner: list[BaseException] = list(getattr(exc, "exceptions", ()))
+    inner += [e for e in (exc.__cause__, exc.__context__) if e is not None]
+    for found in map(refusal_in, inner):
+        if found is not None:
+            return found
+    return None
+
+
 def _as_judged(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address):

@@ -27,6 +27,7 @@ async def replay_conversation(
         sessions=None,  # no memory, usage or agent state is written
         platform_api_key=settings.openai_api_key,
         platform_base_url=settings.openai_base_url,
+        egress=settings.egress_policy,
     )
     try:
         return await replay(runtime, conversation)
