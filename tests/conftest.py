@@ -247,6 +247,8 @@ class TwilioServer:
     typing_indicators: list[RecordedTyping]
     # MessageSid -> AccountSid of the contacts' messages Twilio has (typing needs one).
     inbound_messages: dict[str, str]
+    # MessageSid -> how many seconds Twilio takes to show a typing indicator on it.
+    slow_typing: dict[str, float]
 
     def sent_to(self, contact: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
@@ -275,6 +277,7 @@ def twilio(catalog: TenantCatalog) -> Iterator[TwilioServer]:
             app.state.hold_replies_to,
             app.state.typing_indicators,
             app.state.inbound_messages,
+            app.state.slow_typing,
         )
 
 

@@ -11,10 +11,15 @@ from prometheus_client import REGISTRY
 
 from tests.conftest import TwilioServer
 from tests.utils.catalogs import catalog_variant
+from tests.utils.conversations import Clock, inbound
+from tests.utils.scripted_agent import ScriptedAgent
+from tests.utils.waiting import eventually
+from tests.utils.webhooks import new_contact
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.channel.sender import OutboundSender, SendError
 from wta_runtime.channel.typing import TypingIndicator
 from wta_runtime.specs.tenant_typing import TypingIndicatorSettings
+from wta_runtime.worker.turn_processor import TurnProcessor
 
 
 def _counted(metric: str) -> float:
@@ -108,3 +113,29 @@ async def test_the_local_only_routes_need_the_accounts_credentials(
         )
 
     assert (anonymous.status_code, wrong.status_code) == (401, 401)
+
+
+async def test_a_typing_indicator_still_on_its_way_is_shown_before_the_reply_not_after(
+    catalog: TenantCatalog,
+    processor: TurnProcessor,
+    agent: ScriptedAgent,
+    twilio: TwilioServer,
+    clock: Clock,
+) -> None:
+    tenant = catalog.by_name("acme-pizza")
+    contact = new_contact()
+    message = inbound(contact, "menu", at=clock.now)
+    twilio.receive(tenant, message.message_sid)
+    # The indicator leaves as the agent starts; Twilio acts on it after the reply is ready.
+    agent.thinking_seconds = 0.2
+    twilio.slow_typing[message.message_sid] = 1.5
+
+    outcome = await processor.handle(message)
+
+    assert outcome.outcome == "replied"
+    [typing] = await eventually(
+        lambda: [t for t in twilio.typing_indicators if t.message_id == message.message_sid],
+        until=bool,
+    )
+    [reply] = twilio.sent_to(contact)
+    assert typing.at < reply.date_created

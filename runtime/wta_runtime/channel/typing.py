@@ -1,4 +1,5 @@
-"""Shows a contact that the business is typing, best effort: it never fails nor delays a reply.
+"""Shows a contact that the business is typing, best effort: it never fails a reply, and delays
+one only while an indicator call already on its way finishes (at most `TIMEOUT_SECONDS`).
 
 Twilio's WhatsApp typing indicator names the contact's message being answered, marks it read and
 shows "typing..." until the reply arrives or about 25 s pass; a turn that runs longer renews it.
@@ -62,8 +63,9 @@ class TypingIndicator:
     @asynccontextmanager
     async def while_replying(self, tenant: Tenant, message_sid: str) -> AsyncIterator[None]:
         """Keep it shown while the block makes the reply: at once, then renewed, in the
-        background. Renewing stops when the block ends, before the reply is sent; a call
-        already on its way is not cut off (it left before the reply, so it arrives first)."""
+        background. Renewing stops when the block ends, and a call still on its way is waited
+        for (at most the call's timeout): Twilio may act on it after a reply sent meanwhile,
+        showing "typing..." under the reply. A block that fails stops it at once instead."""
         if not tenant.spec.typing_indicator.enabled:
             yield
             return
@@ -73,5 +75,9 @@ class TypingIndicator:
         task.add_done_callback(self._shown.discard)
         try:
             yield
-        finally:
+        except BaseException:
             done.set()
+            task.cancel()
+            raise
+        done.set()
+        await task

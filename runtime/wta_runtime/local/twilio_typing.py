@@ -6,10 +6,14 @@ and the tests do it before posting the webhook, as the message reaches Twilio fi
 any other SID, an outbound one included, the way Twilio does. The calls it accepted are kept in
 order: `app.state.typing_indicators`, and
 `GET /local/Accounts/{AccountSid}/Indicators/Typing.json`.
+
+Tests can make Twilio slow to act on the typing indicator of a message
+(`app.state.slow_typing`, MessageSid -> seconds): it is shown, and recorded, that much later.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,8 +51,10 @@ def add_typing_routes(
     """The typing indicator and its local-only companions; `account_of` checks Basic auth."""
     app.state.typing_indicators = []
     app.state.inbound_messages = {}
+    app.state.slow_typing = {}
     recorded: list[RecordedTyping] = app.state.typing_indicators
     inbound: dict[str, str] = app.state.inbound_messages  # MessageSid -> AccountSid
+    slow: dict[str, float] = app.state.slow_typing  # MessageSid -> seconds
 
     @app.post("/v2/Indicators/Typing.json")
     async def create_typing_indicator(
@@ -64,6 +70,8 @@ def add_typing_routes(
             return error(400, INVALID_SID, "Message SID is invalid")
         if inbound.get(message_id) != account_sid:
             return error(400, *NOT_INBOUND)
+        if message_id in slow:
+            await asyncio.sleep(slow[message_id])
         recorded.append(RecordedTyping(account_sid, message_id, datetime.now(UTC)))
         return JSONResponse({"success": True})
 
