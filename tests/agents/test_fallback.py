@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from prometheus_client import REGISTRY
@@ -42,13 +41,12 @@ async def test_a_model_that_times_out_gets_the_fallback_after_the_retries(
 ) -> None:
     name = _shop(tmp_path)
     runtime = make_runtime(tmp_path)
+    # Slower than the agent's 0.3 s timeout: a runtime that waited would get its answer.
     model.delay_seconds = 2
     turn = context()
-    started = time.monotonic()
 
     reply = await runtime.respond(name, turn, "hello", [])
 
-    assert time.monotonic() - started < 2  # two attempts of 0.3 s, not the model's 2 s
     assert (reply.text, reply.provider, reply.fallback) == (AGENT_FALLBACK, "fallback", True)
     assert reply.usage.model_calls == 2
     assert len(model.requests) == 2

@@ -48,6 +48,8 @@ class ScriptedModel:
     # While set and closed, completions wait for it to open (a model that is very slow).
     gate: threading.Event | None = None
     in_flight: int = 0
+    # The most completions it was answering at once (reset to 0 to measure a test's own).
+    most_in_flight: int = 0
     # When set, what to answer a request (its JSON body) instead of `default_reply`.
     answer: Callable[[dict[str, Any]], str] | None = None
     # What every voice note says, and each transcription request (model, file name, size).
@@ -69,6 +71,7 @@ class ScriptedModel:
         self.embedding_requests.clear()
         self.fail_with_status = None
         self.delay_seconds = 0.0
+        self.most_in_flight = 0
         self.gate = None
 
 
@@ -139,6 +142,7 @@ def create_openai_app(model: ScriptedModel) -> FastAPI:
         reply = model.next_reply(body)
         delay = reply.delay_seconds + model.delay_seconds
         model.in_flight += 1
+        model.most_in_flight = max(model.most_in_flight, model.in_flight)
         try:
             if delay:
                 await asyncio.sleep(delay)

@@ -21,7 +21,8 @@ _RESERVE = Sql(
     VALUES (:tenant, :sender, clock_timestamp() + CAST(:interval AS interval))
     ON CONFLICT (tenant, sender) DO UPDATE
         SET next_slot_at = GREATEST(p.next_slot_at, clock_timestamp()) + :interval
-    RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp()))
+    RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp())),
+        p.next_slot_at - :interval
     """
 )
 # The same, taken only while the thread's lease holds: fencing and pacing in one round trip.
@@ -34,7 +35,8 @@ _RESERVE_FENCED = Sql(
     )
     ON CONFLICT (tenant, sender) DO UPDATE
         SET next_slot_at = GREATEST(p.next_slot_at, clock_timestamp()) + :interval
-    RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp()))
+    RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp())),
+        p.next_slot_at - :interval
     """
 )
 
@@ -49,7 +51,8 @@ _RESERVE_FENCED_ATTEMPT = Sql(
         )
         ON CONFLICT (tenant, sender) DO UPDATE
             SET next_slot_at = GREATEST(p.next_slot_at, clock_timestamp()) + :interval
-        RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp())) AS wait
+        RETURNING EXTRACT(EPOCH FROM (p.next_slot_at - :interval - clock_timestamp())) AS wait,
+            p.next_slot_at - :interval AS slot
     ),
     attempted AS (
         UPDATE messages
@@ -58,7 +61,7 @@ _RESERVE_FENCED_ATTEMPT = Sql(
         WHERE id = :message AND delivery_status IN ({", ".join(f"'{s}'" for s in sorted(UNSENT))})
           AND EXISTS (SELECT 1 FROM reserved)
     )
-    SELECT wait FROM reserved
+    SELECT wait, slot FROM reserved
     """  # noqa: S608 (constants of ours, no input)
 )
 
@@ -83,8 +86,8 @@ class SenderPacer:
         per_second: int,
         lease: ThreadLease | None = None,
         attempt: tuple[uuid.UUID, datetime] | None = None,
-    ) -> float:
-        """Wait for this sender's next slot; return how long that was, in seconds.
+    ) -> datetime:
+        """Wait for this sender's next slot; return the slot (on the database's clock).
 
         With `lease`, the slot is only taken while the lease holds (`LeaseLostError` otherwise);
         with it and `attempt` (a part's id and the time), that part is marked attempted too.
@@ -92,7 +95,7 @@ class SenderPacer:
         interval = timedelta(seconds=1 / per_second)
         params: dict[str, object] = {"tenant": tenant, "sender": sender, "interval": interval}
         if lease is None:
-            wait = await self._db.fetchval(_RESERVE, **params)
+            row = await self._db.fetchrow(_RESERVE, **params)
         else:
             lease.check()
             statement = _RESERVE_FENCED
@@ -103,8 +106,9 @@ class SenderPacer:
             if row is None:
                 lease.lost = True
                 raise LeaseLostError(f"lease {lease.token} taken over before a send")
-            wait = row[0]
+        assert row is not None  # an upsert without the lease's condition returns its row
+        wait, slot = row
         seconds = max(0.0, float(wait or 0))
         if seconds:
             await self._sleep(seconds)
-        return seconds
+        return slot  # type: ignore[no-any-return]
