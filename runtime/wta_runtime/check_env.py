@@ -194,7 +194,9 @@ async def check_media_stores(settings: Settings) -> list[Check]:
         return checks  # the Manifests check says what is wrong
     for tenant in catalog.tenants.values():
         if tenant.spec.media.s3 is not None:
-            store = tenant_media_store(tenant.spec.media.s3, tenant.media_access_key)
+            store = tenant_media_store(
+                tenant.spec.media.s3, tenant.media_access_key, egress=settings.egress_policy
+            )
             hint = f"check spec.media.s3 of WhatsAppTenant {tenant.name} and its Secret"
             checks.append(await _check_store(f"Media store ({tenant.name})", store, hint))
     return checks

@@ -18,6 +18,7 @@ from wta_runtime.channel.media_store import LocalMediaStore, MediaStoreError
 from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.s3_media_store import S3Bucket, S3MediaStore
 from wta_runtime.check_env import check_media_stores
+from wta_runtime.egress.policy import LOOPBACK
 from wta_runtime.local.processes import free_port
 from wta_runtime.settings import Settings
 from wta_runtime.specs import MediaStorage, TenantBucket
@@ -142,7 +143,7 @@ async def test_a_tenant_with_its_own_bucket_keeps_its_media_there(
         spec=acme.spec.model_copy(update={"media": MediaStorage(s3=own)}),
         media_access_key=keys,
     )
-    stores = MediaStores(LocalMediaStore(tmp_path))
+    stores = MediaStores(LocalMediaStore(tmp_path), egress=LOOPBACK)  # the server's loopback
 
     kept = await stores.for_tenant(tenant).save(tenant.name, PHOTO, "image/jpeg")
 
@@ -157,6 +158,28 @@ async def test_a_tenant_with_its_own_bucket_keeps_its_media_there(
     )
     assert stores.for_tenant(moved).location == f"s3://{own.bucket}/other at {own.endpoint_url}"
     stores.close()
+
+
+async def test_a_tenants_bucket_on_an_internal_address_is_refused_without_a_request(
+    s3_server: S3Server, catalog: TenantCatalog, tmp_path: Path
+) -> None:
+    acme = catalog.by_name("acme-pizza")
+    own = TenantBucket(bucket=s3_server.new_bucket(), endpoint_url=s3_server.endpoint_url)
+    keys = MediaAccessKey(SecretStr(ACCESS_KEY_ID), SecretStr(SECRET_ACCESS_KEY))
+    tenant = dataclasses.replace(
+        acme,
+        spec=acme.spec.model_copy(update={"media": MediaStorage(s3=own)}),
+        media_access_key=keys,
+    )
+    stores = MediaStores(LocalMediaStore(tmp_path))  # the platform's default: public only
+
+    with pytest.raises(MediaStoreError, match="not allowed by the platform's egress policy"):
+        await stores.for_tenant(tenant).save(tenant.name, PHOTO, "image/jpeg")
+    with pytest.raises(MediaStoreError, match="not allowed by the platform's egress policy"):
+        await stores.for_tenant(tenant).read_document(tenant.name, "menu.pdf")
+    stores.close()
+
+    assert s3_server.client().list_objects_v2(Bucket=own.bucket).get("KeyCount") == 0
 
 
 async def test_check_env_reports_the_platform_store_and_each_tenant_bucket(
@@ -174,6 +197,7 @@ async def test_check_env_reports_the_platform_store_and_each_tenant_bucket(
         media_s3_endpoint_url=s3_server.endpoint_url,
         media_s3_region=REGION,
         media_s3_prefix="wta/media",
+        egress_allow="127.0.0.0/8",  # the tenant's bucket is on the loopback S3 server
     )
 
     platform, tenant = await check_media_stores(settings)

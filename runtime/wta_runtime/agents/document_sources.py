@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from wta_runtime.agents.knowledge import as_bytes
-from wta_runtime.channel.media_store import MediaStore, MediaStoreError
+from wta_runtime.channel.media_store import MediaStore, MediaStoreError, MediaStoreRefused
 from wta_runtime.egress.policy import EgressRefused
 from wta_runtime.specs.agent import Knowledge, KnowledgeSource
 
@@ -108,6 +108,8 @@ async def fetch_object(store: MediaStore | None, tenant: str, key: str) -> Fetch
         data = await store.read_document(tenant, key)
     except FileNotFoundError:
         raise SourceError(f"no object {key} in the tenant's media store") from None
+    except MediaStoreRefused as exc:
+        raise SourceRefusedByEgress(f"the tenant's media store is refused: {exc}") from None
     except (PermissionError, MediaStoreError) as exc:
         raise SourceError(str(exc)) from None
     if len(data) > MAX_DOCUMENT_BYTES:

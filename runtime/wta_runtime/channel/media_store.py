@@ -28,6 +28,10 @@ class MediaStoreError(Exception):
     """The store cannot be used as configured; the message says what to fix."""
 
 
+class MediaStoreRefused(MediaStoreError):
+    """The bucket's endpoint is not one the platform's egress policy lets us reach."""
+
+
 class MediaStore(Protocol):
     """Keeps a tenant's media by content hash and gives it back only to that tenant."""
 

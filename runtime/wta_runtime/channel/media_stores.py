@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from wta_runtime.catalog import MediaAccessKey, Tenant
 from wta_runtime.channel.media_store import LocalMediaStore, MediaStore
+from wta_runtime.egress.policy import EgressPolicy
 from wta_runtime.settings import Settings
 from wta_runtime.specs import TenantBucket
 
@@ -35,10 +36,15 @@ def platform_media_store(settings: Settings, *, pool_size: int = 16) -> MediaSto
 
 
 def tenant_media_store(
-    spec: TenantBucket, access_key: MediaAccessKey | None, *, pool_size: int = 16
+    spec: TenantBucket,
+    access_key: MediaAccessKey | None,
+    *,
+    egress: EgressPolicy,
+    pool_size: int = 16,
 ) -> S3MediaStore:
-    """A store on the tenant's own bucket, with its key pair or the pod's identity."""
-    from wta_runtime.channel.s3_media_store import S3Bucket, S3MediaStore, s3_client
+    """A store on the tenant's own bucket, with its key pair or the pod's identity; its
+    endpoint, which the tenant wrote, is reached only where `egress` allows."""
+    from wta_runtime.channel.s3_media_store import S3Bucket, S3MediaStore, check_endpoint, s3_client
 
     bucket = S3Bucket(
         name=spec.bucket,
@@ -54,15 +60,20 @@ def tenant_media_store(
         secret_access_key=access_key.secret_access_key.get_secret_value() if access_key else None,
         pool_size=pool_size,
     )
+    check_endpoint(client, egress)
     return S3MediaStore(client, bucket)
 
 
 class MediaStores:
     """The platform's store, or a tenant's own bucket, rebuilt when the tenant's spec changes."""
 
-    def __init__(self, platform: MediaStore, *, pool_size: int = 16) -> None:
+    def __init__(
+        self, platform: MediaStore, *, pool_size: int = 16, egress: EgressPolicy | None = None
+    ) -> None:
+        """`egress`: where tenants' own buckets may be (public addresses unless it says more)."""
         self.platform = platform
         self._pool_size = pool_size
+        self._egress = egress or EgressPolicy()
         self._own: dict[str, tuple[TenantBucket, MediaAccessKey | None, S3MediaStore]] = {}
         self._retired: list[S3MediaStore] = []
 
@@ -76,7 +87,9 @@ class MediaStores:
             return known[2]
         if known is not None:
             self._retired.append(known[2])  # a turn may still use it: closed on shutdown
-        store = tenant_media_store(spec, tenant.media_access_key, pool_size=self._pool_size)
+        store = tenant_media_store(
+            spec, tenant.media_access_key, egress=self._egress, pool_size=self._pool_size
+        )
         self._own[tenant.name] = (spec, tenant.media_access_key, store)
         return store
 

@@ -11,7 +11,7 @@ import asyncio
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -19,11 +19,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from wta_runtime.channel.media_store import (
     MediaStoreError,
+    MediaStoreRefused,
     StoredMedia,
     checked_tenant,
     content_key,
     document_key,
 )
+from wta_runtime.egress.connections import check_host_now
+from wta_runtime.egress.policy import EgressPolicy, EgressRefused
 from wta_runtime.specs.tenant_media import MEDIA_PREFIX
 
 if TYPE_CHECKING:
@@ -86,6 +89,18 @@ def s3_client(
         response_checksum_validation="when_required",
     )
     return session.client("s3", endpoint_url=bucket.endpoint_url, config=config)
+
+
+def check_endpoint(client: S3Client, egress: EgressPolicy) -> None:
+    """Refuse each request of `client` to an endpoint outside the policy (a tenant's bucket)."""
+
+    def check(request: Any, **_: Any) -> None:
+        try:
+            check_host_now(egress, request.url)
+        except EgressRefused as exc:
+            raise MediaStoreRefused(str(exc)) from None
+
+    client.meta.events.register("before-send.s3", check)
 
 
 def _code(error: ClientError) -> str:

@@ -92,7 +92,11 @@ def new_console_state(settings: Settings) -> ConsoleState:
         templates=templates,
         limiter=LoginLimiter(clock),
         clock=clock,
-        media=MediaStores(platform_media_store(settings, pool_size=4), pool_size=4),
+        media=MediaStores(
+            platform_media_store(settings, pool_size=4),
+            pool_size=4,
+            egress=settings.egress_policy,
+        ),
     )
 
 

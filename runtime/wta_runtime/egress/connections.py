@@ -54,6 +54,24 @@ async def checked_addresses(
     return policy.check(host, addresses)
 
 
+def check_host_now(policy: EgressPolicy, url: str) -> None:
+    """Resolve the URL's host (blocking) and refuse it unless the policy allows every address.
+
+    For clients that connect by themselves (boto3's urllib3): they resolve the name again to
+    connect, so this is a check, not a pin; a name that cannot be resolved is left to them.
+    """
+    parts = httpx.URL(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.host
+    if policy.trusts(host, port):
+        return
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return
+    policy.check(host, [str(info[4][0]) for info in infos])
+
+
 async def first_connected(
     addresses: Sequence[str], connect: Callable[[str], Awaitable[Stream]], error: type[Exception]
 ) -> Stream:

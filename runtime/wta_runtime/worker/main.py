@@ -40,6 +40,7 @@ async def _media_stores(settings: Settings, tenants: list[Tenant]) -> MediaStore
     stores = MediaStores(
         platform_media_store(settings, pool_size=min(settings.worker_concurrency, 32)),
         pool_size=min(settings.worker_concurrency, 32),
+        egress=settings.egress_policy,
     )
     try:
         detail = await stores.platform.check()
