@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -152,3 +156,26 @@ def test_impossible_hours_are_refused_with_what_to_fix(
 
     with pytest.raises(ValidationError, match=words.replace("(", r"\(").replace(")", r"\)")):
         BusinessHours.model_validate(spec | change)
+
+
+def test_business_hours_need_no_time_zone_database_on_the_system() -> None:
+    """Windows and minimal images have no /usr/share/zoneinfo: the tzdata package stands in."""
+    check = textwrap.dedent(
+        """
+        from datetime import UTC, datetime
+        from wta_runtime.conversation.business_hours import after_hours
+        from wta_runtime.specs.tenant_hours import BusinessHours
+
+        monday = {"day": "mon", "from": "09:00", "to": "18:00"}
+        hours = BusinessHours.model_validate({"timeZone": "America/Sao_Paulo", "weekly": [monday]})
+        print(after_hours(hours, datetime(2026, 11, 30, 23, 0, tzinfo=UTC)).back_at.isoformat())
+        """
+    )
+    # An empty PYTHONTZPATH: zoneinfo looks in no system folder, as where there is none.
+    env = {**os.environ, "PYTHONTZPATH": ""}
+    result = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "2026-12-07T09:00:00-03:00"
