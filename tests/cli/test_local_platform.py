@@ -76,6 +76,23 @@ def running(local_env: dict[str, str], tmp_path: Path) -> Iterator[subprocess.Po
             process.wait()
 
 
+def _child_running(run: subprocess.Popen[bytes], command: str) -> int:
+    """The pid of the `wta <command>` process `wta run` started (by its arguments exactly: a
+    data folder path, e.g. under a test named "worker", is in other children's commands)."""
+    children = Path(f"/proc/{run.pid}/task/{run.pid}/children").read_text().split()
+    [found] = [
+        int(child)
+        for child in children
+        if Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")[1:4]
+        == [b"-m", b"wta_runtime", command.encode()]
+    ]
+    return found
+
+
+def _environ(pid: int) -> list[bytes]:
+    return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+
+
 def test_run_chat_and_stop(
     running: subprocess.Popen[bytes], local_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -108,12 +125,7 @@ def test_metrics_listen_on_loopback_and_media_stays_in_the_data_folder(
         line.split()[3] for line in listening.splitlines() if line.split()[3].endswith(f":{port}")
     ]
     assert addresses == [f"127.0.0.1:{port}"], addresses
-    worker = next(
-        child
-        for child in Path(f"/proc/{running.pid}/task/{running.pid}/children").read_text().split()
-        if b"worker" in Path(f"/proc/{child}/cmdline").read_bytes()
-    )
-    environ = Path(f"/proc/{worker}/environ").read_bytes().split(b"\0")
+    environ = _environ(_child_running(running, "worker"))
     media = str(tmp_path / "wta-data" / "media").encode()
     assert b"WTA_MEDIA_DIR=" + media in environ
     # Tools and documents served on this machine are reachable in a local run.
@@ -123,19 +135,12 @@ def test_metrics_listen_on_loopback_and_media_stays_in_the_data_folder(
 def test_the_worker_connects_to_nats_as_its_tenants_own_user(
     running: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
-    children = Path(f"/proc/{running.pid}/task/{running.pid}/children").read_text().split()
-    environs = {
-        role: Path(f"/proc/{child}/environ").read_bytes().split(b"\0")
-        for child in children
-        for role in (b"worker", b"gateway")
-        if role in Path(f"/proc/{child}/cmdline").read_bytes()
-    }
+    worker = _environ(_child_running(running, "worker"))
+    gateway = _environ(_child_running(running, "gateway"))
     config = (tmp_path / "wta-data" / "nats.conf").read_text()
 
-    assert any(
-        v.startswith(b"WTA_NATS_URL=nats://wta-tenant-acme-pizza:") for v in environs[b"worker"]
-    )
-    assert any(v.startswith(b"WTA_NATS_URL=nats://wta-gateway:") for v in environs[b"gateway"])
+    assert any(v.startswith(b"WTA_NATS_URL=nats://wta-tenant-acme-pizza:") for v in worker)
+    assert any(v.startswith(b"WTA_NATS_URL=nats://wta-gateway:") for v in gateway)
     assert '"user": "wta-tenant-acme-pizza"' in config
     assert "$JS.API.CONSUMER.MSG.NEXT.WTA_INBOUND_ACME_PIZZA.runtime-worker" in config
 
