@@ -38,17 +38,21 @@ class ForkedWorkers:
         self._env = env
         self._logs = logs
         self.started = 0
+        self._log_of: dict[int | None, Path] = {}
         _FORKSERVER.set_forkserver_preload(["wta_runtime.cli", "wta_runtime.worker.main", "uvloop"])
 
     def start(self) -> BaseProcess:
-        process = _FORKSERVER.Process(
-            target=_serve,
-            args=(self._env, str(self._logs / f"worker-{self.started}.log")),
-            daemon=True,
-        )
+        log = self._logs / f"worker-{self.started}.log"
+        process = _FORKSERVER.Process(target=_serve, args=(self._env, str(log)), daemon=True)
         process.start()
         self.started += 1
+        self._log_of[process.pid] = log
         return process
+
+    def consuming(self, process: BaseProcess) -> bool:
+        """Whether the worker has started consuming its tenant's messages (its log says so)."""
+        log = self._log_of.get(process.pid)
+        return log is not None and log.is_file() and b" consuming " in log.read_bytes()
 
     @staticmethod
     def kill(process: BaseProcess) -> None:

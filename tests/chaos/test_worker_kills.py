@@ -8,6 +8,7 @@ import asyncio
 import random
 import time
 from collections.abc import Iterator
+from functools import partial
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
@@ -60,11 +61,17 @@ def platform(
 
 
 async def kill_repeatedly(workers: ForkedWorkers, rng: random.Random) -> list[BaseProcess]:
-    """`KILLS` times: SIGKILL a random replica at a random moment and start its replacement."""
+    """`KILLS` times: SIGKILL a random replica at a random moment and start its replacement.
+
+    A replica is killed only once it consumes: on a machine slower than the one the cadence was
+    set on, kills then come as fast as workers start, rather than replicas dying before they
+    ever take a message (which would leave too few to answer within the attempts).
+    """
     running = [workers.start() for _ in range(REPLICAS)]
     for _ in range(KILLS):
         await asyncio.sleep(rng.uniform(*KILL_EVERY))
         victim = rng.randrange(REPLICAS)
+        await eventually(partial(workers.consuming, running[victim]), until=bool, timeout=60)
         await asyncio.to_thread(workers.kill, running[victim])
         running[victim] = await asyncio.to_thread(workers.start)
     return running
