@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from wta_runtime.db.engine import create_engine
-from wta_runtime.db.migration_lock import DEFAULT_LOCK_TIMEOUT, migration_lock
+from wta_runtime.db.migration_lock import DEFAULT_LOCK_TIMEOUT, hold_migration_lock
 from wta_runtime.db.tables import Base
 
 target_metadata = Base.metadata
@@ -16,10 +16,10 @@ target_metadata = Base.metadata
 
 def _run(connection: Connection) -> None:
     timeout = context.config.attributes.get("lock_timeout", DEFAULT_LOCK_TIMEOUT)
-    with migration_lock(connection, timeout):
-        context.configure(connection=connection, target_metadata=target_metadata)
-        with context.begin_transaction():
-            context.run_migrations()
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        hold_migration_lock(connection, timeout)
+        context.run_migrations()
 
 
 async def _run_async(url: str) -> None:
