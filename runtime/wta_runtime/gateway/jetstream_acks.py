@@ -18,6 +18,9 @@ from nats.aio.msg import Msg
 MSG_ID = "Nats-Msg-Id"  # JetStream drops a second message with the same id
 EXPECTED_STREAM = "Nats-Expected-Stream"
 NO_RESPONDERS = "503"  # the `Status` header NATS replies with when no stream takes the subject
+ACK_START = b'{"stream":'
+ERROR_KEY = b'"error"'
+DUPLICATE_KEY = b'"duplicate"'
 
 
 class NotAcknowledged(Exception):
@@ -78,6 +81,17 @@ def read_ack(msg: Msg) -> bool:
     """Whether an ack says "duplicate"; `NotAcknowledged` when it is no ack at all."""
     if msg.headers and msg.headers.get("Status") == NO_RESPONDERS:
         raise NotAcknowledged("no stream takes this subject")
+    data = msg.data
+    # Nearly every ack is `{"stream":"WTA_INBOUND_X","seq":7}`: flat JSON the server wrote, in
+    # which a key cannot hide inside a string value (its quotes would be escaped). One without
+    # an error or duplicate key says "stored, new" unparsed; any other reply is parsed.
+    if (
+        data.startswith(ACK_START)
+        and data.endswith(b"}")
+        and ERROR_KEY not in data
+        and DUPLICATE_KEY not in data
+    ):
+        return False
     try:
         ack = json.loads(msg.data)
     except ValueError:

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from nats.errors import Error as NatsError
 
 from wta_runtime.gateway.jetstream_acks import JetStreamAcks, NotAcknowledged
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.status import StatusUpdate
+
+
+@lru_cache(maxsize=1024)
+def tenant_stream(tenant: str) -> TenantStream:
+    """A tenant's stream names, made once per tenant rather than once per message."""
+    return TenantStream(tenant)
 
 
 class PublishError(RuntimeError):
@@ -23,17 +31,18 @@ class InboundPublisher:
 
     async def publish(self, message: InboundMessage) -> bool:
         """Publish and return whether the stream already had this message (a Twilio retry)."""
-        names = TenantStream(message.tenant)
+        names = tenant_stream(message.tenant)
         return await self._publish(
             names.thread_subject(message.from_number, message.to_number),
-            message.model_dump_json().encode(),
+            # The model's own serializer, as `model_dump_json` uses it, without its keywords.
+            InboundMessage.__pydantic_serializer__.to_json(message),
             stream=names.stream,
             msg_id=message.message_sid,
         )
 
     async def publish_status(self, update: StatusUpdate) -> None:
         """Put a Twilio status callback on the tenant's stream for the worker to apply."""
-        names = TenantStream(update.tenant)
+        names = tenant_stream(update.tenant)
         await self._publish(
             names.status_subject,
             update.model_dump_json().encode(),

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 
 
+@lru_cache(maxsize=4096)  # the gateway computes it for every message; contacts write again
 def thread_token(contact: str, business: str) -> str:
     """A subject token for one contact talking to one business number (no number in clear)."""
     bare = f"{contact.removeprefix('whatsapp:')}|{business.removeprefix('whatsapp:')}"
@@ -22,7 +24,7 @@ class TenantStream:
     def _suffix(self) -> str:
         return self.tenant.upper().replace("-", "_").replace(".", "_")
 
-    @property
+    @cached_property
     def stream(self) -> str:
         return "WTA_INBOUND_" + self._suffix
 
