@@ -82,13 +82,9 @@ def gateway(
 @app.command()
 def worker() -> None:
     """Run a runtime worker: consume the tenants' streams and answer messages."""
-    import uvloop
+    from wta_runtime.worker.entry import run_worker_process
 
-    from wta_runtime.worker.main import run_worker
-
-    _setup()
-    # uvloop: the worker is mostly network round trips (NATS, PostgreSQL, model, Twilio).
-    uvloop.run(run_worker(get_settings()))
+    run_worker_process()
 
 
 @app.command()

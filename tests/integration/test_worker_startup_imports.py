@@ -1,9 +1,11 @@
 """What a worker holds before its first turn: the heavy SDKs stay out of an idle worker.
 
-Each costs memory in every tenant's pod (the OpenAI SDK ~15 MB, MCP ~26 MB, pypdf ~15 MB, see
-docs/benchmarks.md "Idle memory per tenant"); they are imported where first used. A fresh
-interpreter goes through the worker's start (the `wta` entry point, settings, the agent runtime
-with its catalog and knowledge, the transcriber, the media store) and lists what it imported.
+Each costs memory in every tenant's pod (the OpenAI SDK ~19 MiB, MCP ~26 MB, pypdf ~15 MB, the
+`wta` CLI with typer and rich ~5 MiB, Twilio's v2010 resources ~9 MiB, see docs/benchmarks.md
+"Idle memory per tenant"); they are imported where first used. A fresh interpreter goes through
+the worker's start (the pod's command `python -m wta_runtime worker`, settings, the agent
+runtime with its catalog and knowledge, the transcriber, the media store, the sender) and lists
+what it imported.
 """
 
 from __future__ import annotations
@@ -29,15 +31,28 @@ HEAVY = (
     "numpy",
     "boto3",
     "botocore",
+    # The `wta` CLI and what only it uses: the pod's command runs the worker without it.
+    "wta_runtime.cli",
+    "typer",
+    "uvicorn",
+    "click",
+    "rich",
+    "pygments",
+    "wta_runtime.console",
+    "wta_runtime.gateway",
+    # Every Twilio v2010 resource (calls, SIP, usage...): only a lookup of a sent message needs it.
+    "twilio.rest.api",
 )
 STARTUP = f"""
 import json, sys
-import wta_runtime.cli  # what `python -m wta_runtime worker` imports first
+import wta_runtime.worker.entry  # what the pod's command imports first
+import uvloop
 from wta_runtime.agents.choose import runtime_from_settings
 from wta_runtime.channel.media_stores import platform_media_store
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.settings import Settings
 from wta_runtime.worker.main import _transcriber
+import wta_runtime.channel.sender
 
 settings = Settings()
 engine = create_engine(settings.database_url, pool_size=1)
@@ -48,21 +63,27 @@ print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
 """
 
 
-def _imported(tmp_path: Path, script: str) -> list[str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
-        "WTA_MANIFESTS_DIR": str(ROOT / "examples"),
-        "WTA_MEDIA_DIR": str(tmp_path / "media"),
-        "WTA_OPENAI_API_KEY": "sk-startup",
-        "WTA_OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-    }
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        env=env,
+def _python(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """A fresh interpreter with the test's own WTA_ settings only."""
+    return subprocess.run(
+        [sys.executable, *args],
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("WTA_")}, **env},
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def _imported(tmp_path: Path, script: str) -> list[str]:
+    done = _python(
+        tmp_path,
+        "-c",
+        script,
+        WTA_MANIFESTS_DIR=str(ROOT / "examples"),
+        WTA_MEDIA_DIR=str(tmp_path / "media"),
+        WTA_OPENAI_API_KEY="sk-startup",
+        WTA_OPENAI_BASE_URL="http://127.0.0.1:9/v1",
     )
     assert done.returncode == 0, done.stderr
     imported: list[str] = json.loads(done.stdout.splitlines()[-1])
@@ -81,3 +102,17 @@ def test_the_openai_sdk_arrives_with_the_first_model_client(tmp_path: Path) -> N
         "ModelClients().get(settings.openai_api_key, settings.openai_base_url)\n"
     )
     assert _imported(tmp_path, STARTUP.replace("print(", first_client + "print(", 1)) == ["openai"]
+
+
+def test_the_pods_command_starts_the_worker_without_the_cli(tmp_path: Path) -> None:
+    """`python -m wta_runtime worker` as the pod runs it, to its first settings error: the
+    modules it imported (Python's own import log) hold none of the CLI's."""
+    done = _python(
+        tmp_path, "-X", "importtime", "-m", "wta_runtime", "worker", WTA_WORKER_CONCURRENCY="many"
+    )
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("import time:")]
+    assert errors[0] == "error: 1 validation error for Settings"
+    imported = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if "|" in line}
+    assert "wta_runtime.worker.main" in imported
+    assert sorted(imported & set(HEAVY)) == []

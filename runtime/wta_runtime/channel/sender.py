@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.base.version import Version
 from twilio.rest import Client
-from twilio.rest.api.v2010.account.message import MessageInstance
 
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.sent_lookup import (
@@ -22,6 +22,11 @@ from wta_runtime.channel.sent_lookup import (
     lookup_since,
 )
 from wta_runtime.channel.twilio_http import RebasedTwilioHttpClient
+
+if TYPE_CHECKING:
+    # The Messages resource's package imports every other v2010 resource too (~9 MiB): only a
+    # lookup of a sent message (`find_sent`) needs it, and the SDK imports it for that.
+    from twilio.rest.api.v2010.account.message import MessageInstance
 
 STATUS_CALLBACK_PATH = "/api/v1/twilio/status"
 # The Messages resource (the HTTP client sends it to the configured API base).
