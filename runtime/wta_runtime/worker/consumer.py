@@ -80,8 +80,10 @@ class InboundConsumer:
         policy: RetryPolicy | None = None,
         concurrency: int = 256,
         ack_wait: float = ACK_WAIT_SECONDS,
+        worked: Callable[[], None] = lambda: None,
     ) -> None:
         self._js = js
+        self._worked = worked  # told after each turn (the heap is trimmed once quiet again)
         self._processor = processor
         self._tenants = tenants
         self._dead_letters = dead_letters
@@ -174,6 +176,12 @@ class InboundConsumer:
 
     async def handle(self, names: TenantStream, msgs: list[Msg]) -> None:
         """Answer the messages of one thread (oldest first) in one turn, and settle each."""
+        try:
+            await self._handle(names, msgs)
+        finally:
+            self._worked()
+
+    async def _handle(self, names: TenantStream, msgs: list[Msg]) -> None:
         batch: list[tuple[Msg, InboundMessage]] = []
         for msg in msgs:
             try:

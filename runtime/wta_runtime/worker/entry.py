@@ -7,11 +7,19 @@ idle pod memory and its wake-up import time; the worker needs none of them.
 from __future__ import annotations
 
 import sys
+import warnings
 
-# httpx imports its command line client (click, rich and pygments, ~5 MiB) whenever those are
-# installed, as they are for `wta`. None in sys.modules makes that import fail, and httpx falls
-# back to the stand-in it has for when they are missing; the worker never runs it.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+# What the worker's libraries import and it never uses, kept out of every tenant's pod. None in
+# sys.modules makes an import fail with ImportError, which both libraries handle:
+# - httpx imports its command line client (click, rich and pygments, ~5 MiB) whenever those are
+#   installed, as they are for `wta`; it falls back to the stand-in it has for when they are not.
+# - requests, which comes with the Twilio SDK, imports a character detector (charset_normalizer,
+#   ~4 MiB) for bodies that declare no charset; the worker sends through the SDK's aiohttp client
+#   and never reads a requests response. Without one, requests reads such a body as UTF-8 and
+#   warns once at import.
+for _unused in ("httpx._main", "charset_normalizer", "chardet"):
+    sys.modules.setdefault(_unused, None)  # type: ignore[arg-type]
+warnings.filterwarnings("ignore", message="Unable to find acceptable character detection")
 
 
 def run_worker_process() -> None:

@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from nats.js import JetStreamContext
@@ -36,6 +36,7 @@ from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
 from wta_runtime.worker.consumer import InboundConsumer, RetryPolicy
 from wta_runtime.worker.dead_letter import DeadLetters
+from wta_runtime.worker.heap_trim import HeapTrim
 from wta_runtime.worker.lane_plans import LanePlan
 from wta_runtime.worker.media_intake import MediaIntake
 from wta_runtime.worker.status_updates import StatusApplier
@@ -58,6 +59,7 @@ class SharedTools:
     downloader: MediaDownloader
     stores: MediaStores
     transcriber: OpenAITranscriber | None
+    heap: HeapTrim = field(default_factory=HeapTrim)
 
 
 class Lane:
@@ -193,6 +195,7 @@ async def open_lane(
             js,
             processor,
             plan.tenants,
+            worked=tools.heap.worked,
             dead_letters=DeadLetters(
                 js,
                 tenant_of=lambda name: processor.catalog.by_name(name),

@@ -110,11 +110,13 @@ async def run_worker(settings: Settings) -> None:
     # A shared runtime's tenants fail alone; a dedicated runtime's one lane ends the process.
     retry = settings.runtime_mode == "shared"
     reloading = asyncio.create_task(reloader.run(supervisor.stopping))
+    trimming = asyncio.create_task(tools.heap.run(supervisor.stopping))
     try:
         await asyncio.gather(*(supervisor.serve(plan, retry=retry) for plan in plans))
     finally:
         supervisor.stopping.set()
         await reloading
+        await trimming
         await sender.close()
         await http.aclose()
         await downloader.close()
