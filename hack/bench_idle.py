@@ -158,9 +158,18 @@ def subsection(runs: list[PodRun], label: str, command: str) -> str:
             f"| {run.mode} | **per tenant** | **{_mib(run.total('rss'))}** | "
             f"**{_mib(run.total('pss'))}** | **{_mib(run.total('uss'))}** |"
         )
-    worst = max(run.total("rss") or 0.0 for run in runs)
-    met = "met" if worst < GOAL_MIB else "not met"
-    lines += ["", f"Goal: idle RSS per tenant under {GOAL_MIB:g} MiB: {met} ({worst:.0f} MiB)."]
+    verdicts = ", ".join(
+        f"{run.mode} {'met' if (run.total('rss') or 0.0) < GOAL_MIB else 'not met'} "
+        f"({run.total('rss') or 0.0:.0f} MiB)"
+        for run in runs
+    )
+    load = os.getloadavg()[0]
+    lines += [
+        "",
+        f"Machine load when written (1-minute load average, {os.cpu_count()} cores): {load:.1f}.",
+        "",
+        f"Goal: idle RSS per tenant under {GOAL_MIB:g} MiB: {verdicts}.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -178,12 +187,33 @@ committed runtime/.
 
 Where a worker's memory goes (RSS each import adds, in that order, in one interpreter):
 Python with asyncio and ssl ~20 MiB, pydantic and pydantic-settings ~18, SQLAlchemy with its
-ORM ~18, httpx ~8 (with click, rich and pygments for its CLI, installed for typer), nats-py with
-aiohttp ~8, the table models ~8, the Twilio SDK ~13, the OpenAI SDK ~13-16 (imported with
-the first model client: only once a model is called). Measured and not kept:
-`MALLOC_ARENA_MAX=2` (109/126 MiB against 110/126), `python -OO` (-7 MiB of docstrings, but it
-drops every assert too), `malloc_trim(0)` after the start (-3 to -4 MiB at that moment, not
-measured under traffic).
+ORM ~18, httpx ~2, nats-py with aiohttp ~8, the table models ~8, the Twilio SDK with requests
+~5, the OpenAI SDK ~15 (with httpx2; imported with the first model client, only once a model is
+called: `openai/__init__` imports every one of its ~500 type modules, whatever the call needs).
+
+What the worker no longer holds (2026-12-01, measured with this benchmark, RSS offline/model):
+the `wta` CLI (typer, uvicorn, rich, the staff and API key commands: the pod's command
+`python -m wta_runtime worker` now starts the worker alone, `wta_runtime/worker/entry.py`),
+httpx's own command line client (click, rich, pygments ~5 MiB, imported by `import httpx`
+whenever they are installed) and Twilio's v2010 resources (calls, SIP, usage... ~9 MiB, imported
+by the Messages resource's package; now only by a lookup of a sent message): 111/126 -> 94/112
+MiB. requests' character detector (charset_normalizer ~4 MiB; the worker never reads a requests
+response) and `malloc_trim(0)` once the worker has been quiet for 10 s after turns (~2 MiB
+with a model, under 1 ms of CPU): the table above. The start's imports take ~0.3 s less CPU
+(2.0 s against 2.3 s, load 4 on 2 cores). What a lazy import costs the turn that needs it: the
+OpenAI SDK ~0.6 s of CPU on the first model call of a process, Twilio's v2010 resources ~0.4 s
+on the first lookup of a sent message (only after a send whose outcome was unknown).
+
+Measured and not kept: `MALLOC_ARENA_MAX=2` with `UV_THREADPOOL_SIZE=1` (no change: the four
+libuv threads hold almost nothing), `PYTHONMALLOC=malloc` (+2 to +3 MiB), `python -OO`
+(`PYTHONOPTIMIZE=2`: -5 to -6 MiB, 89/107 before the trim; it needs the image to precompile
+`.opt-2.pyc` files, since the read-only image cannot cache them and every wake-up would compile
+every module, and it drops the runtime's asserts; nothing at run time reads docstrings), a
+lazy `openai.types` (-3 MiB only: the SDK's client imports most of it itself).
+
+The model case stays above the goal by the OpenAI SDK's ~15 MiB. The way under it, not taken
+yet: the chat call without the SDK (our path uses one `post` of plain JSON and reads a few fields
+of the answer), which means redoing the SDK's error mapping, auth and the egress-checked client.
 
 """
 
