@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import unquote
+from urllib.parse import unquote, unquote_to_bytes
 
 from starlette.types import Receive
 
@@ -76,13 +76,22 @@ def parse_form(text: str) -> dict[str, str]:
         if not equals:
             raise WebhookFormError(400, f"body is not a valid form: bad field {field!r}")
         if "+" in name or "%" in name:
-            name = unquote(name.replace("+", " "))
+            name = _unquote_plus(name)
         if "+" in value or "%" in value:
-            value = unquote(value.replace("+", " "))
+            value = _unquote_plus(value)
         if name in params:
             raise WebhookFormError(400, f"parameter {name!r} appears more than once")
         params[name] = value
     return params
+
+
+def _unquote_plus(text: str) -> str:
+    """`unquote(text.replace("+", " "))`; ASCII text (what Twilio sends) skips `unquote`'s
+    generator over ASCII runs, which costs more than the unquoting: same bytes, same decoding."""
+    text = text.replace("+", " ")
+    if text.isascii():
+        return unquote_to_bytes(text).decode("utf-8", "replace")
+    return unquote(text)
 
 
 def _whole_number(text: str) -> bool:
