@@ -36,6 +36,7 @@ class BenchPlatform:
         self.manifests = bench_manifests(tmp / "manifests")
         self.tenant: Tenant = next(iter(load_catalog(self.manifests).tenants.values()))
         self.processes: list[ManagedProcess] = []
+        self.postgres_pid = 0  # the postmaster, once started
 
     @property
     def nats_url(self) -> str:
@@ -80,6 +81,8 @@ class BenchPlatform:
         for process in (nats, postgres):
             self.processes.append(process)
             process.start()
+        assert postgres.process is not None
+        self.postgres_pid = postgres.process.pid
         self.database("wta", migrate=True)
         probes.enable_statement_counts(self.pg_port)
         wta = [sys.executable, "-m", "wta_runtime"]

@@ -146,10 +146,31 @@ def profiled(pid: int, folder: str | None, name: str) -> Iterator[None]:
         recorder.wait(timeout=60)
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a running process has used (from /proc, Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a server and its children (PostgreSQL's backends): the live children's own,
+    and what its ended children used (counted in the parent's cutime/cstime once reaped)."""
+    fields = _stat(pid)
+    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
+    for child in Path("/proc").iterdir():
+        if not child.name.isdigit():
+            continue
+        try:
+            stat = _stat(int(child.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        if int(stat[1]) == pid:
+            ticks += sum(int(stat[i]) for i in (11, 12, 13, 14))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def read_counter(metrics_port: int, name: str) -> float | None:

@@ -65,6 +65,7 @@ class Measurement:
     counter_statements: float | None  # wta_db_statements_total delta, None when absent
     cpu_seconds: float
     log: tuple[int, int, list[tuple[str, int]]]  # warnings, errors, most frequent
+    pg_cpu_seconds: float | None = None  # PostgreSQL's (server and backends) during the load
 
     @property
     def answered(self) -> int:
@@ -107,8 +108,13 @@ class Measurement:
             f"| {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} "
             f"| {self.model.get('peak_in_flight', 0)} | {self.pg_peak[0]} "
             f"| {self.statements_per_turn:.1f} ({self.work_statements_per_turn:.1f}) | {counter} "
-            f"| {self.per_turn(self.cpu_seconds * 1000):.1f} |"
+            f"| {self.per_turn(self.cpu_seconds * 1000):.1f} | {self._pg_cpu()} |"
         )
+
+    def _pg_cpu(self) -> str:
+        if self.pg_cpu_seconds is None:
+            return "n/a"
+        return f"{self.per_turn(self.pg_cpu_seconds * 1000):.1f}"
 
     def top_statements(self, count: int = 12) -> list[str]:
         """The most frequent statements, with how often each ran per answered turn."""
@@ -125,6 +131,7 @@ class Measurement:
             f"{self.model.get('peak_in_flight')}, PG peak {self.pg_peak[0]} ({self.pg_peak[1]}), "
             f"{self.statements_per_turn:.1f} statements/turn, "
             f"{self.per_turn(self.cpu_seconds * 1000):.1f} CPU ms/turn, "
+            f"PostgreSQL {self._pg_cpu()} CPU ms/turn, "
             f"log: {self.log[0]} warnings, {self.log[1]} errors"
         )
 
@@ -196,8 +203,9 @@ def subsection(
         "| scenario | process | answered | turns/s | sustained turns/s | worker / floor "
         "| p50 ms | p95 ms | p99 ms "
         "| model calls in flight (peak) | PG connections (peak) "
-        "| statements/turn (without BEGIN/COMMIT) | wta_db_statements_total/turn | CPU ms/turn |",
-        "| --- " * 14 + "|",
+        "| statements/turn (without BEGIN/COMMIT) | wta_db_statements_total/turn | CPU ms/turn "
+        "| PostgreSQL CPU ms/turn |",
+        "| --- " * 15 + "|",
     ]
     for m in measurements:
         floor = _find(measurements, m.scenario.name, "floor") if m.who == "worker" else None
@@ -245,7 +253,8 @@ from hack/load.py (open loop); everything shares the same cores.
 - statements/turn: `pg_stat_statements` calls of the run's role and database during the load
   (BEGIN/COMMIT included; without them in parentheses) and the worker's own
   `wta_db_statements_total` counter when it has one. CPU: the process's user + system time
-  during the load per answered turn.
+  during the load per answered turn; PostgreSQL CPU: the same of the server and all its
+  backends (what the statements cost on the shared cores).
 - while tuning: `WTA_BENCH_ONLY=a` runs one scenario, `WTA_BENCH_SCALE=0.5` fewer contacts, and
   `WTA_BENCH_PROFILE=folder` records py-spy profiles of the worker (collapsed stacks; py-spy from
   PyPI); `python -m hack.bench --only gateway` takes the same variable for the gateway.

@@ -84,6 +84,7 @@ def measure_worker(platform: BenchPlatform, scenario: Scenario) -> Measurement:
         counter_before = probes.read_counter(metrics_port, STATEMENTS_COUNTER)
         probes.reset_statement_counts(platform.pg_port)
         cpu_before = probes.cpu_seconds(worker.process.pid)
+        pg_before = probes.tree_cpu_seconds(platform.postgres_pid)
         with (
             probes.ConnectionPeaks(platform.pg_port, WORKER_APPLICATION, database) as peaks,
             probes.profiled(worker.process.pid, PROFILE_DIR, f"worker-{scenario.name}"),
@@ -96,6 +97,7 @@ def measure_worker(platform: BenchPlatform, scenario: Scenario) -> Measurement:
                 timeout=DRAIN_SECONDS,
             )
         cpu = probes.cpu_seconds(worker.process.pid) - cpu_before
+        pg_cpu = probes.tree_cpu_seconds(platform.postgres_pid) - pg_before
         counter_after = probes.read_counter(metrics_port, STATEMENTS_COUNTER)
         statements = probes.statement_counts(platform.pg_port, database, ROLE)
     finally:
@@ -114,6 +116,7 @@ def measure_worker(platform: BenchPlatform, scenario: Scenario) -> Measurement:
         counter_statements=counter,
         cpu_seconds=cpu,
         log=probes.log_problems(platform.log(f"worker-{scenario.name}")),
+        pg_cpu_seconds=pg_cpu,
     )
 
 
@@ -155,9 +158,11 @@ def measure_floor(platform: BenchPlatform, scenario: Scenario) -> Measurement:
             if floor.stdout.readline().strip() != "ready":
                 raise RuntimeError(f"the floor did not start; see {log}")
             probes.reset_statement_counts(platform.pg_port)
+            pg_before = probes.tree_cpu_seconds(platform.postgres_pid)
             with probes.ConnectionPeaks(platform.pg_port, FLOOR_APPLICATION, database) as peaks:
                 platform.offer(scenario, "666")
                 output = floor.stdout.readline()
+                pg_cpu = probes.tree_cpu_seconds(platform.postgres_pid) - pg_before
                 floor.wait(timeout=30)
             statements = probes.statement_counts(platform.pg_port, database, ROLE)
         finally:
@@ -180,6 +185,7 @@ def measure_floor(platform: BenchPlatform, scenario: Scenario) -> Measurement:
         counter_statements=None,
         cpu_seconds=result["cpu_seconds"],
         log=(0, len(errors), [(e, errors.count(e)) for e in sorted(set(errors))[:5]]),
+        pg_cpu_seconds=pg_cpu,
     )
 
 

@@ -116,6 +116,8 @@ class McpTools:
         headers: Mapping[str, Mapping[str, str]],
     ) -> McpOffer:
         """The allowed tools of the agent's servers that could be listed, by function name."""
+        if not servers:
+            return McpOffer(tenant, agent, {}, self)
         found = await asyncio.gather(
             *(self._tools_of(tenant, agent, s, headers.get(s.name, {})) for s in servers)
         )

@@ -6,7 +6,7 @@ The `openai` provider lives here too: the SDK on a deliberately short path (`Ope
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +20,6 @@ from wta_runtime.openai_errors import openai_errors
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI, RequestOptions
-    from openai.types.chat import ChatCompletion
 
 RETRYABLE: frozenset[FailureReason] = frozenset(
     {"timeout", "rate_limited", "server_error", "connection", "malformed", "empty"}
@@ -70,24 +69,49 @@ def classify(exc: Exception) -> FailureReason:
     return "rejected"
 
 
-def usage_of(completion: ChatCompletion) -> Usage:
-    if completion.usage is None:
+def usage_of(completion: Mapping[str, Any]) -> Usage:
+    """The tokens a chat completion (its JSON) counted; a call without usage counts as a call."""
+    usage = completion.get("usage")
+    if not isinstance(usage, dict):
         return Usage(model_calls=1)
-    return Usage(completion.usage.prompt_tokens, completion.usage.completion_tokens, 1)
+    prompt, completed = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    return Usage(
+        prompt if isinstance(prompt, int) else 0, completed if isinstance(completed, int) else 0, 1
+    )
 
 
-def step_of(completion: ChatCompletion) -> ModelStep:
-    """The neutral step of a chat completion; MalformedReply when it has no usable choice."""
+def step_of(completion: object) -> ModelStep:
+    """The neutral step of a chat completion's JSON; MalformedReply when it has no usable choice."""
+    if not isinstance(completion, dict):
+        raise MalformedReply("the completion is not a JSON object")
     usage = usage_of(completion)
-    if not completion.choices:
+    choices = completion.get("choices")
+    choice = choices[0] if isinstance(choices, list) and choices else None
+    if not isinstance(choice, dict):
         raise MalformedReply("the completion has no choices", usage)
-    message = completion.choices[0].message
+    message = choice.get("message")
+    if not isinstance(message, dict):
+        raise MalformedReply("the choice has no message", usage)
+    content = message.get("content") or ""
+    if not isinstance(content, str):
+        raise MalformedReply("the message's content is not text", usage)
     calls = []
-    for call in message.tool_calls or []:
-        if call.type != "function":
-            raise MalformedReply(f"unsupported tool call type {call.type!r}", usage)
-        calls.append(StepCall(call.id, call.function.name, call.function.arguments))
-    return ModelStep(message.content or "", tuple(calls), usage)
+    for call in message.get("tool_calls") or []:
+        kind = call.get("type") if isinstance(call, dict) else None
+        if kind != "function":
+            raise MalformedReply(f"unsupported tool call type {kind!r}", usage)
+        function = call.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise MalformedReply("a tool call has no function name", usage)
+        arguments = function.get("arguments")
+        calls.append(
+            StepCall(
+                str(call.get("id")),
+                function["name"],
+                arguments if isinstance(arguments, str) else "",
+            )
+        )
+    return ModelStep(content, tuple(calls), usage)
 
 
 class OpenAIChatModel:
@@ -101,7 +125,7 @@ class OpenAIChatModel:
     async def step(self, request: StepRequest) -> ModelStep:
         """`client.chat.completions.create(...)` without the SDK walking the request to
         transform it: ours is plain JSON already, and that walk cost more CPU than the whole
-        HTTP exchange. `post` is the SDK's own documented way to a path (errors, auth and parsing
+        HTTP exchange. `post` is the SDK's own documented way to a path (errors and auth
         alike)."""
         body: dict[str, Any] = {
             "model": request.model,
@@ -113,11 +137,11 @@ class OpenAIChatModel:
             body["tools"] = request.tools
             if request.no_more_tools:
                 body["tool_choice"] = "none"
-        from openai.types.chat import ChatCompletion
-
         options: RequestOptions = {"timeout": request.timeout_seconds}
+        # `object`: the SDK hands back the JSON as it came; reading the few fields a step has
+        # costs less than building the SDK's ChatCompletion objects.
         completion = await self._client.post(
-            "/chat/completions", body=body, cast_to=ChatCompletion, options=options
+            "/chat/completions", body=body, cast_to=object, options=options
         )
         return step_of(completion)
 

@@ -8,6 +8,7 @@ fallback message, flagged as such.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
@@ -63,6 +64,7 @@ from wta_runtime.agents.turn import (
 )
 from wta_runtime.catalog import Tenant
 from wta_runtime.conversation.turn_text import contact_words
+from wta_runtime.db.agent_records import TurnRecordRows
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
 from wta_runtime.db.knowledge_store import StoredPassage
 from wta_runtime.db.spend import spend_totals
@@ -244,8 +246,10 @@ class AgentRuntime:
             fallback=answer.outcome == "fallback",
             media_urls=tuple(answer.media_urls),
         )
-        await self._record(current, choice, resources, context, user_text, answer, reply, so_far)
-        return reply
+        record = await self._record(
+            current, choice, resources, context, user_text, answer, reply, so_far
+        )
+        return dataclasses.replace(reply, record=record) if record is not None else reply
 
     async def _spent_so_far(
         self, tenant: Tenant, context: ConversationContext
@@ -397,7 +401,9 @@ class AgentRuntime:
         answer: _Answer,
         reply: AgentReply,
         so_far: SpendTotals | None,
-    ) -> None:
+    ) -> TurnRecordRows | None:
+        """Count the turn and write its record; the record itself when the caller writes it
+        with the reply (`context.record_with_reply`)."""
         spending = tenant.spec.spending
         model = resources.agent.spec.model.name if answer.provider == resources.provider else None
         cost = turn_cost(spending, resources.agent.spec.model.name, reply.usage)
@@ -425,10 +431,12 @@ class AgentRuntime:
         )
         records.export_metrics(record)
         if self._sessions is None:
-            return
+            return None
+        rows = records.record_rows(record, self._clock())
         items = memory_items(user_text, answer.text, answer.tool_calls, answer.outcome)
         try:
-            await records.store_turn(self._sessions, record, self._clock())
+            if not context.record_with_reply:
+                await records.store_turn(self._sessions, rows)
             if self._memory and context.contact_number and choice.agent.spec.memory.semantic_recall:
                 await self._memory.remember(
                     tenant=tenant.name,
@@ -440,6 +448,7 @@ class AgentRuntime:
         except _unavailable():
             # The reply matters more than its bookkeeping: log and let it go out.
             log.warning("could not record the agent turn", exc_info=True)
+        return rows if context.record_with_reply else None
 
     async def close(self) -> None:
         await self._models.close()

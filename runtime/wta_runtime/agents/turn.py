@@ -11,7 +11,7 @@ from wta_runtime.conversation.business_hours import AfterHours
 
 if TYPE_CHECKING:
     from wta_runtime.agents.spend_limits import SpendTotals
-    from wta_runtime.db.agent_records import EarlierTurns
+    from wta_runtime.db.agent_records import EarlierTurns, TurnRecordRows
 
 ActionKind = Literal["handoff_to_human", "close_conversation"]
 ToolStatus = Literal["ok", "error", "refused"]
@@ -43,6 +43,9 @@ class ConversationContext:
     # What the conversation's earlier turns recorded (at least `usage.EARLIER_OUTCOMES` outcomes
     # and `runtime.RECENT_TOOL_RESULTS` tool calls), read with the turn's state; None: read here.
     earlier: EarlierTurns | None = None
+    # True: the caller writes the turn's record with its reply, in one statement (the worker,
+    # fenced by the thread's lease); the runtime hands it back as `AgentReply.record`.
+    record_with_reply: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,8 @@ class AgentReply:
     fallback: bool = False
     # Public URLs of the agent's files sent with the reply (spec.media, chosen with send_media).
     media_urls: tuple[str, ...] = ()
+    # The turn's record not written yet (`ConversationContext.record_with_reply`).
+    record: TurnRecordRows | None = None
 
 
 class AgentProvider(Protocol):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.agents.turn import ConversationContext, ToolCallRecord, Usage
 from wta_runtime.db import agent_records
-from wta_runtime.db.agent_records import EarlierTurns, TurnRow
+from wta_runtime.db.agent_records import EarlierTurns, TurnRecordRows, TurnRow
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
 
 log = logging.getLogger("wta.agents")
@@ -119,12 +119,9 @@ def export_metrics(record: TurnRecord) -> None:
             TOOL_FAILURES.labels(*labels).inc()
 
 
-async def store_turn(
-    sessions: async_sessionmaker[AsyncSession], record: TurnRecord, now: datetime
-) -> None:
-    """Write the selection, the tool calls and the usage of the turn in one statement."""
-    await agent_records.record_turn(
-        driver(sessions),
+def record_rows(record: TurnRecord, now: datetime) -> TurnRecordRows:
+    """The selection, the tool calls and the usage of the turn, as the database stores them."""
+    return TurnRecordRows(
         TurnRow(record.tenant, record.agent, record.conversation_id, record.turn_key, now),
         method=record.method,
         detail=record.detail,
@@ -150,6 +147,11 @@ async def store_turn(
             for call in record.tool_calls
         ],
     )
+
+
+async def store_turn(sessions: async_sessionmaker[AsyncSession], rows: TurnRecordRows) -> None:
+    """Write the selection, the tool calls and the usage of the turn in one statement."""
+    await agent_records.record_turn(driver(sessions), rows)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 # Used when a tenant configures none; per language, matched as whole words, accents aside.
 DEFAULT_CLOSING_KEYWORDS: dict[str, list[str]] = {
@@ -21,6 +22,12 @@ def fold(text: str) -> str:
 
 
 def _pattern(keywords: Iterable[str]) -> re.Pattern[str] | None:
+    return _compiled(tuple(keywords))
+
+
+# Every turn matches the same few keyword lists (the tenant's and its agents'): built once each.
+@lru_cache(maxsize=1024)
+def _compiled(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     words = sorted({fold(k).strip() for k in keywords if k.strip()}, key=len, reverse=True)
     if not words:
         return None

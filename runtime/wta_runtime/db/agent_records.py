@@ -9,33 +9,46 @@ from datetime import datetime
 from typing import Any
 
 from wta_runtime.db.driver import Driver, Sql, jsonb
-from wta_runtime.db.spend import ADD_TURN
+from wta_runtime.db.spend import add_turn
 
-# The selection, the tool calls (a JSON array, in the order they were made), the usage, and
-# the usage added to the agent's spend of the day.
-_RECORD_TURN = Sql(
-    f"""
-    WITH counted AS ({ADD_TURN}),
+
+def record_ctes(guard: str) -> str:
+    """CTEs writing one turn's rows: the selection, the tool calls (a JSON array, in the order
+    they were made), the usage, and the usage added to the agent's spend of the day; each only
+    when the SQL condition `guard` holds (the reply's lease, when folded into its statement)."""
+    return f"""
+    counted AS ({add_turn(guard)}),
     selection AS (
         INSERT INTO agent_selections
             (tenant, conversation_id, turn_key, agent, method, detail, created_at)
-        VALUES (:tenant, :conversation, :turn_key, :agent, :method, :detail, :now)
+        SELECT :tenant, CAST(:conversation AS uuid), :turn_key, :agent, :method, :detail,
+               CAST(:now AS timestamptz)
+        WHERE {guard}
     ),
     calls AS (
         INSERT INTO agent_tool_calls (tenant, agent, conversation_id, turn_key, name, arguments,
                                       result, status, seconds, created_at)
-        SELECT :tenant, :agent, :conversation, :turn_key, c->>'name', c->'arguments',
-               c->>'result', c->>'status', CAST(c->>'seconds' AS double precision), :now
+        SELECT :tenant, :agent, CAST(:conversation AS uuid), :turn_key, c->>'name',
+               c->'arguments', c->>'result', c->>'status',
+               CAST(c->>'seconds' AS double precision), CAST(:now AS timestamptz)
         FROM jsonb_array_elements(CAST(:calls AS jsonb)) WITH ORDINALITY AS made(c, n)
+        WHERE {guard}
         ORDER BY n
+    ),
+    used AS (
+        INSERT INTO agent_usage (tenant, agent, conversation_id, turn_key, provider, model,
+                                 prompt_tokens, completion_tokens, model_calls, seconds,
+                                 outcome, created_at)
+        SELECT :tenant, :agent, CAST(:conversation AS uuid), :turn_key, :provider, :model,
+               CAST(:prompt_tokens AS integer), CAST(:completion_tokens AS integer),
+               CAST(:model_calls AS integer), CAST(:seconds AS double precision), :outcome,
+               CAST(:now AS timestamptz)
+        WHERE {guard}
     )
-    INSERT INTO agent_usage (tenant, agent, conversation_id, turn_key, provider, model,
-                             prompt_tokens, completion_tokens, model_calls, seconds, outcome,
-                             created_at)
-    VALUES (:tenant, :agent, :conversation, :turn_key, :provider, :model, :prompt_tokens,
-            :completion_tokens, :model_calls, :seconds, :outcome, :now)
     """  # noqa: S608 (constants of ours, no input)
-)
+
+
+_RECORD_TURN = Sql(f"WITH {record_ctes('TRUE')} SELECT 1")
 
 
 @dataclass(frozen=True)
@@ -49,33 +62,39 @@ class TurnRow:
     created_at: datetime
 
 
-async def record_turn(
-    db: Driver,
-    turn: TurnRow,
-    *,
-    method: str,
-    detail: str | None,
-    usage: dict[str, Any],
-    tool_calls: list[dict[str, Any]],
-) -> None:
-    """The rows of one turn (selection, usage, tool calls) in one statement.
+@dataclass(frozen=True)
+class TurnRecordRows:
+    """One turn's rows, ready to write: alone (`record_turn`) or with its reply.
 
     `usage`: provider, model, prompt_tokens, completion_tokens, model_calls, seconds, outcome,
     cost (numeric) and day (the tenant's day it is counted in); each tool call: name, arguments,
     result, status, seconds.
     """
-    await db.execute(
-        _RECORD_TURN,
-        tenant=turn.tenant,
-        agent=turn.agent,
-        conversation=turn.conversation_id,
-        turn_key=turn.turn_key,
-        now=turn.created_at,
-        method=method,
-        detail=detail,
-        calls=jsonb(tool_calls),
-        **usage,
-    )
+
+    turn: TurnRow
+    method: str
+    detail: str | None
+    usage: dict[str, Any]
+    tool_calls: list[dict[str, Any]]
+
+    def params(self) -> dict[str, Any]:
+        """The parameters of `record_ctes`."""
+        return {
+            "tenant": self.turn.tenant,
+            "agent": self.turn.agent,
+            "conversation": self.turn.conversation_id,
+            "turn_key": self.turn.turn_key,
+            "now": self.turn.created_at,
+            "method": self.method,
+            "detail": self.detail,
+            "calls": jsonb(self.tool_calls),
+            **self.usage,
+        }
+
+
+async def record_turn(db: Driver, rows: TurnRecordRows) -> None:
+    """The rows of one turn (selection, usage, tool calls, spend) in one statement."""
+    await db.execute(_RECORD_TURN, **rows.params())
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.channel.delivery_status import ATTEMPTED, PENDING, UNSENT
+from wta_runtime.db.agent_records import TurnRecordRows, record_ctes
 from wta_runtime.db.driver import Driver, Sql, jsonb
 from wta_runtime.db.row_objects import from_row
 from wta_runtime.db.spend import ADD_MESSAGE
@@ -90,10 +91,14 @@ _PART_COLUMNS = (
     "created_at",
 )
 _MESSAGE_COLUMNS = ", ".join(c.name for c in Message.__table__.columns)
-# While the lease holds (FOR SHARE: a takeover waits until this statement has committed), the
-# parts are stored in their order and the messages they answer are settled.
-_SAVE_FENCED = Sql(
-    f"""
+
+
+def _save_fenced(record: str = "") -> Sql:
+    """While the lease holds (FOR SHARE: a takeover waits until this statement has committed),
+    the parts are stored in their order and the messages they answer are settled; `record`:
+    more CTEs, written under the same condition."""
+    return Sql(
+        f"""
     WITH held AS (
         SELECT token FROM thread_leases
         WHERE token = :token AND expires_at > clock_timestamp() FOR SHARE
@@ -103,19 +108,26 @@ _SAVE_FENCED = Sql(
         SELECT {", ".join(f"part.{name}" for name in _PART_COLUMNS)}
         FROM jsonb_array_elements(CAST(:rows AS jsonb)) WITH ORDINALITY AS laid(row, n),
              LATERAL jsonb_populate_record(NULL::messages, laid.row) AS part
-        WHERE EXISTS (SELECT 1 FROM held)
+        WHERE {_HELD}
         ORDER BY laid.n
         ON CONFLICT (tenant, idempotency_key) DO NOTHING
         RETURNING {_MESSAGE_COLUMNS}
     ),
     settled AS (
         UPDATE messages SET answered_by = :key
-        WHERE id = ANY(CAST(:answers AS uuid[])) AND answered_by IS NULL
-          AND EXISTS (SELECT 1 FROM held)
-    )
+        WHERE id = ANY(CAST(:answers AS uuid[])) AND answered_by IS NULL AND {_HELD}
+    ){"," if record else ""}
+    {record}
     SELECT {_MESSAGE_COLUMNS} FROM inserted ORDER BY ordinal
     """  # noqa: S608 (constants of ours, no input)
-)
+    )
+
+
+_HELD = "EXISTS (SELECT 1 FROM held)"
+_SAVE_FENCED = _save_fenced()
+# The same with the agent's record of the turn: it lands with its reply, and only while the
+# lease holds (a worker that lost the thread records nothing; the new owner's turn is recorded).
+_SAVE_FENCED_RECORDED = _save_fenced(record_ctes(_HELD))
 
 
 async def save_outbound_fenced(
@@ -125,8 +137,10 @@ async def save_outbound_fenced(
     rows: list[dict[str, Any]],
     key: str,
     answers: Sequence[uuid.UUID],
+    record: TurnRecordRows | None = None,
 ) -> list[Message]:
-    """One statement: while lease `token` holds, store the parts and settle what they answer.
+    """One statement: while lease `token` holds, store the parts, settle what they answer and
+    write the agent's `record` of the turn, if any.
 
     `rows` are `outbound_rows`. Returns the parts stored; fewer than `rows` when the lease was
     lost or some part was stored before (the caller then takes the transactional way, which
@@ -134,11 +148,12 @@ async def save_outbound_fenced(
     """
     laid = [{name: row[name] for name in _PART_COLUMNS} for row in rows]
     stored = await db.fetch(
-        _SAVE_FENCED,
+        _SAVE_FENCED if record is None else _SAVE_FENCED_RECORDED,
         token=token,
         rows=json.dumps(laid, default=str),
         key=key,
         answers=list(answers),
+        **(record.params() if record is not None else {}),
     )
     return [from_row(Message, row) for row in stored]
 

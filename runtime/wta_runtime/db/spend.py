@@ -12,17 +12,23 @@ from decimal import Decimal
 from wta_runtime.agents.spend_limits import Periods, SpendTotals
 from wta_runtime.db.driver import Driver, Sql
 
-# A CTE body adding one turn's spend to its agent's row of the day.
-ADD_TURN = """
+
+def add_turn(guard: str) -> str:
+    """A CTE body adding one turn's spend to its agent's row of the day, when `guard` holds."""
+    return f"""
     INSERT INTO spend_counters AS s
         (tenant, day, agent, prompt_tokens, completion_tokens, cost, model_calls)
-    VALUES (:tenant, :day, :agent, :prompt_tokens, :completion_tokens, :cost, :model_calls)
+    SELECT :tenant, CAST(:day AS date), :agent, CAST(:prompt_tokens AS bigint),
+           CAST(:completion_tokens AS bigint), CAST(:cost AS numeric),
+           CAST(:model_calls AS bigint)
+    WHERE {guard}
     ON CONFLICT (tenant, day, agent) DO UPDATE SET
         prompt_tokens = s.prompt_tokens + EXCLUDED.prompt_tokens,
         completion_tokens = s.completion_tokens + EXCLUDED.completion_tokens,
         cost = s.cost + EXCLUDED.cost,
         model_calls = s.model_calls + EXCLUDED.model_calls
-"""
+    """
+
 
 # A CTE body adding one message sent to the tenant's row of the day, when `first` holds.
 ADD_MESSAGE = """

@@ -22,7 +22,6 @@ from wta_runtime.stream.names import TenantStream
 from wta_runtime.stream.setup import ACK_WAIT_SECONDS, ensure_tenant_stream
 from wta_runtime.worker.backlog import AckFloors, StreamBacklog
 from wta_runtime.worker.dead_letter import DeadLetters
-from wta_runtime.worker.heartbeat import heartbeat
 from wta_runtime.worker.status_updates import StatusApplier
 from wta_runtime.worker.thread_dispatch import Handler, ThreadDispatcher
 from wta_runtime.worker.turn_processor import TurnProcessor
@@ -200,15 +199,13 @@ class InboundConsumer:
         attempt = max(msg.metadata.num_delivered for msg, _ in batch)
         thread = newest_msg.subject if newest_msg.subject != names.inbound_subject else None
         try:
-            async with heartbeat([msg for msg, _ in batch], every=self._ack_wait / 3):
-                result = await self._processor.handle(
-                    newest,
-                    stream_seq=newest_msg.metadata.sequence.stream,
-                    backlog=StreamBacklog(self._js, names, thread, self._floors)
-                    if thread
-                    else None,
-                    earlier=[(msg.metadata.sequence.stream, item) for msg, item in earlier],
-                )
+            # Kept alive with `in_progress` by the dispatcher while this runs.
+            result = await self._processor.handle(
+                newest,
+                stream_seq=newest_msg.metadata.sequence.stream,
+                backlog=StreamBacklog(self._js, names, thread, self._floors) if thread else None,
+                earlier=[(msg.metadata.sequence.stream, item) for msg, item in earlier],
+            )
         except LeaseLostError:
             # Another worker owns the thread now and answers these; nothing was sent from here.
             log.warning("lost the thread of %s to another worker", newest.message_sid)

@@ -31,6 +31,8 @@ class ThreadDispatcher:
     `in_progress`, instead of taking a runner to wait on the thread's database lock: turns of a
     busy conversation never starve the others. When the thread's runner is free again it takes
     everything that waited (up to `batch`) at once. What waits is bounded by `capacity`.
+    The messages a handler is working on are kept alive the same way, by the same task (one
+    heartbeat task per turn cost more CPU than the beats).
     """
 
     def __init__(self, *, runners: int, capacity: int, keepalive: float, batch: int) -> None:
@@ -43,6 +45,7 @@ class ThreadDispatcher:
         self._waiting: dict[str, deque[_Held]] = {}
         self._ready: deque[str] = deque()  # threads with waiting messages and no runner
         self._busy: set[str] = set()
+        self._running: dict[int, list[_Held]] = {}  # by runner: the messages it works on
         self._reserved = 0  # fetched or about to be fetched, not settled yet
         # One lock, two wake-ups: a thread made ready wakes one idle runner, not all of them
         # (hundreds of runners woken for every message cost more CPU than the turn's statements).
@@ -102,6 +105,7 @@ class ThreadDispatcher:
         await self._hand_back()
 
     async def _runner(self) -> None:
+        runner = id(asyncio.current_task())
         while True:
             async with self._work:
                 await self._work.wait_for(lambda: self._closing or bool(self._ready))
@@ -113,6 +117,7 @@ class ThreadDispatcher:
                 if not queue:
                     del self._waiting[thread]
                 self._busy.add(thread)
+                self._running[runner] = taken
             try:
                 await taken[0].handler([held.msg for held in taken])
             except Exception:
@@ -120,6 +125,7 @@ class ThreadDispatcher:
                 log.exception("unhandled error on %s", thread)
             finally:
                 async with self._changed:
+                    del self._running[runner]
                     self._busy.discard(thread)
                     self._reserved -= len(taken)
                     if thread in self._waiting:
@@ -128,13 +134,15 @@ class ThreadDispatcher:
                     self._changed.notify_all()  # room for the fetch
 
     async def _keep_alive(self) -> None:
-        """Tell JetStream that waiting messages are still ours, so they are not redelivered."""
+        """Tell JetStream that the messages running and waiting are still ours, so they are not
+        redelivered: each at least once every `keepalive` seconds."""
         while True:
             await asyncio.sleep(self._keepalive)
-            for queue in list(self._waiting.values()):
-                for held in list(queue):
+            held = [*self._running.values(), *self._waiting.values()]
+            for msgs in held:
+                for one in list(msgs):
                     with contextlib.suppress(Exception):
-                        await held.msg.in_progress()
+                        await one.msg.in_progress()
 
     async def _hand_back(self) -> None:
         """Messages never started go back to the stream now, for another replica to take."""

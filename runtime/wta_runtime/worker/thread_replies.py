@@ -6,6 +6,7 @@ thread's lease) before anything is sent, and each part is sent only while the le
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -17,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.delivery import UNREAD, DeliveryReport, OutboundDelivery, Unread
 from wta_runtime.db import conversation_store as store
+from wta_runtime.db.agent_records import TurnRecordRows, record_turn
 from wta_runtime.db.consent import ConsentEvent
 from wta_runtime.db.conversation_store import Progress
-from wta_runtime.db.driver import driver
+from wta_runtime.db.driver import DATABASE_ERRORS, driver
 from wta_runtime.db.outbound import outbound_rows, save_outbound, save_outbound_fenced
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.db.thread_leases import ThreadLease, fence
 from wta_runtime.worker.thread_ownership import ThreadOwnership
 
+log = logging.getLogger("wta.worker")
 # The turn holding a thread ends within its model and Twilio timeouts; waiting is not a failure.
 THREAD_WAIT_SECONDS = 300.0
 
@@ -90,19 +93,33 @@ class ThreadReplies:
             await store.mark_answered(session, draft.answers, draft.key)
         return stored
 
-    async def store_alone(self, lease: ThreadLease, draft: ReplyDraft) -> list[Message]:
-        """`store` in one statement of its own; the transactional way when that cannot tell."""
+    async def store_alone(
+        self, lease: ThreadLease, draft: ReplyDraft, *, record: TurnRecordRows | None = None
+    ) -> list[Message]:
+        """`store` in one statement of its own, with the agent's `record` of the turn (written
+        only while the lease holds); the transactional way when that cannot tell."""
         lease.check()
         rows = outbound_rows(**draft.outbound(), now=self._clock())
         answers = [m.id for m in draft.answers]
         stored = await save_outbound_fenced(
-            self._db, token=lease.token, rows=rows, key=draft.key, answers=answers
+            self._db, token=lease.token, rows=rows, key=draft.key, answers=answers, record=record
         )
         if len(stored) == len(rows):
             return stored
         # Lease lost, or a part stored before: the transaction says which (and raises if lost).
+        # The record was written with the parts the statement stored, if the lease held.
         async with self._sessions.begin() as session:
             return await self.store(session, lease, draft)
+
+    async def record_stored(self, record: TurnRecordRows | None) -> None:
+        """The agent's record of a turn whose reply was stored in a transaction of its own."""
+        if record is None:
+            return
+        try:
+            await record_turn(self._db, record)
+        except DATABASE_ERRORS:
+            # The reply matters more than its bookkeeping: log and let it go out.
+            log.warning("could not record the agent turn", exc_info=True)
 
     async def deliver(
         self,

@@ -83,6 +83,7 @@ async def build_turn(
     read with the turn's state, saves the agent runtime reading the tenant's spend. `recent`
     (the `window` messages before the burst, as `TurnState.recent`) and `earlier` (the agents'
     earlier turns), read with the turn's state too, save reading them here and in the runtime.
+    The agent runtime hands the turn's record back: the worker writes it with the reply.
     """
     window = agent.spec.memory.window if window is None else window
     if recent is None:
@@ -115,5 +116,6 @@ async def build_turn(
             ),
             spent=spent,
             earlier=earlier,
+            record_with_reply=True,
         ),
     )

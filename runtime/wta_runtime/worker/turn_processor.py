@@ -349,10 +349,11 @@ class TurnProcessor:
             media_urls=answer.media_urls,
         )
         if not answer.fallback:
-            return answer, await self.replies.store_alone(lease, draft)
+            return answer, await self.replies.store_alone(lease, draft, record=answer.record)
         async with self.sessions.begin() as session:
             parts = await self.replies.store(session, lease, draft)
             await flag(session, conversation, "agent_failed", self.clock())
+        await self.replies.record_stored(answer.record)
         return answer, parts
 
     async def _run_agent(self, tenant: Tenant, turn: AgentTurn) -> AgentReply:
