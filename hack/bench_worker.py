@@ -7,8 +7,9 @@ gateway, `python -m wta_runtime worker`) with a real OpenAI-compatible model ser
 (hack/bench_floor.py) does only the irreducible I/O of a turn against the same servers.
 The section "## Worker: distinct contacts" of docs/benchmarks.md is replaced with the results.
 
-`--before` measures the committed worker (HEAD's runtime/, exported to a temporary folder)
-and labels the results "before (commit <sha>)"; a later run without it keeps that subsection.
+`--before [COMMIT]` measures a committed worker (HEAD's runtime/ or COMMIT's, exported to a
+temporary folder) and labels the results "before (commit <sha>)"; a later run without it keeps
+that subsection.
 """
 
 from __future__ import annotations
@@ -189,15 +190,19 @@ def measure_floor(platform: BenchPlatform, scenario: Scenario) -> Measurement:
     )
 
 
-def runtime_source(tmp: Path, *, before: bool) -> tuple[Path, str]:
+def runtime_source(tmp: Path, *, before: str | None) -> tuple[Path, str]:
     """The runtime/ folder the platform processes import, and how the results are labelled."""
     sha = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ["git", "rev-parse", "--short", before or "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
     if before:
-        # HEAD's runtime/ exactly, whatever is being changed in the working tree right now.
+        # That commit's runtime/ exactly, whatever is being changed in the working tree right now.
         archive = subprocess.run(
-            ["git", "archive", "HEAD", "runtime"], cwd=ROOT, capture_output=True, check=True
+            ["git", "archive", sha, "runtime"], cwd=ROOT, capture_output=True, check=True
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
         return tmp / "runtime", f"before (commit {sha})"
@@ -215,7 +220,13 @@ def _out_of_time(signum: int, frame: FrameType | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--before", action="store_true", help="measure HEAD's committed runtime")
+    parser.add_argument(
+        "--before",
+        nargs="?",
+        const="HEAD",
+        metavar="COMMIT",
+        help="measure a commit's runtime (HEAD's when none is named)",
+    )
     parser.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
     args = parser.parse_args()
     signal.signal(signal.SIGALRM, _out_of_time)
@@ -241,8 +252,10 @@ def main() -> None:
             logs.mkdir(parents=True, exist_ok=True)
             for path in (Path(tmp) / "logs").glob("*.log"):
                 (logs / path.name).write_bytes(path.read_bytes())
-    command = "python -m hack.bench_worker" + (" --before" if args.before else "")
-    shown = "HEAD's runtime/ (git archive)" if args.before else "the working tree's runtime/"
+    command = "python -m hack.bench_worker" + (f" --before {args.before}" if args.before else "")
+    shown = (
+        f"{args.before}'s runtime/ (git archive)" if args.before else "the working tree's runtime/"
+    )
     settings = {
         "concurrency": CONCURRENCY,
         "pool_size": POOL_SIZE,
