@@ -104,7 +104,7 @@ async def started(app: App) -> Callable[[], Awaitable[None]]:
     inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     await inbox.put({"type": "lifespan.startup"})
-    task = asyncio.create_task(
+    task: asyncio.Future[None] = asyncio.ensure_future(
         app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, inbox.get, outbox.put)
     )
     if (await outbox.get())["type"] != "lifespan.startup.complete":
