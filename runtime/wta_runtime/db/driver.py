@@ -11,14 +11,12 @@ from __future__ import annotations
 import json
 import re
 import weakref
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.util import greenlet_spawn
+from sqlalchemy.util import await_, greenlet_spawn
 
 from wta_runtime.db.engine import statement_counter
 
@@ -60,47 +58,47 @@ class Driver:
     """Runs SQL on a pooled connection's asyncpg connection, and counts the statements."""
 
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        self._pool = engine.sync_engine
         self._count = statement_counter(engine)
 
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
-        pooled = await self._engine.raw_connection()
+    def _run(self, method: str, text: str, args: list[Any]) -> Any:
+        """Check a connection out, run the statement and check it in: in one greenlet."""
+        pooled = self._pool.raw_connection()
         try:
-            yield pooled.driver_connection
+            return await_(getattr(pooled.driver_connection, method)(text, *args))
         except asyncpg.PostgresError as error:
             if isinstance(error, asyncpg.PostgresConnectionError):
-                await greenlet_spawn(pooled.invalidate, error)
+                pooled.invalidate(error)
             raise
         except BaseException as error:
             # A broken socket, or a statement cut off by cancellation: never hand it out again.
-            await greenlet_spawn(pooled.invalidate, error if isinstance(error, Exception) else None)
+            pooled.invalidate(error if isinstance(error, Exception) else None)
             raise
         finally:
-            # Checking in may close the connection (overflow, recycle): SQLAlchemy's async way.
-            await greenlet_spawn(pooled.close)
+            # Checking in may close the connection (overflow, recycle).
+            pooled.close()
 
     async def fetch(self, sql: Sql, **params: Any) -> list[asyncpg.Record]:
         self._count.inc()
-        async with self._connection() as connection:
-            rows: list[asyncpg.Record] = await connection.fetch(sql.text, *sql.args(params))
-            return rows
+        rows: list[asyncpg.Record] = await greenlet_spawn(
+            self._run, "fetch", sql.text, sql.args(params)
+        )
+        return rows
 
     async def fetchrow(self, sql: Sql, **params: Any) -> asyncpg.Record | None:
         self._count.inc()
-        async with self._connection() as connection:
-            row: asyncpg.Record | None = await connection.fetchrow(sql.text, *sql.args(params))
-            return row
+        row: asyncpg.Record | None = await greenlet_spawn(
+            self._run, "fetchrow", sql.text, sql.args(params)
+        )
+        return row
 
     async def fetchval(self, sql: Sql, **params: Any) -> Any:
         self._count.inc()
-        async with self._connection() as connection:
-            return await connection.fetchval(sql.text, *sql.args(params))
+        return await greenlet_spawn(self._run, "fetchval", sql.text, sql.args(params))
 
     async def execute(self, sql: Sql, **params: Any) -> None:
         self._count.inc()
-        async with self._connection() as connection:
-            await connection.execute(sql.text, *sql.args(params))
+        await greenlet_spawn(self._run, "execute", sql.text, sql.args(params))
 
 
 _DRIVERS: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], Driver] = (
