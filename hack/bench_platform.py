@@ -77,7 +77,7 @@ class BenchPlatform:
     def start(self) -> None:
         nats = nats_process(self.tmp / "nats", port=self.nats_port, log_path=self.log("nats"))
         postgres = postgres_process(self.tmp / "pg", port=self.pg_port, log_path=self.log("pg"))
-        postgres.argv = [*postgres.argv, *probes.PG_STAT_STATEMENTS]
+        postgres.argv = [*postgres.argv, *probes.PG_STAT_STATEMENTS, *probes.PG_TRACK_PLANNING]
         for process in (nats, postgres):
             self.processes.append(process)
             process.start()

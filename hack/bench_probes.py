@@ -32,6 +32,9 @@ from wta_runtime.stream.names import TenantStream
 
 POLLER = "wta-bench-poller"
 PG_STAT_STATEMENTS = ("-c", "shared_preload_libraries=pg_stat_statements")
+# WTA_BENCH_STATEMENT_TIMES=1: planning is timed too (it costs PostgreSQL a little CPU itself).
+STATEMENT_TIMES = os.environ.get("WTA_BENCH_STATEMENT_TIMES") == "1"
+PG_TRACK_PLANNING = ("-c", "pg_stat_statements.track_planning=on") if STATEMENT_TIMES else ()
 # The last line of a traceback: "asyncpg.exceptions.TooManyConnectionsError: sorry, ...".
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Timeout)\w*(: |$)")
 _CONNECTIONS = """
@@ -44,6 +47,13 @@ _STATEMENTS = """
 SELECT s.query, s.calls FROM pg_stat_statements s
 JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
 WHERE d.datname = $1 AND r.rolname = $2
+"""
+
+
+_TIMES = """
+SELECT s.calls, s.plans, s.total_plan_time, s.total_exec_time, s.query FROM pg_stat_statements s
+JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
+WHERE d.datname = $1 AND r.rolname = $2 ORDER BY s.total_plan_time + s.total_exec_time DESC
 """
 
 
@@ -124,6 +134,17 @@ def statement_counts(pg_port: int, database: str, role: str) -> Counter[str]:
     """Calls of each normalised statement run by `role` in `database` since the last reset."""
     rows = asyncio.run(_superuser(pg_port, _STATEMENTS, database, role))
     return Counter({" ".join(row["query"].split()): row["calls"] for row in rows})
+
+
+def statement_times(pg_port: int, database: str, role: str, turns: int, top: int = 8) -> list[str]:
+    """The statements PostgreSQL spent most time on: planned how often, and ms a turn each."""
+    rows = asyncio.run(_superuser(pg_port, _TIMES, database, role))
+    return [
+        f"{row['calls'] / turns:4.1f} calls/turn, {row['plans'] / turns:4.1f} plans/turn, "
+        f"plan {row['total_plan_time'] / turns:.3f} + run {row['total_exec_time'] / turns:.3f} "
+        f"ms/turn  {' '.join(row['query'].split())[:110]}"
+        for row in rows[:top]
+    ]
 
 
 @contextlib.contextmanager

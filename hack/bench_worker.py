@@ -101,6 +101,11 @@ def measure_worker(platform: BenchPlatform, scenario: Scenario) -> Measurement:
         pg_cpu = probes.tree_cpu_seconds(platform.postgres_pid) - pg_before
         counter_after = probes.read_counter(metrics_port, STATEMENTS_COUNTER)
         statements = probes.statement_counts(platform.pg_port, database, ROLE)
+        if probes.STATEMENT_TIMES:
+            print(
+                *probes.statement_times(platform.pg_port, database, ROLE, scenario.contacts),
+                sep="\n",
+            )
     finally:
         worker.stop(timeout=15)
     summary = pipeline_summary(turns, scenario.contacts)
