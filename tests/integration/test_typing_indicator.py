@@ -101,6 +101,19 @@ async def test_a_tenant_with_the_indicator_off_asks_twilio_nothing(
     assert twilio.typing_on({sid}) == []
 
 
+async def test_a_reply_ready_at_once_still_shows_typing_first(
+    catalog: TenantCatalog, sender: OutboundSender, twilio: TwilioServer
+) -> None:
+    tenant = catalog.by_name("acme-pizza")
+    sid = _new_sid()
+    twilio.receive(tenant, sid)
+
+    async with TypingIndicator(sender).while_replying(tenant, sid):
+        pass  # an answer made without waiting on anything (the offline agent, a canned reply)
+
+    assert twilio.typing_on({sid}) == [sid]
+
+
 async def test_the_local_only_routes_need_the_accounts_credentials(
     catalog: TenantCatalog, twilio: TwilioServer
 ) -> None:

@@ -55,10 +55,14 @@ class TypingIndicator:
         return True
 
     async def _keep_shown(self, tenant: Tenant, message_sid: str, done: asyncio.Event) -> None:
-        while not done.is_set():
+        # Shown once even when the reply is ready before this task first runs (an instant
+        # answer): the contact saw a message read and answered, "typing..." in between.
+        while True:
             await self.show(tenant, message_sid)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), self._renew_every)
+            if done.is_set():
+                return
 
     @asynccontextmanager
     async def while_replying(self, tenant: Tenant, message_sid: str) -> AsyncIterator[None]:
