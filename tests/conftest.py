@@ -249,6 +249,8 @@ class TwilioServer:
     inbound_messages: dict[str, str]
     # MessageSid -> how many seconds Twilio takes to show a typing indicator on it.
     slow_typing: dict[str, float]
+    # `To` -> how many seconds Twilio takes to act on a send to it (recorded that late).
+    slow_sends: dict[str, float]
 
     def sent_to(self, contact: str) -> list[RecordedMessage]:
         return [m for m in self.messages if m.to == f"whatsapp:{contact}"]
@@ -278,6 +280,7 @@ def twilio(catalog: TenantCatalog) -> Iterator[TwilioServer]:
             app.state.typing_indicators,
             app.state.inbound_messages,
             app.state.slow_typing,
+            app.state.slow_sends,
         )
 
 

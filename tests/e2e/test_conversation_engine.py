@@ -147,7 +147,9 @@ async def test_a_worker_killed_mid_turn_loses_nothing_and_replies_once(
     await asyncio.sleep(4.0)  # longer than the ack wait: any redelivery would have replied
     assert [m.body for m in twilio.sent_to(contact)] == [reply.body]
     assert reply.body != "never sent"
-    assert len(requests_with(scripted_model, token)) == 2
+    # The killed worker's call and the next worker's; on a starved machine a turn whose lease ran
+    # out may ask again, and fencing keeps its answer from leaving (the one reply above).
+    assert len(requests_with(scripted_model, token)) >= 2
     stored = await messages_of(sessions, contact)
     assert [m.direction for m in stored] == ["inbound", "outbound"]
     [conversation] = await conversations_of(sessions, contact)

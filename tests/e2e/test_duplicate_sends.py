@@ -49,7 +49,8 @@ async def test_a_worker_killed_before_recording_a_send_leaves_one_reply_adopted_
         stored = [m for m in await messages_of(sessions, contact) if m.direction == "outbound"]
         return stored[0].twilio_sid
 
-    assert await eventually(outbound_sid, until=bool, timeout=30) == held.sid
+    # Twilio is asked only once the send could no longer be on its way (20 s after it left).
+    assert await eventually(outbound_sid, until=bool, timeout=60) == held.sid
     await asyncio.sleep(4.0)  # longer than the ack wait: a resend would have reached Twilio
     assert [m.sid for m in twilio.sent_to(contact)] == [held.sid]
     assert held.body == f"{token} the only reply"

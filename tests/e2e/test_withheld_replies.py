@@ -73,7 +73,7 @@ async def _settled_part(
             return [m for m in await messages_of(sessions, contact) if m.direction == "outbound"]
 
         [part] = await eventually(
-            outbound, until=lambda p: p[0].delivery_status != "attempted", timeout=30
+            outbound, until=lambda p: p[0].delivery_status != "attempted", timeout=60
         )
     finally:
         worker.stop()

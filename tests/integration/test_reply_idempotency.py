@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -14,11 +16,14 @@ from tests.conftest import TwilioServer
 from tests.utils.webhooks import new_contact
 from wta_runtime.agents.offline import OfflineAgentProvider
 from wta_runtime.catalog import TenantCatalog
-from wta_runtime.channel.sender import OutboundSender
+from wta_runtime.channel.sender import OutboundSender, SendError
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.tables import Conversation, Message
 from wta_runtime.stream.inbound import InboundMessage
 from wta_runtime.worker.turn_processor import TurnProcessor, reply_key
+
+TIMEOUT = 2.0  # seconds the sender waits for Twilio's answer
+SLOW = 3.0  # seconds Twilio takes to act on a send, more than the sender's timeout
 
 
 @pytest.fixture
@@ -139,3 +144,31 @@ async def test_new_message_after_close_opens_a_linked_conversation(
         ).all()
     assert [r.status for r in rows] == ["user_closed", "progress"]
     assert rows[1].previous_conversation_id == rows[0].id
+
+
+async def test_a_send_twilio_acts_on_after_its_timeout_is_adopted_not_sent_twice(
+    catalog: TenantCatalog, sessions: async_sessionmaker[AsyncSession], twilio: TwilioServer
+) -> None:
+    contact = new_contact()
+    sender = OutboundSender(twilio.url, timeout=TIMEOUT)
+    processor = TurnProcessor(
+        catalog=catalog, sessions=sessions, provider=OfflineAgentProvider(), sender=sender
+    )
+    message = _inbound(contact, "menu")
+    # Twilio takes the reply but records it only after the sender has given up on its answer.
+    twilio.slow_sends[f"whatsapp:{contact}"] = SLOW
+    try:
+        with pytest.raises(SendError):
+            await processor.handle(message)
+        # It reached Twilio at least TIMEOUT before the sender gave up.
+        acted_on = time.monotonic() + SLOW - TIMEOUT
+        del twilio.slow_sends[f"whatsapp:{contact}"]
+
+        redelivered = await processor.handle(message)  # at once, as a quick retry would
+        await asyncio.sleep(acted_on + 0.5 - time.monotonic())  # Twilio has acted on both
+    finally:
+        twilio.slow_sends.pop(f"whatsapp:{contact}", None)
+        await sender.close()
+
+    assert redelivered.outcome == "replied"
+    assert len(twilio.sent_to(contact)) == 1

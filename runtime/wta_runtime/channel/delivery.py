@@ -7,10 +7,11 @@ adopted when found, and only sent again when Twilio does not have it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -52,6 +53,10 @@ class Unread:
 
 UNREAD = Unread()
 RESENT = "not there, sending it again"
+# A send Twilio did not answer within its timeout may still be acted on after it: its part is
+# looked for no earlier than this many timeouts after it left, or a slow Twilio's message would
+# be missed and sent twice.
+SETTLE_TIMEOUTS = 2
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,7 @@ class OutboundDelivery:
         sender: OutboundSender,
         pacer: SenderPacer,
         clock: Callable[[], datetime],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._sessions = sessions
         self._single = single_statements(sessions)
@@ -83,6 +89,8 @@ class OutboundDelivery:
         self._sender = sender
         self._pacer = pacer
         self._clock = clock
+        self._sleep = sleep
+        self._settle = timedelta(seconds=SETTLE_TIMEOUTS * sender.timeout)
 
     async def deliver(
         self,
@@ -188,6 +196,9 @@ class OutboundDelivery:
         for part in parts:
             if part.delivery_status != ATTEMPTED or part.send_attempted_at is None:
                 continue
+            settled_at = part.send_attempted_at + self._settle
+            if (wait := (settled_at - self._clock()).total_seconds()) > 0:
+                await self._sleep(wait)  # the thread's lease and the message are kept alive
             if lease is not None:
                 lease.check()  # only the thread's owner may record what the part became
             template = part.details.get("template")

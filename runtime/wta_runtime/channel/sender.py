@@ -133,6 +133,7 @@ class OutboundSender:
     ) -> None:
         """`timeout`: how long one request to Twilio may take, connecting included."""
         self._http = RebasedTwilioHttpClient(api_base, timeout=timeout)
+        self.timeout = timeout
         self._status_callback_url = status_callback_url
         self._clients: dict[tuple[str, str, str], Client] = {}
 

@@ -127,7 +127,11 @@ class TurnProcessor:
         self._db = driver(sessions)
         self.inbox = Inbox(sessions, clock)
         delivery = OutboundDelivery(
-            sessions=sessions, sender=sender, pacer=pacer or SenderPacer(sessions), clock=clock
+            sessions=sessions,
+            sender=sender,
+            pacer=pacer or SenderPacer(sessions),
+            clock=clock,
+            sleep=sleep,
         )
         self.replies = ThreadReplies(
             sessions=sessions,
