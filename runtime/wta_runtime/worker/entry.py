@@ -27,11 +27,14 @@ def run_worker_process() -> None:
     import uvloop
     from pydantic import ValidationError
 
+    from wta_runtime import openai_deferred_types
     from wta_runtime.logging_setup import configure_logging
     from wta_runtime.manifests import ManifestError
     from wta_runtime.settings import get_settings
     from wta_runtime.worker.main import run_worker
 
+    # Before the first model call imports the OpenAI SDK: only the type modules used are imported.
+    openai_deferred_types.install()
     try:
         settings = get_settings()
         configure_logging(settings.log_level)
