@@ -8,7 +8,8 @@ one conversation passes through, the pod idles, and each process's memory is rea
 RSS (VmRSS), PSS and USS (private pages) from /proc/PID/smaps_rollup.
 
 The section "## Idle memory per tenant" of docs/benchmarks.md is replaced with the results;
-a run labelled "before (...)" (`--before`: HEAD's committed runtime/) is kept below later runs.
+a run labelled "before (...)" (`--before [COMMIT]`: that commit's runtime/, HEAD's without one)
+is kept below later runs.
 """
 
 from __future__ import annotations
@@ -182,8 +183,8 @@ one conversation through and reads each process's memory from /proc after the po
 key and answers with the offline agent. RSS counts shared libraries in full; PSS shares them
 out among the processes that map them; USS is what the process alone holds.
 `--sidecar` runs the scheduler as its own process, as pods did before it moved into the worker;
-`--env NAME=VALUE` sets a variable for the pod's processes; `--before` measures HEAD's
-committed runtime/.
+`--env NAME=VALUE` sets a variable for the pod's processes; `--before [COMMIT]` measures that
+commit's runtime/ (HEAD's when none is named).
 
 Where a worker's memory goes (RSS each import adds, in that order, in one interpreter):
 Python with asyncio and ssl ~20 MiB, pydantic and pydantic-settings ~18, SQLAlchemy with its
@@ -237,7 +238,13 @@ def write_section(runs: list[PodRun], label: str, command: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--before", action="store_true", help="measure HEAD's committed runtime")
+    parser.add_argument(
+        "--before",
+        nargs="?",
+        const="HEAD",
+        metavar="COMMIT",
+        help="measure a commit's runtime (HEAD's when none is named)",
+    )
     parser.add_argument("--sidecar", action="store_true", help="run the scheduler beside it")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the pod")
     parser.add_argument("--no-write", action="store_true", help="print, leave docs alone")
