@@ -189,8 +189,12 @@ commit's runtime/ (HEAD's when none is named).
 Where a worker's memory goes (RSS each import adds, in that order, in one interpreter):
 Python with asyncio and ssl ~20 MiB, pydantic and pydantic-settings ~18, SQLAlchemy with its
 ORM ~18, httpx ~2, nats-py with aiohttp ~8, the table models ~8, the Twilio SDK with requests
-~5, the OpenAI SDK ~15 (with httpx2; imported with the first model client, only once a model is
-called: `openai/__init__` imports every one of its ~500 type modules, whatever the call needs).
+~5, the OpenAI SDK ~6 (with httpx2; imported with the first model client, only once a model is
+called). `openai/__init__` and the `__init__`s of its type packages (`openai.types`,
+`openai.types.chat`...) import every one of its ~500 type modules, ~10 MiB whatever the call
+needs; the worker's entry defers them (`wta_runtime/openai_deferred_types.py`): a type's module
+is imported when the type is first used, 55 of them with the first client, ~100 once chat,
+embeddings and transcription were called.
 
 What the worker no longer holds (2026-12-01, measured with this benchmark, RSS offline/model):
 the `wta` CLI (typer, uvicorn, rich, the staff and API key commands: the pod's command
@@ -202,19 +206,28 @@ MiB. requests' character detector (charset_normalizer ~4 MiB; the worker never r
 response) and `malloc_trim(0)` once the worker has been quiet for 10 s after turns (~2 MiB
 with a model, under 1 ms of CPU): the table above. The start's imports take ~0.3 s less CPU
 (2.0 s against 2.3 s, load 4 on 2 cores). What a lazy import costs the turn that needs it: the
-OpenAI SDK ~0.6 s of CPU on the first model call of a process, Twilio's v2010 resources ~0.4 s
-on the first lookup of a sent message (only after a send whose outcome was unknown).
+OpenAI SDK ~0.3 s of CPU on the first model call of a process, Twilio's v2010 resources ~0.4 s
+on the first lookup of a sent message (only after a send whose outcome was unknown). The OpenAI
+SDK's type modules the worker does not use (its type packages deferred, above; 2026-12-01):
+model 108 -> 99 MiB, and the SDK's import with the first client ~0.3 s of CPU instead of ~0.7 s
+(3 runs each, the benchmark running beside them on 2 cores).
 
 Measured and not kept: `MALLOC_ARENA_MAX=2` with `UV_THREADPOOL_SIZE=1` (no change: the four
 libuv threads hold almost nothing), `PYTHONMALLOC=malloc` (+2 to +3 MiB), `python -OO`
 (`PYTHONOPTIMIZE=2`: -5 to -6 MiB, 89/107 before the trim; it needs the image to precompile
 `.opt-2.pyc` files, since the read-only image cannot cache them and every wake-up would compile
 every module, and it drops the runtime's asserts; nothing at run time reads docstrings), a
-lazy `openai.types` (-3 MiB only: the SDK's client imports most of it itself).
+lazy `openai.types` alone (-3 MiB only: the SDK's own modules import from `openai.types.chat`
+and the other type packages, whose `__init__`s still imported all their modules; deferring
+every type package's `__init__` is what is kept).
 
-The model case stays above the goal by the OpenAI SDK's ~15 MiB. The way under it, not taken
-yet: the chat call without the SDK (our path uses one `post` of plain JSON and reads a few fields
-of the answer), which means redoing the SDK's error mapping, auth and the egress-checked client.
+The model case is under the goal by about 1 MiB only (99 MiB). What the SDK still holds: its
+client with httpx2 and anyio, and ~45 chat type modules that `openai.lib` imports for structured
+outputs (`lib/_parsing/_completions.py`, run by `openai/__init__` itself, not by a type
+package), which the worker never uses. The way further down, not taken yet: the chat call
+without the SDK (our path uses one `post` of plain JSON and reads a few fields of the answer),
+which means redoing the SDK's error mapping, auth and the egress-checked client; or `python -OO`
+with precompiled `.opt-2.pyc` files in the image (above).
 
 """
 

@@ -1,6 +1,6 @@
 """What a worker holds before its first turn: the heavy SDKs stay out of an idle worker.
 
-Each costs memory in every tenant's pod (the OpenAI SDK ~19 MiB, MCP ~26 MB, pypdf ~15 MB, the
+Each costs memory in every tenant's pod (the OpenAI SDK ~6 MiB, MCP ~26 MB, pypdf ~15 MB, the
 `wta` CLI with typer and rich ~5 MiB, Twilio's v2010 resources ~9 MiB, see docs/benchmarks.md
 "Idle memory per tenant"); they are imported where first used. A fresh interpreter goes through
 the worker's start (the pod's command `python -m wta_runtime worker`, settings, the agent
