@@ -92,6 +92,10 @@ async def calls():
 
 
 found = asyncio.run(calls())
+# Providers other than `openai` go through LangChain, whose adapter reads the SDK's types.
+from wta_runtime.agents.langchain_models import to_langchain
+
+found["langchain"] = type(to_langchain([{"role": "user", "content": "hi"}])[0]).__name__
 chat = openai.types.chat
 namespace = {}
 exec("from openai.types.chat import *", namespace)
@@ -136,6 +140,7 @@ def test_the_sdk_answers_as_before_with_far_fewer_type_modules() -> None:
         "star import": True,
         "unknown name": False,
         "submodule": "openai.types.shared.chat_model",
+        "langchain": "HumanMessage",
     }
     assert isinstance(eager["loaded"], int)
     assert isinstance(deferred["loaded"], int)
