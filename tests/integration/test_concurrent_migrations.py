@@ -10,9 +10,9 @@ import sys
 import asyncpg
 from alembic.script import ScriptDirectory
 
+from tests.utils.databases import fresh_database
 from wta_runtime.db.migrate import alembic_config
 from wta_runtime.db.migration_lock import MIGRATION_LOCK_KEY
-from wta_runtime.local.embedded_postgres import create_database
 
 PODS = 4
 
@@ -22,16 +22,6 @@ def _env(database_url: str) -> dict[str, str]:
         **{k: v for k, v in os.environ.items() if not k.startswith("WTA_")},
         "WTA_DATABASE_URL": database_url,
     }
-
-
-def _fresh_database(database_url: str, name: str) -> tuple[str, str]:
-    """A new empty database on the session's server: its SQLAlchemy and asyncpg URLs."""
-    port = int(database_url.rsplit(":", 1)[1].split("/")[0])
-    create_database(port, name, "wta")
-    return (
-        f"postgresql+asyncpg://wta@127.0.0.1:{port}/{name}",
-        f"postgresql://wta@127.0.0.1:{port}/{name}",
-    )
 
 
 def _migrate_at_once(database_url: str) -> list[subprocess.CompletedProcess[str]]:
@@ -55,7 +45,7 @@ def _migrate_at_once(database_url: str) -> list[subprocess.CompletedProcess[str]
 async def test_pods_migrating_a_fresh_database_at_once_all_succeed_and_it_is_at_head_once(
     database_url: str,
 ) -> None:
-    url, plain_url = _fresh_database(database_url, "migrate_race")
+    url, plain_url = fresh_database(database_url, "migrate_race")
 
     pods = await asyncio.to_thread(_migrate_at_once, url)
 
@@ -74,7 +64,7 @@ async def test_pods_migrating_a_fresh_database_at_once_all_succeed_and_it_is_at_
 async def test_a_migration_kept_waiting_past_its_lock_timeout_fails_saying_why(
     database_url: str,
 ) -> None:
-    url, plain_url = _fresh_database(database_url, "migrate_stuck")
+    url, plain_url = fresh_database(database_url, "migrate_stuck")
     stuck = await asyncpg.connect(plain_url)
     try:
         await stuck.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)

@@ -96,7 +96,11 @@ _MESSAGE_COLUMNS = ", ".join(c.name for c in Message.__table__.columns)
 def _save_fenced(record: str = "") -> Sql:
     """While the lease holds (FOR SHARE: a takeover waits until this statement has committed),
     the parts are stored in their order and the messages they answer are settled; `record`:
-    more CTEs, written under the same condition."""
+    more CTEs, written under the same condition.
+
+    The messages answered are found through their conversation (`messages_unanswered`): by `id`
+    alone, the plan PostgreSQL keeps for the statement (made while the table is nearly empty)
+    reads the whole table, since it cannot tell how many ids the array holds."""
     return Sql(
         f"""
     WITH held AS (
@@ -115,7 +119,8 @@ def _save_fenced(record: str = "") -> Sql:
     ),
     settled AS (
         UPDATE messages SET answered_by = :key
-        WHERE id = ANY(CAST(:answers AS uuid[])) AND answered_by IS NULL AND {_HELD}
+        WHERE conversation_id = :answered_conversation AND direction = 'inbound'
+          AND answered_by IS NULL AND id = ANY(CAST(:answers AS uuid[])) AND {_HELD}
     ){"," if record else ""}
     {record}
     SELECT {_MESSAGE_COLUMNS} FROM inserted ORDER BY ordinal
@@ -136,15 +141,16 @@ async def save_outbound_fenced(
     token: int,
     rows: list[dict[str, Any]],
     key: str,
+    conversation: uuid.UUID,
     answers: Sequence[uuid.UUID],
     record: TurnRecordRows | None = None,
 ) -> list[Message]:
     """One statement: while lease `token` holds, store the parts, settle what they answer and
     write the agent's `record` of the turn, if any.
 
-    `rows` are `outbound_rows`. Returns the parts stored; fewer than `rows` when the lease was
-    lost or some part was stored before (the caller then takes the transactional way, which
-    tells which).
+    `rows` are `outbound_rows`; `answers` are inbound messages of `conversation`. Returns the
+    parts stored; fewer than `rows` when the lease was lost or some part was stored before (the
+    caller then takes the transactional way, which tells which).
     """
     laid = [{name: row[name] for name in _PART_COLUMNS} for row in rows]
     stored = await db.fetch(
@@ -152,6 +158,7 @@ async def save_outbound_fenced(
         token=token,
         rows=json.dumps(laid, default=str),
         key=key,
+        answered_conversation=conversation,
         answers=list(answers),
         **(record.params() if record is not None else {}),
     )

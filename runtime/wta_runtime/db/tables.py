@@ -52,6 +52,10 @@ class Conversation(Base):
             unique=True,
             postgresql_where=text(_in("status", OPEN_STATES)),
         ),
+        # A contact's conversations, newest first (a new one links to the previous).
+        Index(
+            "conversations_by_contact", "tenant", "contact_number", "business_number", "created_at"
+        ),
         Index(
             "conversations_handoff_queue",
             "tenant",
@@ -95,7 +99,13 @@ class Message(Base):
         CheckConstraint("direction IN ('inbound', 'outbound')", name="messages_direction_valid"),
         Index("messages_idempotency", "tenant", "idempotency_key", unique=True),
         Index("messages_by_conversation", "conversation_id", "created_at"),
-        Index("messages_by_twilio_sid", "tenant", "twilio_sid"),
+        # Partial: a lookup by tenant alone (or by key) can never take it for its own.
+        Index(
+            "messages_by_twilio_sid",
+            "tenant",
+            "twilio_sid",
+            postgresql_where=text("twilio_sid IS NOT NULL"),
+        ),
         Index(
             "messages_unanswered",
             "conversation_id",

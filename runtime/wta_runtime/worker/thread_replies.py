@@ -102,7 +102,13 @@ class ThreadReplies:
         rows = outbound_rows(**draft.outbound(), now=self._clock())
         answers = [m.id for m in draft.answers]
         stored = await save_outbound_fenced(
-            self._db, token=lease.token, rows=rows, key=draft.key, answers=answers, record=record
+            self._db,
+            token=lease.token,
+            rows=rows,
+            key=draft.key,
+            conversation=draft.conversation.id,
+            answers=answers,
+            record=record,
         )
         if len(stored) == len(rows):
             return stored
