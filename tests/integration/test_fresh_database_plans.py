@@ -71,7 +71,7 @@ async def test_a_turns_statements_read_by_index_in_the_plans_a_fresh_database_ke
     assert whole_reads == {}, "\n\n".join(plans[name] for name in whole_reads)
 
 
-async def test_the_plan_proof_indexes_downgrade_to_the_ones_before_them(
+async def test_the_index_migrations_of_the_worker_downgrade_to_the_indexes_before_them(
     database_url: str,
 ) -> None:
     async with migrated_database(database_url, "index_migrations") as (url, connection):
@@ -84,6 +84,7 @@ async def test_the_plan_proof_indexes_downgrade_to_the_ones_before_them(
     assert migrated["messages_by_twilio_sid"].endswith("WHERE (twilio_sid IS NOT NULL)")
     by_contact = migrated["conversations_by_contact"]
     assert by_contact.endswith("(tenant, contact_number, business_number, created_at)")
+    assert "thread_leases_expiry" not in migrated
     assert downgraded.keys() == {"messages_by_twilio_sid", "thread_leases_expiry"}
     assert "WHERE" not in downgraded["messages_by_twilio_sid"]
     assert upgraded_again == migrated

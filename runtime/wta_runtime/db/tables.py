@@ -220,7 +220,7 @@ class ThreadLease(Base):
     """Which worker answers a conversation thread, until when, and under which fencing token."""
 
     __tablename__ = "thread_leases"
-    __table_args__ = (Index("thread_leases_expiry", "expires_at"),)
+    # Found by thread or token only: no index on `expires_at`, so a renewal updates it in place.
 
     thread: Mapped[str] = mapped_column(Text, primary_key=True)
     owner: Mapped[str] = mapped_column(String(128))
