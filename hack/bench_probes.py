@@ -51,7 +51,9 @@ WHERE d.datname = $1 AND r.rolname = $2
 
 
 _TIMES = """
-SELECT s.calls, s.plans, s.total_plan_time, s.total_exec_time, s.query FROM pg_stat_statements s
+SELECT s.calls, s.plans, s.total_plan_time, s.total_exec_time,
+       s.shared_blks_hit + s.shared_blks_read AS blocks, s.query
+FROM pg_stat_statements s
 JOIN pg_database d ON d.oid = s.dbid JOIN pg_roles r ON r.oid = s.userid
 WHERE d.datname = $1 AND r.rolname = $2 ORDER BY s.total_plan_time + s.total_exec_time DESC
 """
@@ -137,12 +139,15 @@ def statement_counts(pg_port: int, database: str, role: str) -> Counter[str]:
 
 
 def statement_times(pg_port: int, database: str, role: str, turns: int, top: int = 8) -> list[str]:
-    """The statements PostgreSQL spent most time on: planned how often, and ms a turn each."""
+    """The statements PostgreSQL spent most time on: planned how often, ms a turn each, and
+    the shared buffers they touched a turn (pages read: unlike time, the machine's load does not
+    change them)."""
     rows = asyncio.run(_superuser(pg_port, _TIMES, database, role))
     return [
         f"{row['calls'] / turns:4.1f} calls/turn, {row['plans'] / turns:4.1f} plans/turn, "
         f"plan {row['total_plan_time'] / turns:.3f} + run {row['total_exec_time'] / turns:.3f} "
-        f"ms/turn  {' '.join(row['query'].split())[:110]}"
+        f"ms/turn, {row['blocks'] / turns:5.1f} buffers/turn  "
+        f"{' '.join(row['query'].split())[:100]}"
         for row in rows[:top]
     ]
 

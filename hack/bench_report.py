@@ -258,7 +258,8 @@ from hack/load.py (open loop); everything shares the same cores.
 - while tuning: `WTA_BENCH_ONLY=a` runs one scenario, `WTA_BENCH_SCALE=0.5` fewer contacts, and
   `WTA_BENCH_PROFILE=folder` records py-spy profiles of the worker (collapsed stacks; py-spy from
   PyPI); `python -m hack.bench --only gateway` takes the same variable for the gateway;
-  `WTA_BENCH_STATEMENT_TIMES=1` prints each statement's plans and planning/running ms a turn.
+  `WTA_BENCH_STATEMENT_TIMES=1` prints each statement's plans, planning/running ms and shared
+  buffers touched a turn.
 
 {body}"""
 
