@@ -1,8 +1,8 @@
 """The OpenAI SDK's errors, for `except` clauses, without importing the SDK.
 
-The SDK is imported where a model is first called: its import holds ~50 MB that an idle worker,
-or one whose agents run offline, does not need. Until something imported it, no code could have
-raised one of its errors, so there is nothing to catch.
+The SDK is imported where a model is first called: its import holds ~15 MiB (~6 with its type
+packages deferred) that an idle worker, or one whose agents run offline, does not need. Until
+something imported it, no code could have raised one of its errors, so there is nothing to catch.
 """
 
 from __future__ import annotations
