@@ -28,7 +28,7 @@ from hack.bench_platform import ROOT, BenchPlatform
 from hack.bench_report import BEFORE, DOC, kept_before, split_sections
 from hack.bench_report import Scenario as Load
 from hack.bench_turns import wait_for_turns
-from hack.bench_worker import runtime_source
+from hack.bench_worker import add_before_option, runtime_source
 from hack.machine import machine
 from wta_runtime.local.processes import ManagedProcess, free_port
 
@@ -251,13 +251,7 @@ def write_section(runs: list[PodRun], label: str, command: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--before",
-        nargs="?",
-        const="HEAD",
-        metavar="COMMIT",
-        help="measure a commit's runtime (HEAD's when none is named)",
-    )
+    add_before_option(parser)
     parser.add_argument("--sidecar", action="store_true", help="run the scheduler beside it")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the pod")
     parser.add_argument("--no-write", action="store_true", help="print, leave docs alone")

@@ -219,12 +219,8 @@ def runtime_source(tmp: Path, *, before: str | None) -> tuple[Path, str]:
     )
 
 
-def _out_of_time(signum: int, frame: FrameType | None) -> None:
-    raise TimeoutError(f"the worker benchmark took more than {TOTAL_SECONDS} s")
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_before_option(parser: argparse.ArgumentParser) -> None:
+    """`--before [COMMIT]`: the `before` that `runtime_source` takes."""
     parser.add_argument(
         "--before",
         nargs="?",
@@ -232,6 +228,15 @@ def main() -> None:
         metavar="COMMIT",
         help="measure a commit's runtime (HEAD's when none is named)",
     )
+
+
+def _out_of_time(signum: int, frame: FrameType | None) -> None:
+    raise TimeoutError(f"the worker benchmark took more than {TOTAL_SECONDS} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    add_before_option(parser)
     parser.add_argument("--no-write", action="store_true", help="print, leave docs/ alone")
     args = parser.parse_args()
     signal.signal(signal.SIGALRM, _out_of_time)

@@ -105,11 +105,6 @@ def _error(status: int, code: int, message: str) -> JSONResponse:
     )
 
 
-async def _after(seconds: float, act: Callable[[], RecordedMessage]) -> RecordedMessage:
-    await asyncio.sleep(seconds)
-    return act()
-
-
 def _date_sent_filter(query: Any) -> Callable[[datetime], bool]:
     """Twilio's `DateSent`, `DateSent>` (on or after), `DateSent<` (on or before) filters.
 
@@ -149,7 +144,7 @@ def create_twilio_app(
     messages: list[RecordedMessage] = app.state.messages
     held: set[str] = app.state.hold_replies_to
     slow: dict[str, float] = app.state.slow_sends
-    tasks: set[asyncio.Task[Any]] = set()
+    tasks: set[asyncio.Task[None]] = set()
 
     def account_of(authorization: str | None) -> str:
         """The account whose SID and auth token the Basic credentials are; 401 otherwise."""
@@ -218,36 +213,25 @@ def create_twilio_app(
             return _error(
                 400, 21617, "The concatenated message body exceeds the 1600 character limit."
             )
-        media_urls = [str(u) for u in form.getlist("MediaUrl")]
-
-        def record() -> RecordedMessage:
-            message = RecordedMessage(
-                sid="SM" + secrets.token_hex(16),
-                account_sid=account_sid,
-                to=to,
-                from_=sender,
-                body=params.get("Body", ""),
-                status="queued",
-                date_created=datetime.now(UTC),
-                media_urls=media_urls,
-                status_callback=params.get("StatusCallback"),
-                params=params,
-            )
-            messages.append(message)
-            if message.status_callback:
-                task = asyncio.create_task(send_callbacks(message))
-                tasks.add(task)
-                task.add_done_callback(tasks.discard)
-            return message
-
         if to in slow:
-            # Acted on late, and whether or not its sender is still waiting for the answer.
-            later = asyncio.create_task(_after(slow[to], record))
-            tasks.add(later)
-            later.add_done_callback(tasks.discard)
-            message = await asyncio.shield(later)
-        else:
-            message = record()
+            await asyncio.sleep(slow[to])  # acted on late, its sender may have given up by now
+        message = RecordedMessage(
+            sid="SM" + secrets.token_hex(16),
+            account_sid=account_sid,
+            to=to,
+            from_=sender,
+            body=params.get("Body", ""),
+            status="queued",
+            date_created=datetime.now(UTC),
+            media_urls=[str(u) for u in form.getlist("MediaUrl")],
+            status_callback=params.get("StatusCallback"),
+            params=params,
+        )
+        messages.append(message)
+        if message.status_callback:
+            task = asyncio.create_task(send_callbacks(message))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
         resource = message.resource()
         deadline = time.monotonic() + HOLD_SECONDS
         # Recorded, but the sender does not know it yet. Polled: tests change the set from
