@@ -9,6 +9,7 @@ import signal
 from prometheus_client import start_http_server
 
 from wta_runtime.catalog import TenantCatalog, load_catalog
+from wta_runtime.db.driver import dispose
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.scheduler.loop import run_scheduler
 from wta_runtime.settings import Settings
@@ -48,5 +49,5 @@ async def run_scheduler_process(settings: Settings) -> None:
                 )
     finally:
         for engine in engines:
-            await engine.dispose()
+            await dispose(engine)
         log.info("scheduler stopped")

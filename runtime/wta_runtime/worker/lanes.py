@@ -29,6 +29,7 @@ from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.channel.typing import TypingIndicator
+from wta_runtime.db.driver import dispose
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.logging_setup import serving_tenant
 from wta_runtime.scheduler.loop import run_scheduler
@@ -171,7 +172,7 @@ async def open_lane(
     except BaseException:
         reloader.unsubscribe(ingester.use_catalog)
         await agents.close()
-        await engine.dispose()
+        await dispose(engine)
         raise
     try:
         media = MediaIntake(
@@ -219,4 +220,4 @@ async def open_lane(
         reloader.unsubscribe(ingester.use_catalog)
         await agents.close()
         await close_connection(connection)
-        await engine.dispose()
+        await dispose(engine)
