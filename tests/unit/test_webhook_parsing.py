@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from starlette.requests import Request
 
@@ -102,8 +104,6 @@ def test_every_media_item_is_kept() -> None:
         "MediaUrl1": "https://m/1",
         "MediaContentType1": "audio/ogg",
     }
-    from datetime import UTC, datetime
-
     message = InboundMessage.from_twilio("t", params, datetime.now(UTC))
 
     assert [m.url for m in message.media] == ["https://m/0", "https://m/1"]
@@ -118,3 +118,45 @@ async def test_twilio_sdk_calls_are_rebased_to_the_configured_api() -> None:
         await client.close()
 
     assert rebased == "http://127.0.0.1:8010/2010-04-01/Accounts/AC1/Messages.json"
+
+
+def test_a_message_keeps_what_twilio_posted_and_stores_only_what_postgresql_accepts() -> None:
+    params = {
+        "MessageSid": "SM1",
+        "AccountSid": "AC1",
+        "From": "whatsapp:+1",
+        "To": "whatsapp:+2",
+        "Body": "a pizza\x00 please",
+        "ProfileName": "Ana\x00",
+        "WaId": "1",
+        "ButtonPayload": "order",
+        "ButtonText": "Order \ud83c",
+        "NumMedia": "3",
+        "MediaUrl0": "https://m/0\x00",
+        "MediaUrl2": "https://m/2",
+        "MediaContentType2": "image/png",
+    }
+    received_at = datetime.now(UTC)
+
+    message = InboundMessage.from_twilio("t", params, received_at)
+
+    assert (message.tenant, message.message_sid, message.account_sid) == ("t", "SM1", "AC1")
+    assert (message.from_number, message.to_number) == ("whatsapp:+1", "whatsapp:+2")
+    assert (message.body, message.profile_name) == ("a pizza\ufffd please", "Ana\ufffd")
+    assert (message.wa_id, message.button_payload) == ("1", "order")
+    assert message.button_text == "Order \ufffd"
+    assert [(m.url, m.content_type) for m in message.media] == [
+        ("https://m/0\ufffd", None),
+        ("https://m/2", "image/png"),
+    ]
+    assert message.received_at == received_at
+    assert message.params == params
+
+
+def test_a_message_without_the_optional_parameters_has_their_defaults() -> None:
+    params = {"MessageSid": "SM1", "AccountSid": "AC1", "From": "whatsapp:+1", "To": "whatsapp:+2"}
+    message = InboundMessage.from_twilio("t", params, datetime.now(UTC))
+
+    assert message.body == ""
+    assert message.profile_name is message.wa_id is message.button_text is None
+    assert message.media == []

@@ -42,24 +42,27 @@ class InboundMessage(BaseModel):
         cls, tenant: str, params: dict[str, str], received_at: datetime
     ) -> InboundMessage:
         """Build the message from webhook parameters already checked for the required keys."""
+        # One validation of plain values, attachments included (the gateway builds one a webhook).
         num_media = int(params.get("NumMedia", "0") or 0)
         media = [
-            MediaItem(url=params[f"MediaUrl{i}"], content_type=params.get(f"MediaContentType{i}"))
+            {"url": params[f"MediaUrl{i}"], "content_type": params.get(f"MediaContentType{i}")}
             for i in range(num_media)
             if f"MediaUrl{i}" in params
         ]
-        return cls(
-            tenant=tenant,
-            message_sid=params["MessageSid"],
-            account_sid=params["AccountSid"],
-            from_number=params["From"],
-            to_number=params["To"],
-            body=params.get("Body", ""),
-            profile_name=params.get("ProfileName"),
-            wa_id=params.get("WaId"),
-            media=media,
-            button_payload=params.get("ButtonPayload"),
-            button_text=params.get("ButtonText"),
-            received_at=received_at,
-            params=params,
+        return cls.model_validate(
+            {
+                "tenant": tenant,
+                "message_sid": params["MessageSid"],
+                "account_sid": params["AccountSid"],
+                "from_number": params["From"],
+                "to_number": params["To"],
+                "body": params.get("Body", ""),
+                "profile_name": params.get("ProfileName"),
+                "wa_id": params.get("WaId"),
+                "media": media,
+                "button_payload": params.get("ButtonPayload"),
+                "button_text": params.get("ButtonText"),
+                "received_at": received_at,
+                "params": params,
+            }
         )
