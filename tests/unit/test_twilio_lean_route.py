@@ -14,6 +14,7 @@ from wta_runtime.gateway.routes.twilio import match_twilio_path, serve_twilio
 from wta_runtime.gateway.routes.webhook import receive_webhook
 from wta_runtime.gateway.signature import valid_signature
 from wta_runtime.gateway.state import GatewayState
+from wta_runtime.gateway.twilio_request import TwilioPost
 from wta_runtime.gateway.webhook_form import WebhookFormError, parse_form
 
 TOKEN = "0123456789abcdef0123456789abcdef"
@@ -144,3 +145,33 @@ async def test_other_methods_than_post_are_not_allowed() -> None:
 
     assert sent[0]["status"] == 405
     assert (b"allow", b"POST") in sent[0]["headers"]
+
+
+def test_the_headers_the_route_reads_are_taken_from_the_post_the_first_when_repeated() -> None:
+    received = [
+        (b"host", b"10.0.0.7:8000"),
+        (b"user-agent", b"TwilioProxy/1.1"),
+        (b"content-type", b"application/x-www-form-urlencoded; charset=utf-8"),
+        (b"content-length", b"512"),
+        (b"x-twilio-signature", b"c2lnbmVk"),
+        (b"x-twilio-signature", b"c2Vjb25k"),
+        (b"x-forwarded-proto", b"https"),
+        (b"x-forwarded-host", b"caf\xe9.example"),
+        (b"x-forwarded-prefix", b"/wta"),
+        (b"i-twilio-idempotency-token", b"abc"),
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    post = TwilioPost.from_asgi({"headers": received}, receive)
+
+    assert post.headers == {
+        "host": "10.0.0.7:8000",
+        "content-type": "application/x-www-form-urlencoded; charset=utf-8",
+        "content-length": "512",
+        "x-twilio-signature": "c2lnbmVk",
+        "x-forwarded-proto": "https",
+        "x-forwarded-host": "café.example",
+        "x-forwarded-prefix": "/wta",
+    }

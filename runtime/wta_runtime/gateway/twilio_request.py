@@ -27,20 +27,37 @@ class TwilioRequestRejected(Exception):
         self.tenant = tenant
 
 
+# Every header Twilio's routes read: the form's (read_form), the signature and what rebuilds the
+# public URL (public_url). Only these are decoded, the rest (user agent, encodings...) never is.
+# ASGI servers lowercase header names, so the raw names are matched as they are.
+ROUTE_HEADERS = {
+    name.encode("latin-1"): name
+    for name in (
+        "content-type",
+        "content-length",
+        "x-twilio-signature",
+        "host",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-prefix",
+    )
+}
+
+
 @dataclass(frozen=True, slots=True)
 class TwilioPost:
     """A post to a Twilio route as ASGI hands it over; the first of repeated headers counts."""
 
     scope: Scope
-    headers: dict[str, str]
+    headers: dict[str, str]  # the `ROUTE_HEADERS` it has
     receive: Receive
 
     @classmethod
     def from_asgi(cls, scope: Scope, receive: Receive) -> TwilioPost:
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
-            key = name.decode("latin-1")
-            if key not in headers:
+            key = ROUTE_HEADERS.get(name)
+            if key is not None and key not in headers:
                 headers[key] = value.decode("latin-1")
         return cls(scope, headers, receive)
 
