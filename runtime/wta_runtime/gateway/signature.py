@@ -37,10 +37,11 @@ def _keyed_hmac(token: str) -> hmac.HMAC:
 
 def valid_signature(url: str, params: dict[str, str], token: str, signature: str) -> bool:
     """Whether `signature` is Twilio's for a post of `params` to `url`, signed with `token`."""
-    # Twilio concatenates every name and its value, names sorted (one value per name here).
+    # Twilio concatenates every name and its value, names sorted (one value per name here, so
+    # sorting the names alone orders the pairs as sorting them would, in half the time).
     if not signature.isascii():  # base64 is ASCII: no signature of Twilio's looks like this
         return False
-    signed_params = "".join([name + value for name, value in sorted(params.items())]).encode()
+    signed_params = "".join([name + params[name] for name in sorted(params)]).encode()
     keyed = _keyed_hmac(token)
     expected = signature.encode("ascii")
     for candidate in _signed_urls(url):
