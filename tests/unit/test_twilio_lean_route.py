@@ -36,6 +36,8 @@ PARAMS = {
         "a=%ZZ&b=%C3%28",  # bad escapes and invalid UTF-8 are kept / replaced, not refused
         "na+me=va+lue&x=%2B%26%3D",
         "only=",
+        "From=whatsapp%3A%2B15550000001&To=whatsapp%3A%2B",
+        "a=whatsapp%3A%2B1+2&b=whatsapp%3A%2B1%2B2&c=whatsapp%3a%2b1&d=whatsapp%3A%2B%C3%A9",
     ],
 )
 def test_form_is_parsed_as_parse_qsl_parses_it(body: str) -> None:

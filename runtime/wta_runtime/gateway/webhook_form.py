@@ -13,6 +13,7 @@ TWILIO_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}")
 # E.164: a + and at most 15 digits; Twilio prefixes WhatsApp numbers with the channel.
 WHATSAPP_NUMBER = re.compile(r"(whatsapp:)?\+[0-9]{1,15}")
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+QUOTED_WHATSAPP = "whatsapp%3A%2B"  # "whatsapp:+" as Twilio's form quotes it
 MAX_FIELDS = 200
 
 
@@ -89,6 +90,11 @@ def _unquote_plus(text: str) -> str:
     """`unquote(text.replace("+", " "))`; ASCII text (what Twilio sends) skips `unquote`'s
     generator over ASCII runs, which costs more than the unquoting: same bytes, same decoding."""
     text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    # Both numbers of every webhook: a fifth of unquoting's time, when nothing else is quoted.
+    if text.startswith(QUOTED_WHATSAPP) and text.find("%", len(QUOTED_WHATSAPP)) < 0:
+        return "whatsapp:+" + text[len(QUOTED_WHATSAPP) :]
     if text.isascii():
         return unquote_to_bytes(text).decode("utf-8", "replace")
     return unquote(text)
