@@ -1,4 +1,5 @@
-"""A conversation with many messages waiting never takes the worker away from the others."""
+"""A conversation with many messages waiting never takes the worker away from the others, and
+a new message's thread is owned by the statement that stores it when nothing else owns it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.conftest import TwilioServer
@@ -17,6 +19,8 @@ from tests.utils.webhooks import new_contact
 from wta_runtime.agents.turn import AgentReply, AgentTurn
 from wta_runtime.catalog import TenantCatalog
 from wta_runtime.worker.consumer import RetryPolicy
+from wta_runtime.worker.inbox import thread_key
+from wta_runtime.worker.thread_ownership import ThreadBusyError, ThreadOwnership
 
 
 @dataclass
@@ -86,3 +90,66 @@ async def test_a_busy_conversation_does_not_hold_up_the_others(
     assert replies[0].date_created <= replies[1].date_created
     stored = await messages_of(sessions, busy)
     assert all(m.answered_by for m in stored if m.direction == "inbound")
+
+
+async def lease_owners(sessions: async_sessionmaker[AsyncSession], thread: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            text("SELECT owner FROM thread_leases WHERE thread = :thread"), {"thread": thread}
+        )
+        return list(rows.all())
+
+
+async def test_a_new_message_s_turn_owns_its_thread_until_its_reply_is_sent(
+    worker: Worker,
+    agent: GatedAgent,
+    twilio: TwilioServer,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    assert worker.processor is not None
+    contact = new_contact()
+    message = worker.message(contact, "slow question")
+    thread = thread_key(worker.tenant, message.from_number, message.to_number)
+    await worker.publish(message)
+    await eventually(lambda: agent.turns, until=bool)
+    # While the model is asked, the thread is this worker's, and no one else can take it.
+    assert await lease_owners(sessions, thread) == [worker.processor.replies.ownership.owner]
+    other = ThreadOwnership(sessions, owner="another-worker")
+
+    async def take_over() -> None:
+        async with other.hold(thread, timeout=1):
+            pass
+
+    with pytest.raises(ThreadBusyError):
+        await take_over()
+    agent.gate.set()
+    [reply] = await eventually(lambda: twilio.sent_to(contact), until=bool)
+    assert reply.body == "answer to slow question"
+    # The reply's last write freed the thread: the next message is answered, by the next turn.
+    assert await eventually(lambda: lease_owners(sessions, thread), until=lambda o: o == []) == []
+    await worker.publish(worker.message(contact, "and the menu?"))
+    replies = await eventually(lambda: twilio.sent_to(contact), until=lambda r: len(r) == 2)
+    assert [r.body for r in replies] == ["answer to slow question", "answer to and the menu?"]
+
+
+async def test_a_message_whose_thread_another_worker_owns_waits_for_it(
+    worker: Worker,
+    agent: GatedAgent,
+    twilio: TwilioServer,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    contact = new_contact()
+    message = worker.message(contact, "are you open?")
+    thread = thread_key(worker.tenant, message.from_number, message.to_number)
+    other = ThreadOwnership(sessions, owner="another-worker")
+    async with other.hold(thread, timeout=5):
+        await worker.publish(message)
+        # Stored (the receipt does not wait), but not answered while the other owns the thread.
+        await eventually(lambda: messages_of(sessions, contact), until=bool)
+        await asyncio.sleep(1.0)
+        assert agent.turns == []
+        assert await lease_owners(sessions, thread) == ["another-worker"]
+    [reply] = await eventually(lambda: twilio.sent_to(contact), until=bool)
+    assert reply.body == "answer to are you open?"
+    await asyncio.sleep(0.5)
+    assert len(twilio.sent_to(contact)) == 1

@@ -21,6 +21,7 @@ from wta_runtime.db.migrate import alembic_config, upgrade_database
 # Every statement of a turn's usual way (and the variants it takes when there is less to do).
 TURN_STATEMENTS: dict[str, Sql] = {
     "receive": receive._STATEMENT,
+    "receive, taking the lease": receive._WITH_LEASE,
     "lease": thread_leases._ACQUIRE,
     "lease renewal": thread_leases._RENEW,
     "lease release": thread_leases._RELEASE,

@@ -31,6 +31,7 @@ from wta_runtime.worker.turn_processor import TurnProcessor
 class Worker:
     tenant: str
     js: JetStreamContext
+    processor: TurnProcessor | None = None
 
     async def publish(self, message: InboundMessage) -> None:
         names = TenantStream(self.tenant)
@@ -96,7 +97,7 @@ async def running_worker(
     task = asyncio.create_task(consumer.run())
     await asyncio.sleep(0.3)  # streams and consumers exist
     try:
-        yield Worker(name, js)
+        yield Worker(name, js, processor)
     finally:
         consumer.stop()
         with contextlib.suppress(asyncio.CancelledError):

@@ -10,12 +10,14 @@ resumes, or another writer opened the same conversation in the same instant.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from wta_runtime.db.driver import Driver, Sql, jsonb
 from wta_runtime.db.row_objects import from_row
 from wta_runtime.db.tables import OPEN_STATES, Message
+from wta_runtime.db.thread_leases import LeaseAsk, acquire_body
 
 _SQL = """
 WITH found AS (
@@ -71,17 +73,35 @@ contact AS (
     ON CONFLICT (tenant, business_number, contact_number) DO UPDATE
         SET last_inbound_at = EXCLUDED.last_inbound_at, profile_name = EXCLUDED.profile_name
         WHERE k.last_inbound_at < EXCLUDED.last_inbound_at
-)
-SELECT {message_columns} FROM inserted
+){lease}
+SELECT {message_columns}{lease_token} FROM inserted
 """
 
 
-_STATEMENT = Sql(
-    _SQL.format(
-        open_states=", ".join(f"'{state}'" for state in OPEN_STATES),
-        message_columns=", ".join(column.name for column in Message.__table__.columns),
+def _statement(*, lease: bool) -> Sql:
+    return Sql(
+        _SQL.format(
+            open_states=", ".join(f"'{state}'" for state in OPEN_STATES),
+            message_columns=", ".join(column.name for column in Message.__table__.columns),
+            # A new message's thread: its lease taken too, when free (see `receive`).
+            lease=f",\nlease AS ({acquire_body('EXISTS (SELECT 1 FROM inserted)')})"  # noqa: S608
+            if lease
+            else "",
+            lease_token=", (SELECT token FROM lease) AS lease_token" if lease else "",
+        )
     )
-)
+
+
+_STATEMENT = _statement(lease=False)
+_WITH_LEASE = _statement(lease=True)
+
+
+@dataclass(frozen=True)
+class Received:
+    """The message stored, and the thread's lease token when it was asked for and free."""
+
+    message: Message
+    lease_token: int | None = None
 
 
 async def receive(
@@ -98,10 +118,15 @@ async def receive(
     received_at: datetime,
     now: datetime,
     pending_timeout: timedelta,
-) -> Message | None:
-    """The stored message when this statement stored it; None for the step-by-step way."""
+    lease: LeaseAsk | None = None,
+) -> Received | None:
+    """The stored message when this statement stored it; None for the step-by-step way.
+
+    With `lease`, a message stored now has its thread's lease taken in the same statement when
+    the thread is free: the turn that answers it needs no round trip of its own to own it.
+    """
     row = await db.fetchrow(
-        _STATEMENT,
+        _STATEMENT if lease is None else _WITH_LEASE,
         tenant=tenant,
         contact=contact,
         business=business,
@@ -115,5 +140,10 @@ async def receive(
         pending_expiry=now + pending_timeout,
         conversation=uuid.uuid4(),
         message=uuid.uuid4(),
+        **(lease.params() if lease is not None else {}),
     )
-    return None if row is None else from_row(Message, row)
+    if row is None:
+        return None
+    values = dict(row)
+    token = values.pop("lease_token", None)
+    return Received(from_row(Message, values), None if token is None else int(token))

@@ -18,17 +18,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from wta_runtime.db.driver import Driver, Sql
 
-_ACQUIRE = Sql(
-    """
+
+def acquire_body(guard: str) -> str:
+    """A CTE body taking the thread's lease (`:thread`, `:owner`, `:ttl`) when `guard` holds and
+    the thread is free (or its lease expired); it returns the new token."""
+    return f"""
     INSERT INTO thread_leases AS l (thread, owner, token, expires_at)
-    VALUES (:thread, :owner, nextval('thread_lease_tokens'),
-            clock_timestamp() + CAST(:ttl AS interval))
+    SELECT :thread, :owner, nextval('thread_lease_tokens'),
+           clock_timestamp() + CAST(:ttl AS interval)
+    WHERE {guard}
     ON CONFLICT (thread) DO UPDATE
         SET owner = EXCLUDED.owner, token = EXCLUDED.token, expires_at = EXCLUDED.expires_at
         WHERE l.expires_at <= clock_timestamp()
     RETURNING token
-    """
-)
+    """  # noqa: S608 (guards of ours, no input)
+
+
+_ACQUIRE = Sql(acquire_body("true"))
 _RENEW = Sql(
     """
     UPDATE thread_leases SET expires_at = clock_timestamp() + CAST(:ttl AS interval)
@@ -45,6 +51,19 @@ _FENCE = text(
 
 class LeaseLostError(RuntimeError):
     """This worker no longer owns the thread: another may answer it now; write and send nothing."""
+
+
+@dataclass(frozen=True)
+class LeaseAsk:
+    """What taking a thread's lease in another statement needs, and when it was asked."""
+
+    thread: str
+    owner: str
+    ttl: float
+    started: float  # on the local monotonic clock, before the statement
+
+    def params(self) -> dict[str, object]:
+        return {"thread": self.thread, "owner": self.owner, "ttl": timedelta(seconds=self.ttl)}
 
 
 @dataclass
@@ -66,9 +85,9 @@ class ThreadLease:
             raise LeaseLostError(f"lease {self.token} on a conversation thread is no longer held")
 
 
-async def acquire(db: Driver, *, thread: str, owner: str, ttl: float) -> int | None:
+async def acquire(db: Driver, ask: LeaseAsk) -> int | None:
     """The new token when the thread was free (or its lease expired); None when it is held."""
-    token = await db.fetchval(_ACQUIRE, thread=thread, owner=owner, ttl=timedelta(seconds=ttl))
+    token = await db.fetchval(_ACQUIRE, **ask.params())
     return int(token) if token is not None else None
 
 

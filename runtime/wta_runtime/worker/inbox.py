@@ -16,8 +16,9 @@ from wta_runtime.db import bursts
 from wta_runtime.db import conversation_store as store
 from wta_runtime.db.driver import driver
 from wta_runtime.db.engine import single_statements
-from wta_runtime.db.receive import receive
+from wta_runtime.db.receive import Received, receive
 from wta_runtime.db.tables import Conversation, Message
+from wta_runtime.db.thread_leases import LeaseAsk
 from wta_runtime.db.transitions import transition
 from wta_runtime.stream.inbound import InboundMessage
 
@@ -58,6 +59,18 @@ class Inbox:
         self, tenant: Tenant, inbound: InboundMessage, *, stream_seq: int | None = None
     ) -> Message:
         """The stored message; stored now (a user returning from idle resumes progress) if new."""
+        return (await self.store_owning(tenant, inbound, stream_seq=stream_seq)).message
+
+    async def store_owning(
+        self,
+        tenant: Tenant,
+        inbound: InboundMessage,
+        *,
+        stream_seq: int | None = None,
+        lease: LeaseAsk | None = None,
+    ) -> Received:
+        """`store`, and with `lease` the thread's lease token when the message is new and its
+        thread free (taken by the same statement); no token otherwise."""
         received = await receive(
             self._db,
             tenant=tenant.name,
@@ -71,13 +84,14 @@ class Inbox:
             received_at=inbound.received_at,
             now=self._clock(),
             pending_timeout=tenant.spec.timers.pending,
+            lease=lease,
         )
         if received is not None:
             return received
         async with self._sessions.begin() as session:
             found = await store.find_message(session, tenant.name, inbound.message_sid)
             if found is not None:
-                return found
+                return Received(found)
             now = self._clock()
             conversation = await store.open_conversation(
                 session,
@@ -107,7 +121,7 @@ class Inbox:
                     now=now,
                     values={"expires_at": now + tenant.spec.timers.progress},
                 )
-            return message
+            return Received(message)
 
     async def stored_sids(self, tenant: Tenant, sids: list[str]) -> set[str]:
         """Which of these `MessageSid`s are stored already (one query for a whole backlog)."""

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from wta_runtime.db import thread_leases
 from wta_runtime.db.driver import DATABASE_ERRORS, driver
-from wta_runtime.db.thread_leases import LeaseLostError, ThreadLease
+from wta_runtime.db.thread_leases import LeaseAsk, LeaseLostError, ThreadLease
 
 log = logging.getLogger("wta.worker")
 
@@ -61,10 +61,22 @@ class ThreadOwnership:
     def held(self) -> int:
         return len(self._held)
 
+    def ask(self, thread: str) -> LeaseAsk:
+        """What another statement needs to take `thread`'s lease for this worker, from now."""
+        return LeaseAsk(thread, self.owner, self.ttl, self._monotonic())
+
+    def taken(self, ask: LeaseAsk, token: int) -> ThreadLease:
+        """The lease a statement took for `ask` (give it to `hold`)."""
+        valid_until = ask.started + self.ttl - GUARD_SECONDS
+        return ThreadLease(ask.thread, token, valid_until, monotonic=self._monotonic)
+
     @asynccontextmanager
-    async def hold(self, thread: str, *, timeout: float) -> AsyncIterator[ThreadLease]:
-        """Own `thread` for the block; `ThreadBusyError` after waiting `timeout` seconds."""
-        lease = await self._acquire(thread, timeout)
+    async def hold(
+        self, thread: str, *, timeout: float, taken: ThreadLease | None = None
+    ) -> AsyncIterator[ThreadLease]:
+        """Own `thread` for the block (with the lease `taken` already, if given);
+        `ThreadBusyError` after waiting `timeout` seconds."""
+        lease = taken if taken is not None else await self._acquire(thread, timeout)
         self._held[lease.token] = lease
         try:
             yield lease
@@ -79,14 +91,10 @@ class ThreadOwnership:
         deadline = self._monotonic() + timeout
         poll = self._poll
         while True:
-            started = self._monotonic()
-            token = await thread_leases.acquire(
-                self._db, thread=thread, owner=self.owner, ttl=self.ttl
-            )
+            ask = self.ask(thread)
+            token = await thread_leases.acquire(self._db, ask)
             if token is not None:
-                return ThreadLease(
-                    thread, token, started + self.ttl - GUARD_SECONDS, monotonic=self._monotonic
-                )
+                return self.taken(ask, token)
             if self._monotonic() > deadline:
                 raise ThreadBusyError(f"conversation thread busy for {timeout:.0f}s")
             await asyncio.sleep(poll)

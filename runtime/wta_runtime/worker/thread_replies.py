@@ -78,9 +78,12 @@ class ThreadReplies:
         self._clock = clock
 
     @asynccontextmanager
-    async def own(self, thread: str) -> AsyncIterator[ThreadLease]:
-        """Hold the thread's lease for the block (waiting for another turn of it to end)."""
-        async with self.ownership.hold(thread, timeout=THREAD_WAIT_SECONDS) as lease:
+    async def own(
+        self, thread: str, *, taken: ThreadLease | None = None
+    ) -> AsyncIterator[ThreadLease]:
+        """Hold the thread's lease for the block (waiting for another turn of it to end), or
+        the lease `taken` already."""
+        async with self.ownership.hold(thread, timeout=THREAD_WAIT_SECONDS, taken=taken) as lease:
             yield lease
 
     async def store(

@@ -160,12 +160,20 @@ class TurnProcessor:
         tenant = self.catalog.by_name(inbound.tenant)
         if tenant.spec.suspend:
             return TurnResult("tenant_suspended")
-        stored = await self.inbox.store(tenant, inbound, stream_seq=stream_seq)
-        if await self._settled(tenant, stored):
-            return TurnResult("already_replied")
-        await self._wait_for_quiet(tenant, stored)
         key = thread_key(tenant.name, inbound.from_number, inbound.to_number)
-        async with self.replies.own(key) as lease:
+        ownership = self.replies.ownership
+        # Without a burst window nothing is waited for before the turn owns its thread: the
+        # statement that stores a new message takes the thread's lease too, when it is free.
+        ask = None if tenant.spec.conversation.burst_window else ownership.ask(key)
+        received = await self.inbox.store_owning(tenant, inbound, stream_seq=stream_seq, lease=ask)
+        stored, taken = received.message, None
+        if ask is not None and received.lease_token is not None:
+            taken = ownership.taken(ask, received.lease_token)  # a new message: not settled
+        elif await self._settled(tenant, stored):
+            return TurnResult("already_replied")
+        else:
+            await self._wait_for_quiet(tenant, stored)
+        async with self.replies.own(key, taken=taken) as lease:
             earlier_messages = list(earlier)
             if backlog is not None:
                 held = {seq for seq, _ in earlier_messages}
