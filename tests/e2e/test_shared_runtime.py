@@ -26,6 +26,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.utils.manifests import tenant_documents
+from tests.utils.probes import probe
 from tests.utils.servers import serve_in_thread
 from tests.utils.waiting import eventually
 from tests.utils.webhooks import new_contact, webhook_for
@@ -326,11 +327,19 @@ async def test_a_shared_tenant_that_cannot_connect_fails_alone_until_its_secret_
         assert shared.process.poll() is None  # the process, and tenant A with it, goes on
         assert not _replies(platform, contact_b)
         assert "not-the-password" not in log.read_text()
+        # Not ready while B's lane fails (a rollout waits for it), naming B and no password.
+        status, reason = probe(shared.port, "/ready")
+        assert status == 503
+        assert reason.startswith(f"lanes not running: {B}: ")
+        assert "not-the-password" not in reason
+        assert probe(shared.port, "/live")[0] == 200
         # The operator fixes the Secret; the lane's next try reads it and B's message is answered.
         (secrets / f"{B}-nats" / "url").write_text(good_b)
         replies_b = await eventually(lambda: _replies(platform, contact_b), until=bool, timeout=90)
         assert ANSWERS[B] in replies_b[0].body
         assert _counted(shared, "wta_worker_lane_restarts", B) >= 1
+        ready = await eventually(lambda: probe(shared.port, "/ready"), until=lambda p: p[0] == 200)
+        assert ready == (200, "2 lane(s) running")
     finally:
         shared.stop()
         platform.processes.remove(shared)

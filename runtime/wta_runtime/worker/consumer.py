@@ -92,8 +92,13 @@ class InboundConsumer:
         self._ack_wait = ack_wait
         self._stopping = asyncio.Event()
         self._floors = AckFloors(js)
+        # Set once every tenant's turns and statuses are being pulled.
+        self.consuming = asyncio.Event()
+        self._bound = 0
 
     async def run(self) -> None:
+        if not self._tenants:
+            self.consuming.set()  # nothing to pull: as ready as it will be
         for tenant in self._tenants:
             await ensure_tenant_stream(self._js, TenantStream(tenant), ack_wait=self._ack_wait)
         keepalive = self._ack_wait / 3
@@ -156,6 +161,9 @@ class InboundConsumer:
         """
         subscription = await self._js.pull_subscribe_bind(durable, stream=names.stream)
         log.info("consuming %s with %s", names.stream, durable)
+        self._bound += 1
+        if self._bound == 2 * len(self._tenants):
+            self.consuming.set()
         while not self._stopping.is_set():
             wanted = await dispatcher.reserve(self._fetch_size(dispatcher))
             if not wanted:

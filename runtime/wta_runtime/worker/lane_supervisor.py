@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from prometheus_client import Counter
 
 from wta_runtime.agents.hot_reload import CatalogReloader
+from wta_runtime.worker.health import LaneState, WorkerHealth
 from wta_runtime.worker.lane_plans import LanePlan, replan
 from wta_runtime.worker.lanes import Lane, SharedTools, open_lane
 
@@ -38,21 +39,27 @@ class LaneSupervisor:
     connect_seconds: float = 10.0
     max_delay: float = 60.0
     running: dict[str, Lane] = field(default_factory=dict)
+    health: WorkerHealth = field(default_factory=WorkerHealth)
+    # How often a running lane's NATS connection and database are looked at for `/ready`.
+    check_every: float = 5.0
 
     def stop(self) -> None:
         """Stop every lane (each finishes its turns in flight) and retry none."""
         self.stopping.set()
-        for lane in list(self.running.values()):
+        for label, lane in list(self.running.items()):
+            self.health.report(label, LaneState.STOPPED)
             lane.consumer.stop()
 
     async def serve(self, plan: LanePlan, *, retry: bool) -> None:
         """Run the lane until stopped; on an error, raise it (`retry` False) or open it again."""
         delay = self.first_delay
         while not self.stopping.is_set():
+            self.health.report(plan.label, LaneState.STARTING)
             try:
                 await self._run_once(plan, self.connect_seconds if retry else None)
-                return
+                break
             except Exception as exc:
+                self.health.report(plan.label, LaneState.FAILED, type(exc).__name__)
                 if not retry:
                     raise
                 LANE_RESTARTS.labels(plan.label).inc()
@@ -67,6 +74,7 @@ class LaneSupervisor:
                 await asyncio.wait_for(self.stopping.wait(), timeout=delay)
             delay = min(delay * 2, self.max_delay)
             plan = replan(self.tools.settings, plan)
+        self.health.report(plan.label, LaneState.STOPPED)
 
     async def _run_once(self, plan: LanePlan, connect_seconds: float | None) -> None:
         async with open_lane(
@@ -78,10 +86,24 @@ class LaneSupervisor:
         ) as lane:
             self.running[plan.label] = lane
             self.reloader.subscribe(lane.use_catalog)
+            watching = asyncio.create_task(self._watch(lane))
             try:
                 if self.stopping.is_set():
                     lane.consumer.stop()
                 await lane.run()
             finally:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
                 self.reloader.unsubscribe(lane.use_catalog)
                 self.running.pop(plan.label, None)
+
+    async def _watch(self, lane: Lane) -> None:
+        """Report the lane running once it consumes, then whether it still reaches both servers."""
+        await lane.consumer.consuming.wait()
+        while not self.stopping.is_set():
+            state = await lane.check(timeout=self.check_every)
+            if self.stopping.is_set():
+                return  # stop() has reported it stopped; a check in flight must not undo that
+            self.health.report(lane.plan.label, state)
+            await asyncio.sleep(self.check_every)

@@ -16,7 +16,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wta_runtime.agents.agent_catalog import AgentCatalog
 from wta_runtime.agents.choose import AgentSettings, agent_runtime, ingester_from_settings
@@ -29,7 +32,7 @@ from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.channel.typing import TypingIndicator
-from wta_runtime.db.driver import dispose
+from wta_runtime.db.driver import DATABASE_ERRORS, dispose
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.logging_setup import serving_tenant
 from wta_runtime.scheduler.loop import run_scheduler
@@ -37,6 +40,7 @@ from wta_runtime.settings import Settings
 from wta_runtime.stream.connection import close_connection, connect
 from wta_runtime.worker.consumer import InboundConsumer, RetryPolicy
 from wta_runtime.worker.dead_letter import DeadLetters
+from wta_runtime.worker.health import LaneState
 from wta_runtime.worker.heap_trim import HeapTrim
 from wta_runtime.worker.lane_plans import LanePlan
 from wta_runtime.worker.media_intake import MediaIntake
@@ -75,6 +79,9 @@ class Lane:
         js: JetStreamContext,
         ingester: KnowledgeIngester,
         sweep_every: float | None,
+        *,
+        nats: NATS,
+        engine: AsyncEngine,
     ) -> None:
         self.plan = plan
         self._sweep_every = sweep_every
@@ -82,6 +89,8 @@ class Lane:
         self.consumer = consumer
         self._agents = agents
         self._js = js
+        self._nats = nats
+        self._checks = engine.execution_options(isolation_level="AUTOCOMMIT")  # no BEGIN
         self._ingester = ingester
 
     def use_catalog(self, updated: AgentCatalog) -> None:
@@ -89,6 +98,17 @@ class Lane:
         mine = updated.only(self.plan.tenants)
         self.processor.catalog = mine.tenants
         self._agents.swap(mine)
+
+    async def check(self, timeout: float) -> LaneState:
+        """Running, or which of its servers the lane cannot reach now (NATS first)."""
+        if not self._nats.is_connected:
+            return LaneState.NATS_UNREACHABLE
+        try:
+            async with asyncio.timeout(timeout), self._checks.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except DATABASE_ERRORS:  # the timeout's TimeoutError among them, as an OSError
+            return LaneState.DATABASE_UNREACHABLE
+        return LaneState.RUNNING
 
     def _sweep_timers(self, stop: asyncio.Event) -> asyncio.Task[None] | None:
         """The scheduler's sweeps of this lane's tenants, in this process (the pod has no other).
@@ -215,7 +235,17 @@ async def open_lane(
         sweep_every = (
             settings.scheduler_interval_seconds if settings.worker_runs_scheduler else None
         )
-        yield Lane(plan, processor, consumer, agents, js, ingester, sweep_every)
+        yield Lane(
+            plan,
+            processor,
+            consumer,
+            agents,
+            js,
+            ingester,
+            sweep_every,
+            nats=connection,
+            engine=engine,
+        )
     finally:
         reloader.unsubscribe(ingester.use_catalog)
         await agents.close()

@@ -8,8 +8,6 @@ import os
 import signal
 import socket
 
-from prometheus_client import start_http_server
-
 from wta_runtime.agents.choose import AgentSettings, catalog_reloader, embedder_from_settings
 from wta_runtime.catalog import Tenant
 from wta_runtime.channel.media import MediaDownloader, MediaPolicy
@@ -19,9 +17,11 @@ from wta_runtime.channel.sender import OutboundSender, status_callback_url
 from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.egress.connections import egress_client
 from wta_runtime.settings import Settings
+from wta_runtime.worker.health import WorkerHealth
 from wta_runtime.worker.lane_plans import plan_lanes
 from wta_runtime.worker.lane_supervisor import LaneSupervisor
 from wta_runtime.worker.lanes import SharedTools
+from wta_runtime.worker.probe_server import serve_probes
 
 log = logging.getLogger("wta.worker")
 
@@ -78,8 +78,11 @@ async def run_worker(settings: Settings) -> None:
     stores = await _media_stores(
         settings, [catalog.tenants[n] for n in tenants if n in catalog.tenants]
     )
+    plans = plan_lanes(settings, catalog, tenants)
+    # Not ready until every planned lane consumes; the probes share the metrics port.
+    health = WorkerHealth(plan.label for plan in plans)
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr=settings.metrics_host)
+        serve_probes(settings.worker_metrics_port, settings.metrics_host, health)
     sender = OutboundSender(
         settings.twilio_api_url, status_callback_url=status_callback_url(settings.public_base_url)
     )
@@ -101,9 +104,8 @@ async def run_worker(settings: Settings) -> None:
         stores=stores,
         transcriber=transcriber,
     )
-    plans = plan_lanes(settings, catalog, tenants)
     log.info("%s runtime; tenants: %s", settings.runtime_mode, ", ".join(tenants) or "none")
-    supervisor = LaneSupervisor(tools, reloader, worker_application_name())
+    supervisor = LaneSupervisor(tools, reloader, worker_application_name(), health=health)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, supervisor.stop)
@@ -111,6 +113,8 @@ async def run_worker(settings: Settings) -> None:
     retry = settings.runtime_mode == "shared"
     reloading = asyncio.create_task(reloader.run(supervisor.stopping))
     trimming = asyncio.create_task(tools.heap.run(supervisor.stopping))
+    # Beats until the process ends, through the drain after SIGTERM: a draining worker is live.
+    beating = asyncio.create_task(health.beat_forever())
     try:
         await asyncio.gather(*(supervisor.serve(plan, retry=retry) for plan in plans))
     finally:
@@ -123,4 +127,5 @@ async def run_worker(settings: Settings) -> None:
         stores.close()
         if transcriber is not None:
             await transcriber.close()
+        beating.cancel()
         log.info("worker stopped")
