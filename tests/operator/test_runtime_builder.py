@@ -297,3 +297,15 @@ def test_the_platforms_egress_allow_list_reaches_the_workers_and_nothing_is_allo
 
     assert allowed["WTA_EGRESS_ALLOW"] == "10.20.0.0/16,crm.tools.svc"
     assert "WTA_EGRESS_ALLOW" not in default
+
+
+def test_the_worker_is_ready_while_its_lanes_consume_and_live_while_its_loop_runs() -> None:
+    tenant = tenant_view()
+    worker = container(build_runtime_deployment(tenant, runtime_inputs(tenant)))
+    port = worker["ports"][0]["name"]
+    assert worker["readinessProbe"]["httpGet"] == {"path": "/ready", "port": port}
+    assert worker["livenessProbe"]["httpGet"] == {"path": "/live", "port": port}
+    # Liveness counts only once the worker has answered: a slow first start is not restarted.
+    assert worker["startupProbe"]["httpGet"] == {"path": "/live", "port": port}
+    startup = worker["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 60

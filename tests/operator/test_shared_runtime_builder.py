@@ -105,3 +105,13 @@ def test_the_platforms_egress_allow_list_reaches_the_shared_workers() -> None:
     [worker] = deployment["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e.get("value") for e in worker["env"]}
     assert env["WTA_EGRESS_ALLOW"] == "10.20.0.0/16"
+
+
+def test_the_shared_workers_are_probed_like_a_tenants_own() -> None:
+    deployment = build_shared_runtime_deployment([_tenant("bakery")], shared_runtime_inputs())
+    worker = deployment["spec"]["template"]["spec"]["containers"][0]
+    probes = {k: v["httpGet"]["path"] for k, v in worker.items() if k.endswith("Probe")}
+    assert probes == {"readinessProbe": "/ready", "livenessProbe": "/live", "startupProbe": "/live"}
+    assert {v["httpGet"]["port"] for k, v in worker.items() if k.endswith("Probe")} == {
+        worker["ports"][0]["name"]
+    }

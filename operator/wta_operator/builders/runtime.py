@@ -195,9 +195,28 @@ def pod_security() -> dict[str, Any]:
     }
 
 
+def worker_probes() -> dict[str, dict[str, Any]]:
+    """The worker's probes, on its metrics port: ready while every lane consumes, live while its
+    event loop runs. A slow first start gets two minutes before liveness counts."""
+
+    def probe(path: str, period: int, failures: int) -> dict[str, Any]:
+        return {
+            "httpGet": {"path": path, "port": WORKER_METRICS_PORT},
+            "periodSeconds": period,
+            "failureThreshold": failures,
+        }
+
+    return {
+        "startupProbe": probe("/live", 2, 60),
+        # /live itself fails only after 30 s without a heartbeat of the loop.
+        "livenessProbe": probe("/live", 10, 3),
+        # A lane's connections are looked at every 5 s; two misses in a row take the pod out.
+        "readinessProbe": probe("/ready", 5, 2),
+    }
+
+
 def _container(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
     """The worker; it sweeps the tenant's timers too, so the pod has no scheduler container."""
-    probe = {"httpGet": {"path": "/metrics", "port": WORKER_METRICS_PORT}, "periodSeconds": 10}
     return {
         "name": CONTAINER,
         "image": tenant.spec.runtime.image or inputs.image,
@@ -209,8 +228,7 @@ def _container(tenant: TenantView, inputs: RuntimeInputs) -> dict[str, Any]:
             {"name": WORKER_METRICS_PORT, "containerPort": inputs.metrics_port, "protocol": "TCP"}
         ],
         "resources": _resources(tenant),
-        "readinessProbe": {**probe, "initialDelaySeconds": 2},
-        "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
+        **worker_probes(),
         "securityContext": container_security(),
         "volumeMounts": [
             {"name": "manifests", "mountPath": MANIFESTS_DIR, "readOnly": True},

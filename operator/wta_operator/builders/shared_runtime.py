@@ -20,6 +20,7 @@ from wta_operator.builders.runtime import (
     config_map_volumes,
     container_security,
     pod_security,
+    worker_probes,
 )
 from wta_operator.naming import (
     CHECKSUM_ANNOTATION,
@@ -151,7 +152,6 @@ def _knowledge(
 
 def _container(tenants: Sequence[SharedTenant], inputs: SharedRuntimeInputs) -> dict[str, Any]:
     """The worker; each of its lanes sweeps its tenant's timers, so no scheduler container."""
-    probe = {"httpGet": {"path": "/metrics", "port": WORKER_METRICS_PORT}, "periodSeconds": 10}
     return {
         "name": "worker",
         "image": inputs.image,
@@ -162,8 +162,7 @@ def _container(tenants: Sequence[SharedTenant], inputs: SharedRuntimeInputs) -> 
         "ports": [
             {"name": WORKER_METRICS_PORT, "containerPort": inputs.metrics_port, "protocol": "TCP"}
         ],
-        "readinessProbe": {**probe, "initialDelaySeconds": 2},
-        "livenessProbe": {**probe, "initialDelaySeconds": 15, "failureThreshold": 6},
+        **worker_probes(),
         "securityContext": container_security(),
         "volumeMounts": [
             {"name": "manifests", "mountPath": MANIFESTS_DIR, "readOnly": True},
