@@ -16,7 +16,7 @@ import pytest
 
 from tests.utils.waiting import eventually
 from wta_runtime.local.processes import free_port
-from wta_runtime.worker.health import LIVE_SECONDS, LaneState, WorkerHealth
+from wta_runtime.worker.health import LIVE_SECONDS, LaneState, Verdict, WorkerHealth
 from wta_runtime.worker.probe_server import serve_probes
 
 
@@ -83,30 +83,43 @@ def test_a_worker_is_not_ready_before_its_lanes_run(probed: Probed) -> None:
 
 def test_a_worker_is_ready_once_every_lane_runs(probed: Probed) -> None:
     probed.health.report("acme", LaneState.RUNNING)
-    assert probed.get("/ready").status_code == 503
     probed.health.report("bolt", LaneState.RUNNING)
     ready = probed.get("/ready")
     assert ready.status_code == 200
     assert ready.text == "2 lane(s) running\n"
 
 
+def test_a_single_lane_that_does_not_run_makes_the_worker_unready() -> None:
+    health = WorkerHealth(["acme"])
+    assert health.ready() == Verdict(False, "lanes not running: acme: starting")
+    health.report("acme", LaneState.DATABASE_UNREACHABLE)
+    assert health.ready() == Verdict(False, "lanes not running: acme: database unreachable")
+    health.report("acme", LaneState.RUNNING)
+    assert health.ready() == Verdict(True, "1 lane(s) running")
+
+
 @pytest.mark.parametrize(
     ("state", "detail", "named"),
     [
+        (LaneState.STARTING, "", "bolt: starting"),
         (LaneState.NATS_UNREACHABLE, "", "bolt: NATS unreachable"),
         (LaneState.DATABASE_UNREACHABLE, "", "bolt: database unreachable"),
         (LaneState.FAILED, "ConnectionRefusedError", "bolt: failed (ConnectionRefusedError)"),
         (LaneState.STOPPED, "", "bolt: stopped"),
     ],
 )
-def test_a_lane_that_does_not_run_makes_the_worker_unready_and_is_named(
+def test_a_shared_runtime_stays_ready_while_one_lane_runs_and_names_the_others(
     probed: Probed, state: LaneState, detail: str, named: str
 ) -> None:
     probed.health.report("acme", LaneState.RUNNING)
     probed.health.report("bolt", state, detail)
     ready = probed.get("/ready")
-    assert ready.status_code == 503
-    assert ready.text == f"lanes not running: {named}\n"
+    assert ready.status_code == 200
+    assert ready.text == f"1 of 2 lane(s) running; lanes not running: {named}\n"
+    probed.health.report("acme", LaneState.FAILED, "OSError")
+    unready = probed.get("/ready")
+    assert unready.status_code == 503
+    assert unready.text == f"lanes not running: acme: failed (OSError); {named}\n"
 
 
 def test_the_metrics_are_served_on_the_same_port_as_before(probed: Probed) -> None:

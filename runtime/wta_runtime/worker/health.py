@@ -75,7 +75,9 @@ class WorkerHealth:
         return Verdict(True, "event loop responsive")
 
     def ready(self) -> Verdict:
-        """Ready while live and every lane runs; else name the lanes that do not."""
+        """Ready while live and its lane runs; with several lanes (a shared runtime), while one
+        does: a tenant whose lane cannot run (its Secret, its database) must not hold back the
+        rollouts of the others. The lanes that do not run are named either way."""
         live = self.live()
         if not live.ok:
             return live
@@ -86,6 +88,10 @@ class WorkerHealth:
             for lane, state in sorted(lanes.items())
             if state != LaneState.RUNNING
         ]
-        if waiting:
-            return Verdict(False, "lanes not running: " + "; ".join(waiting))
-        return Verdict(True, f"{len(lanes)} lane(s) running")
+        if not waiting:
+            return Verdict(True, f"{len(lanes)} lane(s) running")
+        running = len(lanes) - len(waiting)
+        reason = "lanes not running: " + "; ".join(waiting)
+        if running and len(lanes) > 1:
+            return Verdict(True, f"{running} of {len(lanes)} lane(s) running; {reason}")
+        return Verdict(False, reason)
