@@ -25,7 +25,7 @@ from tests.utils.webhooks import new_contact
 from wta_runtime.catalog import load_catalog
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.db.driver import driver
-from wta_runtime.db.thread_leases import LeaseLostError, acquire, release
+from wta_runtime.db.thread_leases import LeaseAsk, LeaseLostError, acquire, release
 from wta_runtime.local.twilio_api import create_twilio_app
 from wta_runtime.worker.inbox import thread_key
 
@@ -106,7 +106,7 @@ async def test_a_turn_is_recorded_once_and_a_worker_that_lost_the_thread_records
                     ),
                     {"thread": thread},
                 )
-            other = await acquire(db, thread=thread, owner="another worker", ttl=60)
+            other = await acquire(db, LeaseAsk(thread, "another worker", 60, 0.0))
             assert other is not None
             with pytest.raises(LeaseLostError):
                 await first
