@@ -153,3 +153,19 @@ async def test_a_message_whose_thread_another_worker_owns_waits_for_it(
     assert reply.body == "answer to are you open?"
     await asyncio.sleep(0.5)
     assert len(twilio.sent_to(contact)) == 1
+
+
+@pytest.mark.parametrize("releasing", [False, True])
+async def test_a_lease_gone_at_renewal_is_lost_unless_its_turn_was_releasing_it(
+    sessions: async_sessionmaker[AsyncSession], releasing: bool
+) -> None:
+    ownership = ThreadOwnership(sessions)
+    async with ownership.hold(f"renewal|{new_contact()}", timeout=5) as lease:
+        # The turn's last write frees the thread while the holder still holds the lease.
+        lease.releasing = releasing
+        async with sessions.begin() as session:
+            await session.execute(
+                text("DELETE FROM thread_leases WHERE token = :token"), {"token": lease.token}
+            )
+        await ownership.renew_once()
+        assert lease.lost is not releasing

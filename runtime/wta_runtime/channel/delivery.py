@@ -158,6 +158,8 @@ class OutboundDelivery:
         for part in pending[:-1]:
             await self._send(tenant, conversation, part, None, lease)
         folded = progress if lease is not None and progress is not None else None
+        if folded is not None and lease is not None:
+            lease.releasing = True
         await self._send(tenant, conversation, pending[-1], None, lease, progress=folded)
         if folded is not None and lease is not None:
             lease.released = True

@@ -76,6 +76,8 @@ class ThreadLease:
     lost: bool = False
     # Released by a statement of the turn's own (its last write), not by the holder.
     released: bool = False
+    # That statement is under way: a renewal that no longer finds the lease is not a loss.
+    releasing: bool = False
     monotonic: Callable[[], float] = field(default=time.monotonic, repr=False)
 
     def check(self) -> None:

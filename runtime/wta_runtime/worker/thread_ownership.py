@@ -110,7 +110,7 @@ class ThreadOwnership:
         for lease in leases:
             if lease.token in kept:
                 lease.valid_until = started + self.ttl - GUARD_SECONDS
-            elif lease.token in self._held:  # not released meanwhile: really taken over
+            elif lease.token in self._held and not lease.releasing:  # really taken over
                 lease.lost = True
                 log.warning("lost the lease of a conversation thread (token %d)", lease.token)
 

@@ -415,6 +415,7 @@ class TurnProcessor:
         actions = answer.actions if answer is not None else ()
         if not actions and not closes:
             # The usual turn: its last write moves the conversation and frees the thread.
+            lease.releasing = True
             await store.progress_and_release(
                 self._db,
                 conversation_id=conversation.id,
