@@ -26,10 +26,13 @@ from sqlalchemy.util import greenlet_spawn
 from wta_runtime.db.engine import statement_counter
 
 # What a statement fails with when the database is away or refuses it, through either way.
+# A connection the server closed while it sat idle (a restart) can fail its next statement
+# with asyncpg's InternalClientError ("another operation is in progress"), not an OSError.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (
     SQLAlchemyError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
     OSError,
 )
 
