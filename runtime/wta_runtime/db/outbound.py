@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -207,21 +207,31 @@ async def save_outbound(
     return await message_parts(session, conversation.tenant, key)
 
 
-async def message_parts(session: AsyncSession, tenant: str, key: str) -> list[Message]:
-    """Every stored part of the outbound message `key`, in order."""
-    rows = await session.scalars(
+# Parts looked up a query at a time: nearly every reply has fewer, so one query finds them all.
+PARTS_A_LOOKUP = 8
+
+
+def parts_query(tenant: str, key: str, first: int) -> Select[Message]:
+    """Parts `first`.. of the outbound message `key`, by their exact keys: the unique (tenant,
+    idempotency_key) index finds them, where a LIKE on the key's prefix was only a filter over
+    every message of the tenant (a redelivered turn read them all)."""
+    keys = [part_key(key, index) for index in range(first, first + PARTS_A_LOOKUP)]
+    return (
         select(Message)
-        .where(
-            Message.tenant == tenant,
-            or_(
-                Message.idempotency_key == key,
-                Message.idempotency_key.startswith(key + "#", autoescape=True),
-            ),
-        )
+        .where(Message.tenant == tenant, Message.idempotency_key.in_(keys))
         .order_by(Message.ordinal)
         .execution_options(populate_existing=True)
     )
-    return list(rows.all())
+
+
+async def message_parts(session: AsyncSession, tenant: str, key: str) -> list[Message]:
+    """Every stored part of the outbound message `key`, in order (their keys have no gaps)."""
+    parts: list[Message] = []
+    while True:
+        found = list((await session.scalars(parts_query(tenant, key, len(parts)))).all())
+        parts += found
+        if len(found) < PARTS_A_LOOKUP:
+            return parts
 
 
 async def mark_attempted(
