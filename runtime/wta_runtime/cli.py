@@ -236,7 +236,9 @@ def evaluate(
     from wta_runtime.evals.runner import ModelEndpoint, run_golden_files
 
     settings = get_settings()
-    endpoint = ModelEndpoint(settings.openai_api_key, settings.openai_base_url)
+    endpoint = ModelEndpoint(
+        settings.openai_api_key, settings.openai_base_url, settings.egress_policy
+    )
     try:
         goldens = [load_golden_file(path) for path in files]
         results = asyncio.run(run_golden_files(goldens, endpoint))

@@ -24,6 +24,7 @@ from tests.utils.anthropic_server import (
 from tests.utils.openai_server import ScriptedModel, ScriptedReply, call
 from wta_runtime.agents.model_calls import ModelFailure
 from wta_runtime.db.agent_tables import TurnUsage
+from wta_runtime.egress.policy import LOOPBACK
 
 CLAUDE = "claude-haiku-4-5"
 API_KEY = "sk-ant-test-local"
@@ -60,7 +61,7 @@ async def test_a_text_reply_comes_from_the_anthropic_messages_api(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     name = provider_shop(tmp_path, anthropic.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     anthropic.model.replies.append("We open at 11:00.")
     turn = context()
 
@@ -99,7 +100,7 @@ async def test_a_handoff_tool_call_round_trips_as_tool_use_and_tool_result(
     tmp_path: Path, make_runtime: RuntimeFactory, anthropic: AnthropicServer
 ) -> None:
     name = provider_shop(tmp_path, anthropic.url, tools={"builtin": ["handoff_to_human"]})
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     anthropic.model.replies += [
         ScriptedReply(tool_calls=[call("handoff_to_human", reason="wants a refund")]),
         "A person from our team will write to you shortly.",
@@ -133,7 +134,7 @@ async def test_the_last_step_describes_the_tools_but_lets_none_be_called(
     tmp_path: Path, make_runtime: RuntimeFactory, anthropic: AnthropicServer
 ) -> None:
     name = provider_shop(tmp_path, anthropic.url, tools={"builtin": ["lookup_knowledge"]})
-    runtime = make_runtime(tmp_path, max_tool_steps=1)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK, max_tool_steps=1)
     anthropic.model.replies += [
         ScriptedReply(tool_calls=[call("lookup_knowledge", query="hours")]),
         "We open at 11:00.",
@@ -151,7 +152,7 @@ async def test_a_rate_limit_or_overload_is_retried_within_the_budget(
     tmp_path: Path, make_runtime: RuntimeFactory, anthropic: AnthropicServer, status: int
 ) -> None:
     name = provider_shop(tmp_path, anthropic.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     anthropic.model.replies += [ScriptedReply(status=status), "Hello after a retry"]
 
     reply = await runtime.respond(name, context(), "hello", [])
@@ -165,7 +166,7 @@ async def test_errors_beyond_the_budget_give_the_fallback(
     tmp_path: Path, make_runtime: RuntimeFactory, anthropic: AnthropicServer
 ) -> None:
     name = provider_shop(tmp_path, anthropic.url)
-    runtime = make_runtime(tmp_path)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK)
     anthropic.model.fail_with_status = 500
 
     reply = await runtime.respond(name, context(), "hello", [])
@@ -178,7 +179,7 @@ async def test_a_rejected_key_is_not_retried(
     tmp_path: Path, make_runtime: RuntimeFactory, anthropic: AnthropicServer
 ) -> None:
     name = provider_shop(tmp_path, anthropic.url)
-    runtime = make_runtime(tmp_path, retry_later=True)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK, retry_later=True)
     anthropic.model.fail_with_status = 401
 
     reply = await runtime.respond(name, context(), "hello", [])
@@ -191,7 +192,7 @@ async def test_a_slow_model_is_a_timeout_the_worker_retries_later(
     tmp_path: Path, make_runtime: RuntimeFactory, anthropic: AnthropicServer
 ) -> None:
     name = provider_shop(tmp_path, anthropic.url, timeout=0.3)
-    runtime = make_runtime(tmp_path, retry_later=True)
+    runtime = make_runtime(tmp_path, egress=LOOPBACK, retry_later=True)
     anthropic.model.delay_seconds = 2
 
     with pytest.raises(ModelFailure) as failed:
@@ -211,7 +212,7 @@ async def test_a_provider_whose_extra_is_missing_falls_back_and_says_why(
     # langchain-google-genai is not installed here, as in an image without the `google` extra.
     name = provider_shop(tmp_path, anthropic.url, provider="google_genai")
     with caplog.at_level(logging.ERROR, logger="wta.agents"):
-        runtime = make_runtime(tmp_path, retry_later=True)
+        runtime = make_runtime(tmp_path, egress=LOOPBACK, retry_later=True)
 
     first = await runtime.respond(name, context(), "hello", [])
     second = await runtime.respond(name, context(), "hello again", [])
@@ -223,3 +224,19 @@ async def test_a_provider_whose_extra_is_missing_falls_back_and_says_why(
     assert "'google' extra" in said
     assert "langchain-google-genai" in said
     assert API_KEY not in said
+
+
+async def test_an_endpoint_the_egress_policy_refuses_is_never_called_and_gives_the_fallback(
+    tmp_path: Path, make_runtime: RuntimeFactory, anthropic: AnthropicServer
+) -> None:
+    """The tenant wrote the agent's `baseUrl` (here loopback, which the default policy refuses,
+    like any private address): the integration's own HTTP client never connects to it."""
+    name = provider_shop(tmp_path, anthropic.url)
+    runtime = make_runtime(tmp_path)
+    anthropic.model.replies += ["never sent"]
+
+    reply = await runtime.respond(name, context(), "hello", [])
+
+    assert (reply.text, reply.provider, reply.fallback) == (FALLBACK, "fallback", True)
+    assert anthropic.model.requests == []
+    assert anthropic.api_keys == []

@@ -19,9 +19,15 @@ PIZZA_MANIFESTS = [
 
 
 def wta_eval(
-    files: list[Path], cwd: Path, model_url: str | None = None
+    files: list[Path], cwd: Path, model_url: str | None = None, egress_allow: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WTA_OPENAI_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("WTA_OPENAI_") and k != "WTA_EGRESS_ALLOW"
+    }
+    if egress_allow is not None:
+        env["WTA_EGRESS_ALLOW"] = egress_allow
     if model_url is not None:
         env |= {"WTA_OPENAI_API_KEY": "sk-test-local", "WTA_OPENAI_BASE_URL": model_url}
     return subprocess.run(

@@ -57,7 +57,12 @@ cases:
 """
     )
 
-    done = wta_eval([path], tmp_path)  # no WTA_OPENAI_* at all: the agent's Secret is enough
+    # No WTA_OPENAI_* at all: the agent's Secret is enough. Its endpoint is on loopback, which
+    # the egress policy refuses unless allowed, as for a worker.
+    refused = wta_eval([path], tmp_path)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert anthropic_server.api_keys == []
+    done = wta_eval([path], tmp_path, egress_allow="127.0.0.0/8")
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert "1 passed, 0 failed" in done.stdout

@@ -7,6 +7,7 @@ makes one attempt (`max_retries=0`), its messages are converted from and to ours
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -27,6 +28,8 @@ from pydantic import SecretStr
 from wta_runtime.agents.chat_model import FailureReason, ModelStep, StepCall, StepRequest
 from wta_runtime.agents.model_calls import MalformedReply
 from wta_runtime.agents.turn import Usage
+from wta_runtime.egress.connections import check_host_now
+from wta_runtime.egress.policy import EgressPolicy, EgressRefused
 
 # How each integration spells "describe the tools, call none" (the loop's last step).
 _NO_TOOL_CHOICE: dict[str, Any] = {"anthropic": {"type": "none"}}
@@ -123,10 +126,21 @@ def failure_reason(exc: Exception) -> FailureReason:
 class LangChainChatModel:
     """One provider account (key and endpoint); a LangChain chat model per request settings."""
 
-    def __init__(self, provider: str, api_key: SecretStr, base_url: str | None) -> None:
+    def __init__(
+        self,
+        provider: str,
+        api_key: SecretStr,
+        base_url: str | None,
+        *,
+        egress: EgressPolicy | None = None,
+    ) -> None:
+        """`egress`: the policy a `base_url` the tenant wrote is checked against before each
+        call. The integrations open their own connections, resolving the name again, so this
+        is a check, not a pin (a name that changes its address in between is not caught)."""
         self.provider = provider
         self._api_key = api_key
         self._base_url = base_url
+        self._egress = egress
         self._models: dict[tuple[str, float, int, float], BaseChatModel] = {}
 
     def _model(self, request: StepRequest) -> BaseChatModel:
@@ -147,6 +161,8 @@ class LangChainChatModel:
         return self._models[settings]
 
     async def step(self, request: StepRequest) -> ModelStep:
+        if self._egress is not None and self._base_url:
+            await asyncio.to_thread(check_host_now, self._egress, self._base_url)
         model: Any = self._model(request)
         if request.tools:
             choice = _NO_TOOL_CHOICE.get(self.provider, "none") if request.no_more_tools else None
@@ -154,5 +170,7 @@ class LangChainChatModel:
         return step_of(await model.ainvoke(to_langchain(request.messages)))
 
     def failure_reason(self, exc: Exception) -> FailureReason | None:
+        if isinstance(exc, EgressRefused):
+            return "rejected"  # the platform's policy: asking again changes nothing
         # Whatever an integration raises is its failure: a turn falls back rather than crashes.
         return failure_reason(exc)

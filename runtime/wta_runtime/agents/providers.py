@@ -71,9 +71,9 @@ class ChatModels:
     """One chat model per (provider, key, base URL), made on first use and kept."""
 
     def __init__(self, egress: EgressPolicy | None = None) -> None:
-        """`egress`: where an `openai` endpoint a tenant wrote may be (LangChain's providers
-        make their own HTTP clients: their `baseUrl` is not checked)."""
-        self.openai = ModelClients(egress)
+        """`egress`: where an endpoint a tenant wrote may be."""
+        self._egress = egress or EgressPolicy()
+        self.openai = ModelClients(self._egress)
         self._models: dict[tuple[str, str, str | None, bool], ChatModel] = {}
 
     def get(
@@ -96,7 +96,9 @@ class ChatModels:
         # Imported here: LangChain costs memory a process without such agents should not pay.
         from wta_runtime.agents.langchain_models import LangChainChatModel
 
-        return LangChainChatModel(provider, api_key, base_url)
+        return LangChainChatModel(
+            provider, api_key, base_url, egress=self._egress if checked else None
+        )
 
     async def close(self) -> None:
         self._models.clear()

@@ -9,7 +9,7 @@ would pass them; nothing is stored and nothing is sent.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from pydantic import SecretStr
@@ -20,6 +20,7 @@ from wta_runtime.agents.runtime import AgentRuntime
 from wta_runtime.agents.spend_limits import turn_cost
 from wta_runtime.agents.turn import AgentReply, ConversationContext, HistoryEntry
 from wta_runtime.conversation.contact_language import contact_language
+from wta_runtime.egress.policy import EgressPolicy
 from wta_runtime.evals.expectations import Answer, ToolUse, unmet
 from wta_runtime.evals.golden_files import Case, EvalFileError, GoldenFile
 from wta_runtime.manifests import ManifestError, read_manifest_files
@@ -28,10 +29,12 @@ from wta_runtime.specs.agent import SEND_MEDIA
 
 @dataclass(frozen=True)
 class ModelEndpoint:
-    """The platform's model settings; no key means the offline agent, as in the embedded default."""
+    """The platform's model settings; no key means the offline agent, as in the embedded default.
+    `egress`: where an endpoint a tenant's agent names may be (`WTA_EGRESS_ALLOW`)."""
 
     api_key: SecretStr | None = None
     base_url: str | None = None
+    egress: EgressPolicy = field(default_factory=EgressPolicy)
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ async def run_golden_files(
             sessions=None,
             platform_api_key=endpoint.api_key,
             platform_base_url=endpoint.base_url,
+            egress=endpoint.egress,
         )
         try:
             for case in golden.cases:
