@@ -196,8 +196,9 @@ def pod_security() -> dict[str, Any]:
 
 
 def worker_probes() -> dict[str, dict[str, Any]]:
-    """The worker's probes, on its metrics port: ready while every lane consumes, live while its
-    event loop runs. A slow first start gets two minutes before liveness counts."""
+    """The worker's probes, on its metrics port: ready while its lane consumes (a shared
+    runtime's: one of its lanes), live while its event loop runs. A slow first start gets two
+    minutes before liveness counts."""
 
     def probe(path: str, period: int, failures: int) -> dict[str, Any]:
         return {

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 import httpx
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wta_runtime.agents.agent_catalog import AgentCatalog
 from wta_runtime.agents.choose import AgentSettings, agent_runtime, ingester_from_settings
@@ -32,7 +30,7 @@ from wta_runtime.channel.media_stores import MediaStores
 from wta_runtime.channel.sender import OutboundSender
 from wta_runtime.channel.transcription import OpenAITranscriber
 from wta_runtime.channel.typing import TypingIndicator
-from wta_runtime.db.driver import DATABASE_ERRORS, dispose
+from wta_runtime.db.driver import DATABASE_ERRORS, Sql, dispose, driver
 from wta_runtime.db.engine import create_engine, session_factory
 from wta_runtime.logging_setup import serving_tenant
 from wta_runtime.scheduler.loop import run_scheduler
@@ -50,6 +48,9 @@ from wta_runtime.worker.thread_ownership import ThreadOwnership
 from wta_runtime.worker.turn_processor import TurnProcessor, utcnow
 
 log = logging.getLogger("wta.worker")
+
+# What a lane asks its database to tell that it is reachable (on the turns' own connections).
+_ALIVE = Sql("SELECT 1")
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,6 @@ class Lane:
         sweep_every: float | None,
         *,
         nats: NATS,
-        engine: AsyncEngine,
     ) -> None:
         self.plan = plan
         self._sweep_every = sweep_every
@@ -90,7 +90,7 @@ class Lane:
         self._agents = agents
         self._js = js
         self._nats = nats
-        self._checks = engine.execution_options(isolation_level="AUTOCOMMIT")  # no BEGIN
+        self._db = driver(processor.sessions)
         self._ingester = ingester
 
     def use_catalog(self, updated: AgentCatalog) -> None:
@@ -104,8 +104,8 @@ class Lane:
         if not self._nats.is_connected:
             return LaneState.NATS_UNREACHABLE
         try:
-            async with asyncio.timeout(timeout), self._checks.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+            async with asyncio.timeout(timeout):
+                await self._db.fetchval(_ALIVE)
         except DATABASE_ERRORS:  # the timeout's TimeoutError among them, as an OSError
             return LaneState.DATABASE_UNREACHABLE
         return LaneState.RUNNING
@@ -244,7 +244,6 @@ async def open_lane(
             ingester,
             sweep_every,
             nats=connection,
-            engine=engine,
         )
     finally:
         reloader.unsubscribe(ingester.use_catalog)

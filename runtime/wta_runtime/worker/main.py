@@ -79,7 +79,7 @@ async def run_worker(settings: Settings) -> None:
         settings, [catalog.tenants[n] for n in tenants if n in catalog.tenants]
     )
     plans = plan_lanes(settings, catalog, tenants)
-    # Not ready until every planned lane consumes; the probes share the metrics port.
+    # Not ready before the planned lanes consume; the probes share the metrics port.
     health = WorkerHealth(plan.label for plan in plans)
     if settings.worker_metrics_port:
         serve_probes(settings.worker_metrics_port, settings.metrics_host, health)
